@@ -1,0 +1,43 @@
+# Two commands set everything up on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+PIP := $(PY) -m pip --disable-pip-version-check -q
+
+.PHONY: run sandbox test check bench package clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+# Stamps re-run the install only when pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml | $(PY)
+	$(PIP) install -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(PY)
+	$(PIP) install -e '.[test]'
+	touch $@ $(VENV)/.installed
+
+run: $(VENV)/.installed
+	$(BIN)/opus-desktop --sandbox
+
+sandbox: $(VENV)/.installed
+	$(BIN)/opus-desktop sandbox
+
+# pytest's exit 5 (no tests collected) fails this target like any other failure.
+test: $(VENV)/.installed-test
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest
+
+check: $(VENV)/.installed-test
+	$(BIN)/ruff check opus_desktop tests benchmarks
+	$(BIN)/mypy
+
+bench: $(VENV)/.installed-test
+	@set -e; for f in benchmarks/*.py; do \
+	  [ -e "$$f" ] || continue; \
+	  echo "== $$f"; QT_QPA_PLATFORM=offscreen $(PY) "$$f"; \
+	done
+
+clean:
+	rm -rf build dist .pytest_cache .mypy_cache .ruff_cache
