@@ -1,0 +1,78 @@
+"""Headless commands over core/, opus/ and jobs/ (DESIGN §4).
+
+Each command group lives in its own module with a `register(subparsers)` function that
+adds its parsers and sets `func` on them. `func(args) -> int` returns the exit code;
+an AppError raised anywhere becomes one sentence on stderr and its exit code.
+
+Exit codes: 0 all done, 1 some records failed or were invalid, 2 bad input or usage,
+3 authentication failed, 4 the service could not be reached or kept failing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable
+
+from opus_desktop import __version__
+from opus_desktop.errors import AppError
+
+log = logging.getLogger(__name__)
+
+EXIT_OK = 0
+EXIT_SOME_FAILED = 1
+EXIT_USAGE = 2
+EXIT_AUTH = 3
+EXIT_UNREACHABLE = 4
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that says one sentence and exits 2, as every other bad input does."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"{self.prog}: {message}. Try '{self.prog} --help'.\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from opus_desktop.cli import commands
+
+    parser = _Parser(prog="opus-desktop", description="Opus Desktop: records into AvePoint Opus.")
+    parser.add_argument("--version", action="version", version=f"opus-desktop {__version__}")
+    parser.add_argument("--sandbox", action="store_true", help="open the GUI on a local sandbox tenant")
+    parser.add_argument("--smoke-test", action="store_true", help="open the main window and quit (packaging check)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for register in commands.REGISTRARS:
+        register(sub)
+    return parser
+
+
+def fail(message: str, code: int) -> int:
+    print(f"opus-desktop: {message}", file=sys.stderr)
+    return code
+
+
+def main(argv: list[str]) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func: Callable[[argparse.Namespace], int] | None = getattr(args, "func", None)
+    if args.command is None:
+        return _gui(args)
+    if func is None:
+        parser.parse_args([args.command, "--help"])
+        return EXIT_USAGE
+    try:
+        return func(args)
+    except AppError as exc:
+        log.info("command failed: %s", exc.message)
+        return fail(exc.message, exc.exit_code)
+    except KeyboardInterrupt:
+        return fail("interrupted.", 130)
+
+
+def _gui(args: argparse.Namespace) -> int:
+    try:
+        from opus_desktop.gui.app import run_gui
+    except ImportError as exc:  # the GUI module is not there yet, or Qt cannot load
+        return fail(f"the desktop window is not available here ({exc}).", EXIT_USAGE)
+    return run_gui(sandbox=args.sandbox, smoke_test=args.smoke_test)

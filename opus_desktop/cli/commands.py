@@ -1,0 +1,14 @@
+"""The list of command groups; each module adds its own subparsers."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+from opus_desktop.cli import schema_cmd
+
+Registrar = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
+
+REGISTRARS: list[Registrar] = [
+    schema_cmd.register,
+]
