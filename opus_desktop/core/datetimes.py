@@ -1,0 +1,346 @@
+"""Opus's date and time patterns (DESIGN §2), formatted and parsed without the locale.
+
+A format is "<date pattern> <time pattern>", e.g. "yyyy-MM-dd HH:mm:ss" or
+"MMMM d,yyyy h:mm:ss tt". One table, `_TOKENS`, translates each pattern letter run into
+a `str.format` field (for writing) and a regex fragment (for reading), so both
+directions always agree.
+
+Reading is forgiving only where nothing can be misread: the date alone (midnight),
+seconds left out, `-` `/` `.` or spaces between date parts, 24-hour or AM/PM times, ISO
+8601, month names in any order, stray spaces. A date written as digits only follows the
+pattern's own day/month order, or a four-digit year first; any other order is refused,
+never guessed (with yyyy-MM-dd, "04/03/2021" could be March or April).
+"""
+
+from __future__ import annotations
+
+import calendar
+import math
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
+
+DATE_PATTERNS: tuple[str, ...] = (
+    "yyyy-MM-dd",
+    "M-d-yyyy",
+    "M-d-yy",
+    "MM-dd-yy",
+    "d-MMMM-yy",
+    "MMMM d,yyyy",
+    "d-MMM-yyyy",
+    "dd-MM-yyyy",
+)
+TIME_PATTERNS: tuple[str, ...] = ("HH:mm:ss", "h:mm:ss tt")
+DEFAULT_FORMAT = "yyyy-MM-dd HH:mm:ss"
+
+# English whatever the locale (calendar.month_name follows it): Opus expects these names.
+MONTH_NAMES = (
+    "January", "February", "March", "April", "May", "June", "July",
+    "August", "September", "October", "November", "December",
+)  # fmt: skip
+_MONTH_BY_NAME: dict[str, int] = {}
+for _number, _name in enumerate(MONTH_NAMES, start=1):
+    _MONTH_BY_NAME[_name.casefold()] = _number
+    _MONTH_BY_NAME[_name[:3].casefold()] = _number
+_MONTH_BY_NAME["sept"] = 9
+
+# A sample with day > 12 and an afternoon hour, so examples in messages cannot be misread.
+_SAMPLE = datetime(2021, 3, 14, 13, 45, 0)
+
+_HOUR = r"(?P<hour>\d{1,2})"
+_MONTH = r"(?P<month>\d{1,2})"
+_MONTH_NAME = r"(?P<month_name>[^\W\d_]{3,}\.?)"
+_DAY = r"(?P<day>\d{1,2})"
+
+# Pattern letters -> (str.format field, regex fragment). Reading is lenient about digit
+# counts (d and dd read the same), except that "yyyy" demands four digits: it is used for
+# year-first dates, where a two-digit year could be a day.
+_TOKENS: dict[str, tuple[str, str]] = {
+    "yyyy": ("{year:04d}", r"(?P<year>\d{4})"),
+    "yy": ("{year2:02d}", r"(?P<year>\d{4}|\d{2})"),
+    "MMMM": ("{month_name}", _MONTH_NAME),
+    "MMM": ("{month_abbr}", _MONTH_NAME),
+    "MM": ("{month:02d}", _MONTH),
+    "M": ("{month}", _MONTH),
+    "dd": ("{day:02d}", _DAY),
+    "d": ("{day}", _DAY),
+    "HH": ("{hour:02d}", _HOUR),
+    "H": ("{hour}", _HOUR),
+    "hh": ("{hour12:02d}", _HOUR),
+    "h": ("{hour12}", _HOUR),
+    "mm": ("{minute:02d}", r"(?P<minute>\d{2})"),
+    "m": ("{minute}", r"(?P<minute>\d{1,2})"),
+    "ss": ("{second:02d}", r"(?P<second>\d{2})"),
+    "s": ("{second}", r"(?P<second>\d{1,2})"),
+    "tt": ("{ampm}", r"(?P<ampm>[AP]\.?\s*M\.?)"),
+}
+_TOKEN_RE = re.compile("|".join(sorted(_TOKENS, key=len, reverse=True)))
+# Between date parts any of - / . or spaces; around the comma of "MMMM d,yyyy" any spaces.
+_LITERALS = {
+    "-": r"(?:\s*[-/.]\s*|\s+)",
+    "/": r"(?:\s*[-/.]\s*|\s+)",
+    ".": r"(?:\s*[-/.]\s*|\s+)",
+    ",": r"(?:\s*,\s*|\s+)",
+    " ": r"\s+",
+    ":": r"\s*:\s*",
+}
+
+# The time part is read the same whatever the pattern: 24-hour or AM/PM, seconds and
+# fraction optional, then an ISO offset (accepted only when the caller asks for it).
+_TIME = (
+    rf"{_TOKENS['H'][1]}\s*:\s*{_TOKENS['mm'][1]}"
+    rf"(?:\s*:\s*{_TOKENS['ss'][1]}(?:[.,](?P<fraction>\d{{1,9}}))?)?"
+    rf"(?:\s*{_TOKENS['tt'][1]})?"
+    r"(?:\s*(?P<offset>Z|[+-]\d{2}(?::?\d{2})?))?"
+)
+
+# Date shapes, written in the pattern letters themselves and read through _TOKENS.
+_YEAR_FIRST = "yyyy-M-d"
+_BY_ORDER = {"ymd": _YEAR_FIRST, "dmy": "d-M-yy", "mdy": "M-d-yy"}
+_WITH_MONTH_NAME = ("d-MMM-yy", "MMM d,yy", "yyyy-MMM-d")
+
+
+def all_formats() -> list[str]:
+    """Every date pattern with every time pattern, the default first."""
+    return [f"{date} {time}" for date in DATE_PATTERNS for time in TIME_PATTERNS]
+
+
+_ALL_FORMATS = frozenset(all_formats())
+
+
+def check_format(pattern: str) -> None:
+    """Raise ValueError unless `pattern` is one of Opus's date and time formats."""
+    if pattern not in _ALL_FORMATS:
+        raise ValueError(
+            f"'{pattern}' is not one of Opus's date formats; use one of: "
+            + ", ".join(all_formats())
+            + "."
+        )
+
+
+@dataclass(frozen=True)
+class _Translation:
+    pattern: str
+    template: str  # for str.format
+    order: str  # "ymd", "dmy" or "mdy": how a date in digits only is read
+    shapes: tuple[re.Pattern[str], ...]
+    example: str
+
+
+def _pieces(pattern: str) -> list[tuple[bool, str]]:
+    """Split a pattern into (is_token, text) pieces."""
+    pieces: list[tuple[bool, str]] = []
+    position = 0
+    for match in _TOKEN_RE.finditer(pattern):
+        if match.start() > position:
+            pieces.append((False, pattern[position : match.start()]))
+        pieces.append((True, match.group()))
+        position = match.end()
+    if position < len(pattern):
+        pieces.append((False, pattern[position:]))
+    return pieces
+
+
+def _format_template(pattern: str) -> str:
+    return "".join(
+        _TOKENS[text][0] if token else text.replace("{", "{{").replace("}", "}}")
+        for token, text in _pieces(pattern)
+    )
+
+
+def _regex(shape: str) -> str:
+    return "".join(
+        _TOKENS[text][1] if token else "".join(_LITERALS.get(c, re.escape(c)) for c in text)
+        for token, text in _pieces(shape)
+    )
+
+
+@lru_cache(maxsize=64)
+def _translate(pattern: str) -> _Translation:
+    # Only dates use y, M (minutes are m) and d, so their order is the date's order.
+    letters = [text[0] for token, text in _pieces(pattern) if token and text[0] in "yMd"]
+    order = "".join(letters).lower()
+    order = order if order in _BY_ORDER else "ymd"
+    shapes = [_BY_ORDER[order]]
+    if order != "ymd":
+        shapes.append(_YEAR_FIRST)
+    shapes.extend(_WITH_MONTH_NAME)
+    compiled = tuple(
+        re.compile(rf"\s*{_regex(shape)}(?:(?:\s+|\s*T\s*){_TIME})?\s*", re.IGNORECASE)
+        for shape in shapes
+    )
+    template = _format_template(pattern)
+    return _Translation(pattern, template, order, compiled, _format(_SAMPLE, template))
+
+
+def _format(value: datetime, template: str) -> str:
+    return template.format(
+        year=value.year,
+        year2=value.year % 100,
+        month=value.month,
+        month_name=MONTH_NAMES[value.month - 1],
+        month_abbr=MONTH_NAMES[value.month - 1][:3],
+        day=value.day,
+        hour=value.hour,
+        hour12=value.hour % 12 or 12,
+        minute=value.minute,
+        second=value.second,
+        ampm="AM" if value.hour < 12 else "PM",
+    )
+
+
+def _known(pattern: str) -> _Translation:
+    if pattern not in _ALL_FORMATS and pattern not in DATE_PATTERNS:
+        check_format(pattern)
+    return _translate(pattern)
+
+
+def format_datetime(value: datetime, pattern: str = DEFAULT_FORMAT) -> str:
+    """Write `value` in an Opus format or a date pattern alone, dropping fractions of a second."""
+    return _format(value, _known(pattern).template)
+
+
+def parse_datetime(
+    text: str, pattern: str = DEFAULT_FORMAT, *, utc_offsets: bool = False
+) -> datetime:
+    """Read `text` written in `pattern` (or any unambiguous form); raise ValueError with a sentence.
+
+    With utc_offsets=True a time carrying "Z" or an offset such as +02:00 is accepted and
+    returned as naive UTC; otherwise it is refused, since the caller cannot tell it apart.
+    """
+    value, offset = parse_with_offset(text, pattern)
+    if offset is None:
+        return value
+    if not utc_offsets:
+        reason = "it has a time zone offset, accepted only when the sheet's time zone is set"
+        raise ValueError(_not_a_date(text, pattern, reason))
+    return value - offset
+
+
+def parse_with_offset(
+    text: str, pattern: str = DEFAULT_FORMAT
+) -> tuple[datetime, timedelta | None]:
+    """Like parse_datetime, but return the time as written and its UTC offset (None if none)."""
+    translation = _known(pattern)
+    match = None
+    for shape in translation.shapes:
+        match = shape.fullmatch(text)
+        if match is not None:
+            break
+    if match is None:
+        raise ValueError(_not_a_date(text, pattern, _why_unreadable(text, translation)))
+    try:
+        return _fields(match, translation.order)
+    except _Invalid as exc:
+        raise ValueError(_not_a_date(text, pattern, str(exc))) from None
+
+
+class _Invalid(Exception):
+    """A reason why matched text is still not a date, e.g. there is no 31 February."""
+
+
+def _fields(match: re.Match[str], order: str) -> tuple[datetime, timedelta | None]:
+    groups = match.groupdict()
+    year_text = groups["year"]
+    year = int(year_text)
+    if len(year_text) == 2:
+        # Two-digit years: 00-49 are 2000-2049, 50-99 are 1950-1999, a century around today.
+        year += 2000 if year < 50 else 1900
+    if year < 1:
+        raise _Invalid("there is no year 0")
+    if groups.get("month_name") is not None:
+        name = groups["month_name"].rstrip(".")
+        if name.casefold() not in _MONTH_BY_NAME:
+            raise _Invalid(f"'{name}' is not a month")
+        month = _MONTH_BY_NAME[name.casefold()]
+    else:
+        month = int(groups["month"])
+        if not 1 <= month <= 12:
+            first = {"dmy": "the day", "mdy": "the month"}.get(order)
+            hint = f" (in this format {first} comes first)" if first else ""
+            raise _Invalid(f"there is no month {month}{hint}")
+    day = int(groups["day"])
+    if not 1 <= day <= calendar.monthrange(year, month)[1]:
+        raise _Invalid(f"{MONTH_NAMES[month - 1]} {year} has no day {day}")
+
+    hour = minute = second = microsecond = 0
+    if groups["hour"] is not None:
+        hour, minute = int(groups["hour"]), int(groups["minute"])
+        second = int(groups["second"] or 0)
+        fraction = groups["fraction"]
+        microsecond = int(fraction[:6].ljust(6, "0")) if fraction else 0
+        ampm = groups["ampm"]
+        if ampm is not None:
+            if not 1 <= hour <= 12:
+                raise _Invalid("with AM or PM the hour runs from 1 to 12")
+            hour = hour % 12 + (12 if ampm[0] in "pP" else 0)
+        if hour > 23:
+            raise _Invalid(f"there is no hour {hour}")
+        if minute > 59 or second > 59:
+            raise _Invalid("minutes and seconds run from 0 to 59")
+    offset = _offset(groups["offset"])
+    return datetime(year, month, day, hour, minute, second, microsecond), offset
+
+
+def _offset(text: str | None) -> timedelta | None:
+    if text is None:
+        return None
+    if text.upper() == "Z":
+        return timedelta(0)
+    digits = text[1:].replace(":", "")
+    hours, minutes = int(digits[:2]), int(digits[2:] or 0)
+    if hours > 23 or minutes > 59:
+        raise _Invalid(f"{text} is not a time zone offset")
+    size = timedelta(hours=hours, minutes=minutes)
+    return size if text[0] == "+" else -size
+
+
+_DIGITS_DATE = re.compile(
+    r"\s*\d{1,2}\s*[-/.]\s*\d{1,2}\s*[-/.]\s*(?:\d{4}|\d{2})(?:[\sT].*)?", re.DOTALL
+)
+
+
+def _why_unreadable(text: str, translation: _Translation) -> str:
+    if translation.order == "ymd" and _DIGITS_DATE.fullmatch(text):
+        return f"with this format the year comes first, as in {translation.example}"
+    return f"for example {translation.example}"
+
+
+def _not_a_date(text: str, pattern: str, reason: str) -> str:
+    return f"'{text.strip()}' is not a date in the format {pattern}: {reason}."
+
+
+def round_to_second(value: datetime) -> datetime:
+    """The nearest whole second: Excel stores 08:00:07 as 08:00:06.99999..."""
+    if value.microsecond >= 500_000:
+        value += timedelta(seconds=1)
+    return value.replace(microsecond=0)
+
+
+_EXCEL_EPOCH = datetime(1899, 12, 31)
+_EXCEL_LAST_DAY = 2_958_465  # 9999-12-31
+
+
+def from_excel_serial(days: float) -> datetime:
+    """An Excel date number (1900 date system) as a datetime, to the nearest second.
+
+    Excel counts 1 January 1900 as day 1 and, copying Lotus 1-2-3, believes 1900 was a
+    leap year: day 60 is a 29 February 1900 that never existed, and every later day
+    number is one too high.
+    """
+    if isinstance(days, bool) or not math.isfinite(days):
+        raise ValueError(f"{days!r} is not an Excel date number.")
+    seconds = round(days * 86_400)
+    whole_days = seconds // 86_400
+    shown = str(int(days)) if days == int(days) else repr(days)
+    if whole_days < 1 or whole_days > _EXCEL_LAST_DAY:
+        raise ValueError(
+            f"{shown} is not an Excel date: Excel's dates run from 1 (1 January 1900) "
+            f"to {_EXCEL_LAST_DAY} (31 December 9999)."
+        )
+    if whole_days == 60:
+        raise ValueError(f"{shown} is Excel's 29 February 1900, a day that never existed.")
+    if whole_days > 60:
+        seconds -= 86_400
+    return _EXCEL_EPOCH + timedelta(seconds=seconds)
