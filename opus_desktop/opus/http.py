@@ -1,0 +1,97 @@
+"""The one httpx.Client the app uses, and words for replies that are not what was promised.
+
+TLS is checked against the operating system's trust store (truststore), so a company's own
+root certificate, installed by IT, is trusted as in the browser. Proxies come from the
+environment (HTTPS_PROXY, NO_PROXY) unless the profile names one. Requests are logged at
+DEBUG as method, host, path, status and time: never a query string, header or body.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import ssl
+import time
+
+import httpx
+import truststore
+
+from opus_desktop import __version__
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = f"opus-desktop/{__version__}"
+_STARTED = "opus_desktop.started"
+
+
+def make_http_client(
+    verify: bool = True,
+    proxy: str | None = None,
+    timeout: float = 30.0,
+    transport: httpx.BaseTransport | None = None,
+) -> httpx.Client:
+    """A client for the identity service and the API; close it when done (or use `with`).
+
+    `verify=False` turns TLS checks off (only ever for a local test server). `transport`
+    replaces the network, for tests and for talking to an in-process emulator.
+    """
+    tls: ssl.SSLContext | bool = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT) if verify else False
+    return httpx.Client(
+        verify=tls,
+        proxy=proxy,
+        trust_env=proxy is None,
+        timeout=httpx.Timeout(timeout),
+        headers={"User-Agent": USER_AGENT},
+        follow_redirects=False,
+        transport=transport,
+        event_hooks={"request": [_note_start], "response": [_log_response]},
+    )
+
+
+def _note_start(request: httpx.Request) -> None:
+    request.extensions[_STARTED] = time.monotonic()
+
+
+def _log_response(response: httpx.Response) -> None:
+    if not log.isEnabledFor(logging.DEBUG):
+        return
+    request = response.request
+    started = request.extensions.get(_STARTED)
+    elapsed = f"{(time.monotonic() - started) * 1000:.0f} ms" if isinstance(started, float) else "?"
+    log.debug(
+        "%s %s%s -> %d in %s",
+        request.method,
+        request.url.host,
+        request.url.path,
+        response.status_code,
+        elapsed,
+    )
+
+
+_SECRETS = re.compile(
+    r"(?i)(bearer\s+\S+|eyJ[\w-]+\.[\w-]+\.[\w-]*"
+    r"|(?:access_token|client_assertion|password)[\"']?\s*[:=]\s*[\"']?[^\s\"'&,}]+)"
+)
+
+
+def redact(text: str) -> str:
+    """Remove anything that looks like a token, an assertion or a password."""
+    return _SECRETS.sub("[removed]", text)
+
+
+def snippet(text: str, limit: int = 200) -> str:
+    """The first `limit` characters of `text` on one line, secrets removed."""
+    flat = " ".join(redact(text).split())
+    return flat if len(flat) <= limit else flat[:limit].rstrip() + "…"
+
+
+def describe_reply(response: httpx.Response, show_body: bool = True) -> str:
+    """'HTTP 502 (text/html), starting "<html>…"': what arrived, for error messages."""
+    kind = response.headers.get("Content-Type", "").split(";")[0].strip() or "no content type"
+    head = f"HTTP {response.status_code} ({kind})"
+    body = response.text if response.content else ""
+    if not body.strip():
+        return f"{head} with an empty body"
+    if not show_body:
+        return head
+    return f'{head}, starting "{snippet(body)}"'
