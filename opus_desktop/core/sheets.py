@@ -1,0 +1,480 @@
+"""Reading sheets: Excel workbooks (.xlsx, .xlsm) through python-calamine, and CSV files.
+
+A sheet becomes its header row and its data rows, each row carrying the number Excel
+shows for it, so every message can point at the row a records officer sees.
+
+Decisions worth knowing:
+- The header row is the first of the first 20 rows that has at least two non-empty
+  cells, is mostly text (no more than a third of its cells are numbers or dates), and
+  is at least half as wide as the widest of those rows. A one-cell title, a blank
+  row or a two-cell "Exported on: <date>" line above the table is skipped that way.
+  A caller may name the header row instead.
+- The columns span from the first to the last named header cell. An empty header cell
+  between named ones is allowed: its column is read (as "") and ignored by the mapping.
+  Anything left or right of that span is ignored.
+- Fully blank rows are skipped; the numbers of the other rows stay as Excel shows them.
+- Cells are normalised: text trimmed and empty text made None, 12.0 made 12, a date
+  made a datetime at midnight, a datetime rounded to the nearest second (Excel keeps
+  times as fractions of a day, so 08:00:07 can come back as 08:00:06.999994).
+- The default sheet is the first visible worksheet that has a header row.
+- CSV: UTF-8 with or without BOM, UTF-16 with BOM, else Windows-1252; the delimiter is
+  the one of `,` `;` and tab that splits the first lines into the most even columns.
+  The sheet name of a CSV file is its file name without the extension, as in Excel.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+import python_calamine
+
+from opus_desktop.core.errors import SheetError
+
+CellValue = str | int | float | bool | datetime | time | timedelta | None
+
+EXCEL_SUFFIXES = (".xlsx", ".xlsm")
+CSV_SUFFIXES = (".csv", ".tsv")
+HEADER_SEARCH_ROWS = 20
+DELIMITERS = (",", ";", "\t")
+
+_OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+# An encrypted OOXML file is an OLE2 compound file holding these two streams.
+_ENCRYPTION_STREAM = "EncryptionInfo".encode("utf-16-le")
+_SPACES = re.compile(r"\s+")
+
+
+class _NoTable(SheetError):
+    """An empty sheet or one without a header row: the default search tries the next sheet."""
+
+
+@dataclass(frozen=True, slots=True)
+class SheetRow:
+    number: int  # the row number Excel shows
+    cells: list[CellValue]  # one per header, aligned with SheetInfo.headers
+
+
+@dataclass
+class SheetInfo:
+    """Where the data comes from and what its columns are called."""
+
+    path: Path
+    sheet: str
+    headers: list[str]  # "" for an empty header cell between named ones
+    header_row: int  # the Excel row number of the header row
+    first_column: int = 0  # 0 for column A: where headers[0] sits
+
+    def column_letter(self, index: int) -> str:
+        """The Excel letter of the column of headers[index] (0 -> "A", 27 -> "AB")."""
+        return column_letter(self.first_column + index)
+
+    @property
+    def source(self) -> str:
+        """`Book.xlsx, sheet "Data"`: how messages name the sheet."""
+        return f'{self.path.name}, sheet "{self.sheet}"'
+
+
+@dataclass
+class SheetData(SheetInfo):
+    rows: list[SheetRow] = field(default_factory=list)
+
+
+@dataclass
+class SheetStream(SheetInfo):
+    """The same as SheetData, with rows read as they are iterated (once)."""
+
+    rows: Iterator[SheetRow] = field(default_factory=lambda: iter(()))
+
+
+def column_letter(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
+def sheet_names(path: Path) -> list[str]:
+    """The sheets of a workbook in workbook order; a CSV file has one, named after the file."""
+    path = Path(path)
+    kind = _kind(path)
+    if kind == "csv":
+        _check_readable(path)
+        return [path.stem]
+    with _open_workbook(path) as workbook:
+        return list(workbook.sheet_names)
+
+
+def read_sheet(
+    path: Path,
+    sheet: str | None = None,
+    header_row: int | None = None,
+    max_rows: int | None = None,
+) -> SheetData:
+    """Read a whole sheet into memory (at most `max_rows` data rows, for previews)."""
+    stream = open_sheet(path, sheet, header_row)
+    rows: list[SheetRow] = []
+    for row in stream.rows:
+        if max_rows is not None and len(rows) >= max_rows:
+            break
+        rows.append(row)
+    return SheetData(
+        stream.path, stream.sheet, stream.headers, stream.header_row, stream.first_column, rows
+    )
+
+
+def open_sheet(path: Path, sheet: str | None = None, header_row: int | None = None) -> SheetStream:
+    """Find the sheet and its header row; the data rows are read as `rows` is iterated.
+
+    Raises SheetError for a file that cannot be read, before any row is returned.
+    """
+    path = Path(path)
+    if header_row is not None and header_row < 1:
+        raise SheetError(f"{path.name}: the header row must be 1 or more, not {header_row}.")
+    if _kind(path) == "csv":
+        return _open_csv(path, header_row)
+    return _open_excel(path, sheet, header_row)
+
+
+# -- Excel -------------------------------------------------------------------------------
+
+
+def _kind(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix in EXCEL_SUFFIXES:
+        return "excel"
+    if suffix in CSV_SUFFIXES:
+        return "csv"
+    if suffix == ".xls":
+        raise SheetError(
+            f"{path.name} is an old Excel 97-2003 file: open it in Excel and save it as .xlsx."
+        )
+    kinds = ", ".join(EXCEL_SUFFIXES + CSV_SUFFIXES)
+    shown = f'"{path.suffix}" files' if path.suffix else "files without an extension"
+    raise SheetError(f"{path.name} cannot be read: {shown} are not supported (use {kinds}).")
+
+
+def _check_readable(path: Path) -> bytes:
+    """The first bytes of the file, or a SheetError saying why it cannot be opened."""
+    try:
+        with path.open("rb") as handle:
+            return handle.read(8)
+    except FileNotFoundError:
+        raise SheetError(f"{path} does not exist.") from None
+    except IsADirectoryError:
+        raise SheetError(f"{path} is a folder, not a file.") from None
+    except OSError as exc:
+        raise SheetError(f"Cannot open {path}: {exc.strerror or exc}.") from None
+
+
+def _open_workbook(path: Path) -> python_calamine.CalamineWorkbook:
+    head = _check_readable(path)
+    if head.startswith(_OLE2_MAGIC):
+        if _ENCRYPTION_STREAM in path.read_bytes():
+            raise SheetError(
+                f"{path.name} is protected by a password: open it in Excel, remove the password "
+                "(File > Info > Protect Workbook) and save it again."
+            )
+        raise SheetError(
+            f"{path.name} is an old Excel 97-2003 file with a new extension: "
+            "open it in Excel and save it as .xlsx."
+        )
+    if not head.startswith(b"PK"):
+        raise SheetError(
+            f"{path.name} is not an Excel workbook: it may be damaged, or another kind of file "
+            "renamed. Open it in Excel and save it as .xlsx."
+        )
+    try:
+        return python_calamine.CalamineWorkbook.from_path(str(path))
+    except python_calamine.PasswordError:
+        raise SheetError(f"{path.name} is protected by a password: remove it in Excel.") from None
+    except (python_calamine.CalamineError, OSError, ValueError) as exc:
+        raise SheetError(f"{path.name} is damaged and cannot be read ({exc}).") from None
+
+
+def _load_sheet(
+    workbook: python_calamine.CalamineWorkbook, path: Path, name: str
+) -> python_calamine.CalamineSheet:
+    try:
+        return workbook.get_sheet_by_name(name)
+    except python_calamine.WorksheetNotFound:
+        raise _no_such_sheet(path, name, list(workbook.sheet_names)) from None
+    except (python_calamine.CalamineError, OSError, ValueError) as exc:
+        raise SheetError(f'{path.name}, sheet "{name}" cannot be read ({exc}).') from None
+
+
+def _no_such_sheet(path: Path, name: str, names: list[str]) -> SheetError:
+    listed = ", ".join(f'"{n}"' for n in names)
+    return SheetError(f'{path.name} has no sheet named "{name}"; its sheets are {listed}.')
+
+
+def _open_excel(path: Path, sheet: str | None, header_row: int | None) -> SheetStream:
+    workbook = _open_workbook(path)
+    if sheet is not None:
+        names = list(workbook.sheet_names)
+        if sheet not in names:
+            # Excel treats sheet names case-insensitively; so do we, when it is unambiguous.
+            folded = [n for n in names if n.casefold() == sheet.strip().casefold()]
+            if len(folded) != 1:
+                raise _no_such_sheet(path, sheet, names)
+            sheet = folded[0]
+        data = _load_sheet(workbook, path, sheet)
+        return _excel_stream(path, sheet, data, header_row)
+
+    # No sheet named: the first visible worksheet with a header row.
+    reasons: list[SheetError] = []
+    for meta in workbook.sheets_metadata:
+        if meta.visible != python_calamine.SheetVisibleEnum.Visible:
+            continue
+        if meta.typ != python_calamine.SheetTypeEnum.WorkSheet:
+            continue
+        data = _load_sheet(workbook, path, meta.name)
+        try:
+            return _excel_stream(path, meta.name, data, header_row)
+        except _NoTable as exc:
+            reasons.append(exc)
+    if len(reasons) == 1:
+        raise reasons[0]
+    raise SheetError(
+        f"{path.name} has no sheet with a header row (a row naming at least two columns "
+        "in its first 20 rows); choose the sheet and the header row."
+    )
+
+
+def _excel_stream(
+    path: Path, name: str, data: python_calamine.CalamineSheet, header_row: int | None
+) -> SheetStream:
+    source = f'{path.name}, sheet "{name}"'
+    if data.height == 0 or data.start is None:
+        raise _NoTable(f"{source} is empty.")
+    first_column = data.start[1]
+    # python-calamine yields rows from row 1 but cells from the first used column on.
+    numbered = enumerate(data.iter_rows(), start=1)
+    return _stream(path, name, source, numbered, first_column, header_row)
+
+
+# -- CSV ---------------------------------------------------------------------------------
+
+
+def _open_csv(path: Path, header_row: int | None) -> SheetStream:
+    _check_readable(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise SheetError(f"Cannot read {path}: {exc.strerror or exc}.") from None
+    text = decode_text(raw, path.name)
+    if not text.strip():
+        raise SheetError(f"{path.name} is empty.")
+    delimiter = sniff_delimiter(text)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+
+    def numbered() -> Iterator[tuple[int, list[Any]]]:
+        try:
+            yield from enumerate(reader, start=1)
+        except csv.Error as exc:
+            raise SheetError(f"{path.name}, line {reader.line_num}: {exc}.") from None
+
+    return _stream(path, path.stem, path.name, numbered(), 0, header_row)
+
+
+def decode_text(raw: bytes, name: str = "the file") -> str:
+    """Text of a CSV file: BOMs first, then UTF-8, then Windows-1252 (what Excel writes)."""
+    if raw.startswith(codecs.BOM_UTF8):
+        encoding = "utf-8-sig"
+    elif raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding = "utf-16"
+    else:
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            # Five bytes have no character in Windows-1252; Latin-1 maps them all.
+            try:
+                return raw.decode("cp1252")
+            except UnicodeDecodeError:
+                return raw.decode("latin-1")
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise SheetError(
+            f"{name} says it is {encoding.upper()} text but byte {exc.start} is not: "
+            "save it again as CSV UTF-8."
+        ) from None
+
+
+def sniff_delimiter(text: str) -> str:
+    """The delimiter that splits the first non-blank lines into the most, most even columns."""
+    sample = text[:65536]
+    if len(text) > len(sample) and "\n" in sample:
+        sample = sample[: sample.rindex("\n")]
+    best, best_score = ",", (0, 0, 0)
+    for delimiter in DELIMITERS:
+        try:
+            reader = csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter)
+            rows = [r for r in reader if any(r)][: HEADER_SEARCH_ROWS * 2]
+        except csv.Error:
+            continue
+        widths = [len(r) for r in rows if len(r) > 1]
+        if not widths:
+            continue
+        common = max(set(widths), key=lambda w: (widths.count(w), w))
+        score = (widths.count(common), common, -DELIMITERS.index(delimiter))
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+# -- Both --------------------------------------------------------------------------------
+
+
+def _stream(
+    path: Path,
+    name: str,
+    source: str,
+    numbered: Iterator[tuple[int, list[Any]]],
+    first_column: int,
+    header_row: int | None,
+) -> SheetStream:
+    """Find the header row among the first rows, then stream the rows below it."""
+    seen: list[tuple[int, list[CellValue]]] = []
+    non_blank = 0  # blank rows above the table do not count towards the rows searched
+    for number, cells in numbered:
+        cleaned = clean_cells(cells)
+        seen.append((number, cleaned))
+        non_blank += _filled(cleaned) > 0
+        if header_row is not None and number >= header_row:
+            break
+        if header_row is None and non_blank >= HEADER_SEARCH_ROWS:
+            break
+    if not any(_filled(cells) for _, cells in seen):
+        raise _NoTable(f"{source} is empty.")
+
+    if header_row is not None:
+        if not seen or seen[-1][0] != header_row:
+            raise SheetError(f"{source} has no row {header_row}.")
+        index = len(seen) - 1
+        if _filled(seen[index][1]) == 0:
+            raise SheetError(f"{source}: row {header_row}, the header row, is empty.")
+    else:
+        found = find_header_row([cells for _, cells in seen])
+        if found is None:
+            raise _NoTable(
+                f"{source} has no header row: none of its first {HEADER_SEARCH_ROWS} rows names "
+                "at least two columns. Check the sheet, or choose the header row."
+            )
+        index = found
+    number, header_cells = seen[index]
+    start, stop = _header_span(header_cells)
+    headers = [_header_text(v) for v in header_cells[start:stop]]
+    _check_duplicates(headers, source, first_column + start)
+
+    def rows() -> Iterator[SheetRow]:
+        width = stop - start
+        for row_number, cells in seen[index + 1 :]:
+            row = _fit(cells[start:stop], width)
+            if row is not None:
+                yield SheetRow(row_number, row)
+        for row_number, raw in numbered:
+            row = _fit(clean_cells(raw[start:stop]), width)
+            if row is not None:
+                yield SheetRow(row_number, row)
+
+    return SheetStream(path, name, headers, number, first_column + start, rows())
+
+
+def _fit(cells: list[CellValue], width: int) -> list[CellValue] | None:
+    """Pad a short row to the header width; None for a blank row."""
+    if not any(v is not None for v in cells):
+        return None
+    if len(cells) < width:
+        cells.extend([None] * (width - len(cells)))
+    return cells
+
+
+def find_header_row(rows: list[list[CellValue]]) -> int | None:
+    """Index of the header row among the first rows (see the module's docstring)."""
+    widest = max((_filled(r) for r in rows), default=0)
+    for index, cells in enumerate(rows):
+        filled = _filled(cells)
+        if filled < 2 or filled * 2 < widest:
+            continue
+        texts = sum(1 for v in cells if isinstance(v, str))
+        if texts * 3 >= filled * 2:
+            return index
+    return None
+
+
+def _filled(cells: Iterable[CellValue]) -> int:
+    return sum(1 for v in cells if v is not None)
+
+
+def _header_span(cells: list[CellValue]) -> tuple[int, int]:
+    filled = [i for i, v in enumerate(cells) if v is not None]
+    return filled[0], filled[-1] + 1
+
+
+def _header_text(value: CellValue) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        text = value.strftime("%Y-%m-%d") if value.time() == time() else value.isoformat(" ")
+    else:
+        text = str(value)
+    # A header typed over two lines in its cell reads as one.
+    return _SPACES.sub(" ", text).strip()
+
+
+def _check_duplicates(headers: list[str], source: str, first_column: int) -> None:
+    places: dict[str, list[int]] = {}
+    for index, header in enumerate(headers):
+        if header:
+            places.setdefault(header.casefold(), []).append(index)
+    clashes = []
+    for indexes in places.values():
+        if len(indexes) > 1:
+            letters = [column_letter(first_column + i) for i in indexes]
+            joined = ", ".join(letters[:-1]) + " and " + letters[-1]
+            both = "both" if len(indexes) == 2 else "all"
+            clashes.append(f'columns {joined} are {both} headed "{headers[indexes[0]]}"')
+    if clashes:
+        raise SheetError(
+            f"{source}: {'; '.join(clashes)}. Give each column its own header and try again."
+        )
+
+
+def clean_cells(cells: Iterable[Any]) -> list[CellValue]:
+    """Normalise one row of raw cells (see the module's docstring); this is the hot loop."""
+    out: list[CellValue] = []
+    append = out.append
+    for value in cells:
+        kind = type(value)
+        if kind is str:
+            append(value.strip() or None)
+        elif kind is float:
+            append(int(value) if value.is_integer() else value)
+        elif kind is datetime:
+            append(_round_second(value) if value.microsecond else value)
+        elif kind is date:
+            append(datetime(value.year, value.month, value.day))
+        elif kind is time:
+            append(_round_time(value) if value.microsecond else value)
+        else:
+            append(value)
+    return out
+
+
+def _round_second(value: datetime) -> datetime:
+    return (value + timedelta(microseconds=500_000)).replace(microsecond=0)
+
+
+def _round_time(value: time) -> time:
+    rounded = _round_second(datetime.combine(date(2000, 1, 1), value))
+    # 23:59:59.6 would round into the next day; a time of day stops at 23:59:59.
+    return rounded.time() if rounded.day == 1 else time(23, 59, 59)
