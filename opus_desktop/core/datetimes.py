@@ -1,9 +1,9 @@
 """Opus's date and time patterns (DESIGN §2), formatted and parsed without the locale.
 
 A format is "<date pattern> <time pattern>", e.g. "yyyy-MM-dd HH:mm:ss" or
-"MMMM d,yyyy h:mm:ss tt". One table, `_TOKENS`, translates each pattern letter run into
-a `str.format` field (for writing) and a regex fragment (for reading), so both
-directions always agree.
+"MMMM d,yyyy h:mm:ss tt". One table, `_TOKENS`, translates each run of pattern letters
+into a printf piece and a datetime field (for writing) and a regex fragment (for
+reading), so both directions always agree.
 
 Reading is forgiving only where nothing can be misread: the date alone (midnight),
 seconds left out, `-` `/` `.` or spaces between date parts, 24-hour or AM/PM times, ISO
@@ -17,9 +17,11 @@ from __future__ import annotations
 import calendar
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
+from operator import attrgetter
 
 DATE_PATTERNS: tuple[str, ...] = (
     "yyyy-MM-dd",
@@ -53,27 +55,35 @@ _MONTH = r"(?P<month>\d{1,2})"
 _MONTH_NAME = r"(?P<month_name>[^\W\d_]{3,}\.?)"
 _DAY = r"(?P<day>\d{1,2})"
 
-# Pattern letters -> (str.format field, regex fragment). Reading is lenient about digit
-# counts (d and dd read the same), except that "yyyy" demands four digits: it is used for
-# year-first dates, where a two-digit year could be a day.
-_TOKENS: dict[str, tuple[str, str]] = {
-    "yyyy": ("{year:04d}", r"(?P<year>\d{4})"),
-    "yy": ("{year2:02d}", r"(?P<year>\d{4}|\d{2})"),
-    "MMMM": ("{month_name}", _MONTH_NAME),
-    "MMM": ("{month_abbr}", _MONTH_NAME),
-    "MM": ("{month:02d}", _MONTH),
-    "M": ("{month}", _MONTH),
-    "dd": ("{day:02d}", _DAY),
-    "d": ("{day}", _DAY),
-    "HH": ("{hour:02d}", _HOUR),
-    "H": ("{hour}", _HOUR),
-    "hh": ("{hour12:02d}", _HOUR),
-    "h": ("{hour12}", _HOUR),
-    "mm": ("{minute:02d}", r"(?P<minute>\d{2})"),
-    "m": ("{minute}", r"(?P<minute>\d{1,2})"),
-    "ss": ("{second:02d}", r"(?P<second>\d{2})"),
-    "s": ("{second}", r"(?P<second>\d{1,2})"),
-    "tt": ("{ampm}", r"(?P<ampm>[AP]\.?\s*M\.?)"),
+# Pattern letters -> (printf piece, datetime field, regex fragment). Reading is lenient
+# about digit counts (d and dd read the same), except that "yyyy" demands four digits: it
+# is used for year-first dates, where a two-digit year could be a day.
+_TOKENS: dict[str, tuple[str, str, str]] = {
+    "yyyy": ("%04d", "year", r"(?P<year>\d{4})"),
+    "yy": ("%02d", "year2", r"(?P<year>\d{4}|\d{2})"),
+    "MMMM": ("%s", "month_name", _MONTH_NAME),
+    "MMM": ("%s", "month_abbr", _MONTH_NAME),
+    "MM": ("%02d", "month", _MONTH),
+    "M": ("%d", "month", _MONTH),
+    "dd": ("%02d", "day", _DAY),
+    "d": ("%d", "day", _DAY),
+    "HH": ("%02d", "hour", _HOUR),
+    "H": ("%d", "hour", _HOUR),
+    "hh": ("%02d", "hour12", _HOUR),
+    "h": ("%d", "hour12", _HOUR),
+    "mm": ("%02d", "minute", r"(?P<minute>\d{2})"),
+    "m": ("%d", "minute", r"(?P<minute>\d{1,2})"),
+    "ss": ("%02d", "second", r"(?P<second>\d{2})"),
+    "s": ("%d", "second", r"(?P<second>\d{1,2})"),
+    "tt": ("%s", "ampm", r"(?P<ampm>[AP]\.?\s*M\.?)"),
+}
+# Fields that are not plain datetime attributes.
+_DERIVED: dict[str, Callable[[datetime], object]] = {
+    "year2": lambda v: v.year % 100,
+    "month_name": lambda v: MONTH_NAMES[v.month - 1],
+    "month_abbr": lambda v: MONTH_NAMES[v.month - 1][:3],
+    "hour12": lambda v: v.hour % 12 or 12,
+    "ampm": lambda v: "AM" if v.hour < 12 else "PM",
 }
 _TOKEN_RE = re.compile("|".join(sorted(_TOKENS, key=len, reverse=True)))
 # Between date parts any of - / . or spaces; around the comma of "MMMM d,yyyy" any spaces.
@@ -89,9 +99,9 @@ _LITERALS = {
 # The time part is read the same whatever the pattern: 24-hour or AM/PM, seconds and
 # fraction optional, then an ISO offset (accepted only when the caller asks for it).
 _TIME = (
-    rf"{_TOKENS['H'][1]}\s*:\s*{_TOKENS['mm'][1]}"
-    rf"(?:\s*:\s*{_TOKENS['ss'][1]}(?:[.,](?P<fraction>\d{{1,9}}))?)?"
-    rf"(?:\s*{_TOKENS['tt'][1]})?"
+    rf"{_TOKENS['H'][2]}\s*:\s*{_TOKENS['mm'][2]}"
+    rf"(?:\s*:\s*{_TOKENS['ss'][2]}(?:[.,](?P<fraction>\d{{1,9}}))?)?"
+    rf"(?:\s*{_TOKENS['tt'][2]})?"
     r"(?:\s*(?P<offset>Z|[+-]\d{2}(?::?\d{2})?))?"
 )
 
@@ -122,7 +132,7 @@ def check_format(pattern: str) -> None:
 @dataclass(frozen=True)
 class _Translation:
     pattern: str
-    template: str  # for str.format
+    format: Callable[[datetime], str]
     order: str  # "ymd", "dmy" or "mdy": how a date in digits only is read
     shapes: tuple[re.Pattern[str], ...]
     example: str
@@ -142,16 +152,21 @@ def _pieces(pattern: str) -> list[tuple[bool, str]]:
     return pieces
 
 
-def _format_template(pattern: str) -> str:
-    return "".join(
-        _TOKENS[text][0] if token else text.replace("{", "{{").replace("}", "}}")
-        for token, text in _pieces(pattern)
-    )
+def _formatter(pattern: str) -> Callable[[datetime], str]:
+    """A function writing a datetime in `pattern`: one printf string, one tuple of fields."""
+    pieces = _pieces(pattern)
+    printf = "".join(_TOKENS[t][0] if token else t.replace("%", "%%") for token, t in pieces)
+    fields = [_TOKENS[text][1] for token, text in pieces if token]
+    if not any(name in _DERIVED for name in fields):
+        plain = attrgetter(*fields)  # the default format: one C call for all fields
+        return lambda value: printf % plain(value)
+    getters = [_DERIVED.get(name) or attrgetter(name) for name in fields]
+    return lambda value: printf % tuple([get(value) for get in getters])
 
 
 def _regex(shape: str) -> str:
     return "".join(
-        _TOKENS[text][1] if token else "".join(_LITERALS.get(c, re.escape(c)) for c in text)
+        _TOKENS[text][2] if token else "".join(_LITERALS.get(c, re.escape(c)) for c in text)
         for token, text in _pieces(shape)
     )
 
@@ -170,24 +185,8 @@ def _translate(pattern: str) -> _Translation:
         re.compile(rf"\s*{_regex(shape)}(?:(?:\s+|\s*T\s*){_TIME})?\s*", re.IGNORECASE)
         for shape in shapes
     )
-    template = _format_template(pattern)
-    return _Translation(pattern, template, order, compiled, _format(_SAMPLE, template))
-
-
-def _format(value: datetime, template: str) -> str:
-    return template.format(
-        year=value.year,
-        year2=value.year % 100,
-        month=value.month,
-        month_name=MONTH_NAMES[value.month - 1],
-        month_abbr=MONTH_NAMES[value.month - 1][:3],
-        day=value.day,
-        hour=value.hour,
-        hour12=value.hour % 12 or 12,
-        minute=value.minute,
-        second=value.second,
-        ampm="AM" if value.hour < 12 else "PM",
-    )
+    write = _formatter(pattern)
+    return _Translation(pattern, write, order, compiled, write(_SAMPLE))
 
 
 def _known(pattern: str) -> _Translation:
@@ -196,9 +195,14 @@ def _known(pattern: str) -> _Translation:
     return _translate(pattern)
 
 
+def formatter(pattern: str = DEFAULT_FORMAT) -> Callable[[datetime], str]:
+    """format_datetime for one pattern, checked once: for writing many values."""
+    return _known(pattern).format
+
+
 def format_datetime(value: datetime, pattern: str = DEFAULT_FORMAT) -> str:
     """Write `value` in an Opus format or a date pattern alone, dropping fractions of a second."""
-    return _format(value, _known(pattern).template)
+    return _known(pattern).format(value)
 
 
 def parse_datetime(
@@ -223,6 +227,16 @@ def parse_with_offset(
 ) -> tuple[datetime, timedelta | None]:
     """Like parse_datetime, but return the time as written and its UTC offset (None if none)."""
     translation = _known(pattern)
+    stripped = text.strip()
+    if len(stripped) >= 10 and stripped[4] == "-" and stripped[7] == "-":
+        # ISO 8601 is unambiguous whatever the pattern, and Python reads it fast.
+        try:
+            value = datetime.fromisoformat(stripped)
+        except ValueError:
+            pass  # e.g. 2021-02-31: the reading below explains what is wrong
+        else:
+            offset = value.utcoffset()
+            return (value if offset is None else value.replace(tzinfo=None)), offset
     match = None
     for shape in translation.shapes:
         match = shape.fullmatch(text)
@@ -313,6 +327,8 @@ def _not_a_date(text: str, pattern: str, reason: str) -> str:
 
 def round_to_second(value: datetime) -> datetime:
     """The nearest whole second: Excel stores 08:00:07 as 08:00:06.99999..."""
+    if not value.microsecond:
+        return value
     if value.microsecond >= 500_000:
         value += timedelta(seconds=1)
     return value.replace(microsecond=0)

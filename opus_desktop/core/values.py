@@ -75,6 +75,7 @@ def convert(column: Column, raw: object, settings: ValueSettings) -> ApiValue | 
 
 
 def make_converter(column: Column, settings: ValueSettings) -> Converter:
+    """The conversion for one column, prepared once for many cells."""
     inner = _BUILDERS[column.type](column, settings)
     required = column.required
 
@@ -87,7 +88,9 @@ def make_converter(column: Column, settings: ValueSettings) -> Converter:
             raise ValueProblem("A value is required.")
         return value
 
-    return converter
+    if column.type in (ColumnType.SINGLE_TEXT, ColumnType.MULTIPLE_TEXT):
+        return converter  # nothing to gain: text is already cheap
+    return _remembering(converter)
 
 
 def display(column: Column, value: object, settings: ValueSettings) -> str:
@@ -109,6 +112,39 @@ def display(column: Column, value: object, settings: ValueSettings) -> str:
 
 
 # -- shared helpers -------------------------------------------------------------------------
+
+_MEMORY = 4096
+
+
+def _remembering(inner: Converter) -> Converter:
+    """Remember the results for text: sheets repeat the same labels, terms, people and dates.
+
+    A conversion depends only on the text and the settings fixed in `inner`. Lists are
+    copied on the way out, since the editor may change a record's values in place.
+    """
+    memory: dict[str, tuple[bool, ApiValue | str | None]] = {}
+
+    def remembering(raw: object) -> ApiValue | None:
+        if type(raw) is not str:
+            return inner(raw)
+        known = memory.get(raw)
+        if known is None:
+            try:
+                known = (True, inner(raw))
+            except ValueProblem as exc:
+                known = (False, exc.message)
+            if len(memory) >= _MEMORY:
+                memory.clear()
+            memory[raw] = known
+        converted, value = known
+        if not converted:
+            raise ValueProblem(str(value))
+        if isinstance(value, list):
+            return value.copy()
+        return value
+
+    return remembering
+
 
 
 def _number_text(value: float) -> str:
@@ -203,15 +239,17 @@ def _multiple_text(column: Column, settings: ValueSettings) -> Converter:
 def _date_time(column: Column, settings: ValueSettings) -> Converter:
     pattern = settings.date_format
     zone = load_time_zone(settings.time_zone) if settings.time_zone else None
+    write = datetimes.formatter(pattern)
+    round_to_second = datetimes.round_to_second
 
     def sent(value: datetime) -> str:
         if zone is not None:
             # A wall time that a DST change skips or repeats is read as zoneinfo does (fold=0).
             value = value.replace(tzinfo=zone).astimezone(UTC).replace(tzinfo=None)
-        return datetimes.format_datetime(datetimes.round_to_second(value), pattern)
+        return write(round_to_second(value))
 
     def in_utc(value: datetime) -> str:
-        return datetimes.format_datetime(datetimes.round_to_second(value), pattern)
+        return write(round_to_second(value))
 
     def date_time(raw: object) -> str:
         if isinstance(raw, datetime):
@@ -265,6 +303,8 @@ def _number(column: Column, settings: ValueSettings) -> Converter:
         if isinstance(raw, float):
             return from_float(raw, repr(raw))
         text = (raw if isinstance(raw, str) else _text(raw, settings)).strip()
+        if text.isascii() and text.isdigit():
+            return int(text)
         if not _NUMBER.fullmatch(text) or not any(c.isdigit() for c in text):
             hint = " (commas may only separate thousands, as in 1,234.5)" if "," in text else ""
             raise ValueProblem(f"'{text}' is not a number{hint}.")
