@@ -421,7 +421,11 @@ def _people_or_group(column: Column, settings: ValueSettings) -> Converter:
             gap = text[position : match.start()]
             if not _SEPARATORS.fullmatch(gap):
                 stray.append(gap.strip())
-            found.append((match.group("bracketed") or match.group("bare") or "").strip())
+            bracketed = match.group("bracketed")
+            if bracketed is not None and not bracketed.strip():
+                stray.append(match.group().strip())  # "Bob <>": a name without an address
+            else:
+                found.append((bracketed or match.group("bare") or "").strip())
             position = match.end()
         if not _SEPARATORS.fullmatch(text[position:]):
             stray.append(text[position:].strip())
