@@ -39,9 +39,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = _Parser(prog="opus-desktop", description="Opus Desktop: records into AvePoint Opus.")
     parser.add_argument("--version", action="version", version=f"opus-desktop {__version__}")
-    parser.add_argument("--sandbox", action="store_true", help="open the GUI on a local sandbox tenant")
-    parser.add_argument("--smoke-test", action="store_true", help="open the main window and quit (packaging check)")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    parser.add_argument(
+        "--sandbox", action="store_true", help="open the GUI on a local sandbox tenant"
+    )
+    parser.add_argument(
+        "--smoke-test", action="store_true", help="open the main window and quit (packaging check)"
+    )
+    sub: argparse._SubParsersAction[argparse.ArgumentParser] = parser.add_subparsers(
+        dest="command", metavar="COMMAND", parser_class=_Parser
+    )
     for register in commands.REGISTRARS:
         register(sub)
     return parser
@@ -75,4 +81,4 @@ def _gui(args: argparse.Namespace) -> int:
         from opus_desktop.gui.app import run_gui
     except ImportError as exc:  # the GUI module is not there yet, or Qt cannot load
         return fail(f"the desktop window is not available here ({exc}).", EXIT_USAGE)
-    return run_gui(sandbox=args.sandbox, smoke_test=args.smoke_test)
+    return int(run_gui(sandbox=args.sandbox, smoke_test=args.smoke_test))

@@ -11,7 +11,9 @@ from opus_desktop.core.schema import load_template
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("schema", help="list a connection template's columns")
-    parser.add_argument("file", type=Path, metavar="FILE.json", help="the connection's JSON file from Opus")
+    parser.add_argument(
+        "file", type=Path, metavar="FILE.json", help="the connection's JSON file from Opus"
+    )
     parser.set_defaults(func=run)
 
 
@@ -19,7 +21,8 @@ def run(args: argparse.Namespace) -> int:
     template = load_template(args.file, require_id=False)
     rows = [("Internal name", "Display name", "Type", "Required")]
     rows += [
-        (c.internal_name, c.display_name, c.type.value, "yes" if c.required else "no") for c in template
+        (c.internal_name, c.display_name, c.type.value, "yes" if c.required else "no")
+        for c in template
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     for row in rows:

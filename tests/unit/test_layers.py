@@ -9,7 +9,15 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "opus_desktop"
 NO_QT = ("core", "opus", "jobs", "sandbox")
-NETWORK_MODULES = ("httpx", "socket", "http.client", "http.server", "urllib.request", "socketserver", "requests")
+NETWORK_MODULES = (
+    "httpx",
+    "socket",
+    "http.client",
+    "http.server",
+    "urllib.request",
+    "socketserver",
+    "requests",
+)
 
 
 def imports_of(path: Path) -> set[str]:
@@ -34,7 +42,9 @@ def _matches(name: str, prefixes: tuple[str, ...]) -> bool:
 @pytest.mark.parametrize("layer", NO_QT)
 def test_no_qt_below_gui(layer: str) -> None:
     offenders = {
-        str(path.relative_to(PACKAGE)): sorted(n for n in imports_of(path) if _matches(n, ("PySide6", "shiboken6")))
+        str(path.relative_to(PACKAGE)): sorted(
+            n for n in imports_of(path) if _matches(n, ("PySide6", "shiboken6"))
+        )
         for path in modules(layer)
     }
     assert {k: v for k, v in offenders.items() if v} == {}
@@ -54,7 +64,9 @@ def test_only_opus_and_sandbox_talk_to_the_network() -> None:
 
 def test_sandbox_does_not_import_the_client() -> None:
     offenders = {
-        str(path.relative_to(PACKAGE)): sorted(n for n in imports_of(path) if _matches(n, ("opus_desktop.opus",)))
+        str(path.relative_to(PACKAGE)): sorted(
+            n for n in imports_of(path) if _matches(n, ("opus_desktop.opus",))
+        )
         for path in modules("sandbox")
     }
     assert {k: v for k, v in offenders.items() if v} == {}

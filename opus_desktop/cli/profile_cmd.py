@@ -1,0 +1,205 @@
+"""`opus-desktop profile add | list | show | test | remove`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from opus_desktop import profiles
+from opus_desktop.core.schema import load_template
+from opus_desktop.presets import DEFAULT_DESTROY_PATH, DEFAULT_IDENTITY, PROTOCOLS
+from opus_desktop.profiles import Profile, ProfileError
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser("profile", help="add, list, show, test or remove connection profiles")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    add = actions.add_parser("add", help="add a profile (or replace one with the same name)")
+    add.add_argument("name", metavar="NAME")
+    add.add_argument(
+        "--connection",
+        type=Path,
+        required=True,
+        metavar="FILE.json",
+        help="the connection template downloaded from Opus (Settings > Connector)",
+    )
+    add.add_argument(
+        "--client-id", required=True, metavar="ID", help="the app registration's client id"
+    )
+    cert = add.add_mutually_exclusive_group(required=True)
+    cert.add_argument(
+        "--cert", type=Path, metavar="FILE.pfx", help="certificate and key in a .pfx file"
+    )
+    cert.add_argument(
+        "--cert-pem", type=Path, metavar="CERT.pem", help="certificate in PEM (with --key-pem)"
+    )
+    add.add_argument("--key-pem", type=Path, metavar="KEY.pem", help="private key in PEM")
+    add.add_argument(
+        "--cert-password-env",
+        metavar="VAR",
+        help="name of the environment variable holding the certificate password",
+    )
+    add.add_argument(
+        "--identity", default=DEFAULT_IDENTITY, metavar="URL", help="identity service URL"
+    )
+    add.add_argument(
+        "--api", required=True, metavar="URL", help="the Opus API URL of your data centre"
+    )
+    add.add_argument("--protocol", choices=PROTOCOLS, default="graph")
+    add.add_argument(
+        "--date-format",
+        default=profiles.DEFAULT_DATE_FORMAT,
+        metavar="F",
+        help="the tenant's date and time format, e.g. 'dd-MM-yyyy HH:mm:ss'",
+    )
+    add.add_argument(
+        "--destroy-path",
+        default=DEFAULT_DESTROY_PATH,
+        metavar="PATH",
+        help="legacy API only: the path of the call that marks records destroyed",
+    )
+    add.add_argument("--mapping", type=Path, metavar="M.json", help="the default column mapping")
+    add.add_argument(
+        "--options",
+        type=Path,
+        metavar="FILE.json",
+        help='choice options and terms: {"choices": {col: {label: n}}, "terms": {col: [paths]}}',
+    )
+    add.set_defaults(func=run_add)
+
+    actions.add_parser("list", help="list the profiles").set_defaults(func=run_list)
+    show = actions.add_parser("show", help="show one profile's settings and columns")
+    show.add_argument("name", metavar="NAME")
+    show.set_defaults(func=run_show)
+    remove = actions.add_parser("remove", help="remove a profile and its stored password")
+    remove.add_argument("name", metavar="NAME")
+    remove.set_defaults(func=run_remove)
+
+
+def _read_json(path: Path, what: str) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+    except OSError as exc:
+        raise ProfileError(f"Cannot read the {what} {path}: {exc.strerror or exc}.") from None
+    except json.JSONDecodeError as exc:
+        raise ProfileError(
+            f"The {what} {path} is not valid JSON: {exc.msg} at line {exc.lineno}."
+        ) from None
+    if not isinstance(data, dict):
+        raise ProfileError(f"The {what} {path} should hold a JSON object.")
+    return data
+
+
+def _options(path: Path | None) -> tuple[dict[str, dict[str, int]], dict[str, list[str]]]:
+    if path is None:
+        return {}, {}
+    data = _read_json(path, "options file")
+    choices = data.get("choices", {})
+    terms = data.get("terms", {})
+    if not isinstance(choices, dict) or not all(
+        isinstance(v, dict) and all(isinstance(n, int) and n > 0 for n in v.values())
+        for v in choices.values()
+    ):
+        raise ProfileError(
+            f'In {path}, "choices" must map each column to {{"label": option number}}.'
+        )
+    if not isinstance(terms, dict) or not all(isinstance(v, list | dict) for v in terms.values()):
+        raise ProfileError(f'In {path}, "terms" must map each column to a list of term paths.')
+    return choices, {column: [str(t) for t in paths] for column, paths in terms.items()}
+
+
+def run_add(args: argparse.Namespace) -> int:
+    if args.cert_pem and not args.key_pem:
+        raise ProfileError(
+            "--cert-pem needs --key-pem, the private key that goes with the certificate."
+        )
+    for path in (args.cert, args.cert_pem, args.key_pem):
+        if path is not None and not path.is_file():
+            raise ProfileError(f"The certificate file {path} does not exist.")
+    template = load_template(args.connection)
+    choices, terms = _options(args.options)
+    mapping = _read_json(args.mapping, "mapping file") if args.mapping else None
+    profile = Profile(
+        name=args.name.strip(),
+        client_id=args.client_id.strip(),
+        api_url=args.api.strip().rstrip("/"),
+        identity_url=args.identity.strip().rstrip("/"),
+        protocol=args.protocol,
+        cert_pfx=str(args.cert.resolve()) if args.cert else None,
+        cert_pem=str(args.cert_pem.resolve()) if args.cert_pem else None,
+        key_pem=str(args.key_pem.resolve()) if args.key_pem else None,
+        cert_password_env=args.cert_password_env,
+        date_format=args.date_format,
+        destroy_path=args.destroy_path.strip("/"),
+        choices=choices,
+        terms=terms,
+        mapping=mapping,
+    )
+    unknown = sorted(set(choices) - set(template.internal_names))
+    if unknown:
+        raise ProfileError(
+            f"The options name columns the template does not have: {', '.join(unknown)}."
+        )
+    profiles.save_profile(profile, args.connection)
+    print(
+        f'Profile "{profile.name}" saved: {len(template)} columns, '
+        f"connection {template.connection_id}."
+    )
+    return 0
+
+
+def run_list(args: argparse.Namespace) -> int:
+    found = profiles.list_profiles()
+    if not found:
+        print(
+            "No profiles yet. Add one with 'opus-desktop profile add', "
+            "or start 'opus-desktop sandbox'."
+        )
+        return 0
+    width = max(len(p.name) for p in found)
+    for p in found:
+        print(f"{p.name.ljust(width)}  {p.protocol:<6}  {p.api_url}")
+    return 0
+
+
+def run_show(args: argparse.Namespace) -> int:
+    profile = profiles.find_profile(args.name)
+    certificate = profile.cert_pfx or f"{profile.cert_pem} + {profile.key_pem}"
+    lines = [
+        ("Profile", profile.name),
+        ("Protocol", profile.protocol),
+        ("API", profile.api_url),
+        ("Identity", profile.identity_url),
+        ("Client id", profile.client_id),
+        ("Certificate", certificate),
+        (
+            "Password from",
+            f"${profile.cert_password_env}" if profile.cert_password_env else "keyring or prompt",
+        ),
+        ("Date format", profile.date_format),
+        ("Conflict option", profile.conflict_option),
+        ("Concurrency", str(profile.concurrency)),
+    ]
+    if profile.protocol == "legacy":
+        lines.append(("Destroy path", profile.destroy_path))
+    if not profile.verify_tls:
+        lines.append(("WARNING", "TLS certificate verification is turned off for this profile"))
+    for label, value in lines:
+        print(f"{label + ':':<17}{value}")
+    template = profile.template()
+    print(f"{'Connection:':<17}{template.connection_id} ({len(template)} columns)")
+    for column in template:
+        options = profile.choices.get(column.internal_name)
+        extra = f"  options: {', '.join(options)}" if options else ""
+        required = " (required)" if column.required else ""
+        print(f"  {column.display_name} [{column.type.value}]{required}{extra}")
+    return 0
+
+
+def run_remove(args: argparse.Namespace) -> int:
+    profile = profiles.remove_profile(args.name)
+    print(f'Profile "{profile.name}" removed.')
+    return 0

@@ -1,0 +1,248 @@
+"""Profiles: one Opus tenant connection each, kept in the config folder.
+
+    <config>/profiles/<slug>/profile.json    the settings (never a password)
+    <config>/profiles/<slug>/template.json   a copy of the connection template
+
+Files are written atomically and readable by the user only. The certificate password
+comes from the environment variable the profile names, else the OS keyring, else the
+caller's prompt, and is then kept in memory only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import re
+import shutil
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import keyring
+import keyring.errors
+
+from opus_desktop import paths
+from opus_desktop.core.schema import CONFLICT_OPTIONS, Template, load_template, parse_template
+from opus_desktop.errors import AppError
+from opus_desktop.files import write_private
+from opus_desktop.presets import DEFAULT_DESTROY_PATH, DEFAULT_IDENTITY, PROTOCOLS
+
+if TYPE_CHECKING:
+    from opus_desktop.core.values import ValueSettings
+
+log = logging.getLogger(__name__)
+
+KEYRING_SERVICE = "opus-desktop"
+SANDBOX_PROFILE = "Sandbox"
+DEFAULT_DATE_FORMAT = "yyyy-MM-dd HH:mm:ss"
+
+
+class ProfileError(AppError):
+    exit_code = 2
+
+
+@dataclass
+class Profile:
+    name: str
+    client_id: str = ""
+    api_url: str = ""
+    identity_url: str = DEFAULT_IDENTITY
+    protocol: str = "graph"
+    cert_pfx: str | None = None
+    cert_pem: str | None = None
+    key_pem: str | None = None
+    cert_password_env: str | None = None
+    date_format: str = DEFAULT_DATE_FORMAT
+    term_separator: str = "/"
+    time_zone: str | None = None
+    conflict_option: str = "Overwrite"
+    concurrency: int = 4
+    destroy_path: str = DEFAULT_DESTROY_PATH
+    choices: dict[str, dict[str, int]] = field(default_factory=dict)
+    terms: dict[str, list[str]] = field(default_factory=dict)
+    mapping: dict[str, Any] | None = None
+    verify_tls: bool = True
+    proxy: str | None = None
+    sandbox: bool = False
+
+    @property
+    def folder(self) -> Path:
+        return paths.profiles_dir() / slug(self.name)
+
+    @property
+    def template_path(self) -> Path:
+        return self.folder / "template.json"
+
+    def template(self) -> Template:
+        if not self.template_path.exists():
+            raise ProfileError(
+                f'The profile "{self.name}" has no connection template; add it again.'
+            )
+        return load_template(self.template_path)
+
+    def value_settings(self) -> ValueSettings:
+        from opus_desktop.core.values import ValueSettings
+
+        return ValueSettings(
+            date_format=self.date_format,
+            term_separator=self.term_separator,
+            time_zone=self.time_zone,
+            choices=self.choices,
+            terms=self.terms,
+        )
+
+    def check(self) -> None:
+        """Raise ProfileError for settings that cannot work."""
+        if not self.name.strip() or not re.search(r"\w", self.name):
+            raise ProfileError("A profile needs a name with at least one letter or digit.")
+        if self.protocol not in PROTOCOLS:
+            raise ProfileError(f'The protocol must be "graph" or "legacy", not "{self.protocol}".')
+        for label, url in (("API", self.api_url), ("identity service", self.identity_url)):
+            if not re.match(r"^https?://[^\s/]+", url or ""):
+                raise ProfileError(f'The {label} URL "{url}" is not a web address (https://...).')
+        if not self.client_id.strip():
+            raise ProfileError(
+                "The profile needs the application (client) id of the app registration."
+            )
+        if not self.cert_pfx and not (self.cert_pem and self.key_pem):
+            raise ProfileError(
+                "The profile needs a certificate: a .pfx file, or a PEM certificate and key."
+            )
+        if self.conflict_option not in CONFLICT_OPTIONS:
+            raise ProfileError('The conflict option must be "Overwrite" or "Skip".')
+        if not 1 <= self.concurrency <= 32:
+            raise ProfileError("Concurrency must be between 1 and 32 calls at a time.")
+        from opus_desktop.core.datetimes import check_format
+
+        try:
+            check_format(self.date_format)
+        except ValueError as exc:
+            raise ProfileError(f"The date format is not one Opus offers: {exc}") from None
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, ensure_ascii=False) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str, source: str) -> Profile:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ProfileError(
+                f"The profile file {source} is damaged: {exc.msg} at line {exc.lineno}."
+            ) from None
+        if not isinstance(data, dict) or not isinstance(data.get("name"), str):
+            raise ProfileError(f"The profile file {source} is damaged: it has no name.")
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def slug(name: str) -> str:
+    """A folder name for a profile name: letters, digits, dot, dash, underscore."""
+    cleaned = re.sub(r"[^\w.-]+", "-", name.strip(), flags=re.UNICODE).strip("-.")
+    return cleaned.lower() or "profile"
+
+
+def list_profiles() -> list[Profile]:
+    found: list[Profile] = []
+    for entry in sorted(paths.profiles_dir().iterdir()):
+        file = entry / "profile.json"
+        if file.is_file():
+            try:
+                found.append(Profile.from_json(file.read_text(encoding="utf-8"), str(file)))
+            except ProfileError as exc:
+                log.warning("skipping a damaged profile: %s", exc)
+    return sorted(found, key=lambda p: p.name.casefold())
+
+
+def find_profile(name: str) -> Profile:
+    for profile in list_profiles():
+        if profile.name.casefold() == name.casefold():
+            return profile
+    names = ", ".join(p.name for p in list_profiles()) or "none yet"
+    raise ProfileError(f'There is no profile named "{name}" (profiles: {names}).')
+
+
+def save_profile(profile: Profile, template: Path | bytes | None = None) -> Profile:
+    """Write the profile; copy the template into its folder when one is given."""
+    profile.check()
+    folder = paths.private_dir(profile.folder)
+    if template is not None:
+        raw = template if isinstance(template, bytes) else _read(template)
+        parse_template(raw, str(template) if isinstance(template, Path) else "template")
+        write_private(profile.template_path, raw)
+    elif not profile.template_path.exists():
+        raise ProfileError(
+            f'The profile "{profile.name}" needs the connection template (--connection FILE.json).'
+        )
+    write_private(folder / "profile.json", profile.to_json())
+    return profile
+
+
+def remove_profile(name: str) -> Profile:
+    profile = find_profile(name)
+    shutil.rmtree(profile.folder)
+    forget_password(profile)
+    return profile
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ProfileError(f"Cannot read {path}: {exc.strerror or exc}.") from None
+
+
+# Certificate passwords: memory first, then the environment variable, then the keyring.
+_memory: dict[str, str] = {}
+
+
+def _keyring_user(profile: Profile) -> str:
+    return f"{profile.name}:{profile.client_id}"
+
+
+def certificate_password(
+    profile: Profile, prompt: Callable[[str], str | None] | None = None
+) -> str | None:
+    """The password for the profile's certificate, or None when nothing supplies one."""
+    if profile.cert_password_env:
+        value = os.environ.get(profile.cert_password_env)
+        if value is not None:
+            return value
+    if profile.name in _memory:
+        return _memory[profile.name]
+    with contextlib.suppress(keyring.errors.KeyringError, RuntimeError):
+        stored = keyring.get_password(KEYRING_SERVICE, _keyring_user(profile))
+        if stored is not None:
+            _memory[profile.name] = stored
+            return stored
+    if prompt is not None:
+        entered = prompt(f'Certificate password for profile "{profile.name}": ')
+        if entered is not None:
+            _memory[profile.name] = entered
+        return entered
+    return None
+
+
+def remember_password(profile: Profile, password: str, *, keep: bool = True) -> bool:
+    """Keep the password in memory, and in the OS keyring when `keep`.
+
+    Returns True when the keyring took it.
+    """
+    _memory[profile.name] = password
+    if not keep:
+        return False
+    try:
+        keyring.set_password(KEYRING_SERVICE, _keyring_user(profile), password)
+    except (keyring.errors.KeyringError, RuntimeError) as exc:
+        log.info("no keyring available, the password stays in memory only (%s)", type(exc).__name__)
+        return False
+    return True
+
+
+def forget_password(profile: Profile) -> None:
+    _memory.pop(profile.name, None)
+    with contextlib.suppress(keyring.errors.KeyringError, RuntimeError):
+        keyring.delete_password(KEYRING_SERVICE, _keyring_user(profile))
