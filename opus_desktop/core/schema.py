@@ -1,7 +1,7 @@
 """Connection templates: the JSON file Opus lets users download from Settings > Connector.
 
     {"id": "<connection GUID>", "conflictOption": "Overwrite",
-     "data": [{"rowKey": "SingleText", "leafName": "SingleText", ..., "_Number_%20_Column": "Number"}]}
+     "data": [{"rowKey": "SingleText", ..., "_Number_%20_Column": "Number"}]}
 
 `data[0]` lists the columns in order, internal name to type. The misspelt key
 "confilictOption" appears in Opus's own example, so both spellings are accepted.
@@ -98,22 +98,30 @@ def decode_internal_name(internal_name: str) -> str:
     return re.sub(r"\s+", " ", decoded).strip() or internal_name
 
 
+_DOCUMENT_KEYS = ("id", "conflictoption", "confilictoption", "data")
+
+
 def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     seen: dict[str, Any] = {}
     for key, value in pairs:
         if key in seen:
-            raise TemplateError(f'the column "{key}" appears twice')
+            what = "key" if key.lower() in _DOCUMENT_KEYS else "column"
+            raise TemplateError(f'the {what} "{key}" appears twice')
         seen[key] = value
     return seen
 
 
-def parse_template(text: str | bytes, source: str = "template", *, require_id: bool = True) -> Template:
+def parse_template(
+    text: str | bytes, source: str = "template", *, require_id: bool = True
+) -> Template:
     """Read a template from its JSON text; raise TemplateError saying what is wrong and where."""
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            raise TemplateError(f"{source} is not a text file in UTF-8 (byte {exc.start}).") from exc
+            raise TemplateError(
+                f"{source} is not a text file in UTF-8 (byte {exc.start})."
+            ) from exc
     text = text.lstrip("\ufeff")
     if not text.strip():
         raise TemplateError(f"{source} is empty: download the connection's JSON file again.")
@@ -126,13 +134,17 @@ def parse_template(text: str | bytes, source: str = "template", *, require_id: b
     except TemplateError as exc:
         raise TemplateError(f"{source}: {exc.message}.") from exc
     if not isinstance(document, dict):
-        raise TemplateError(f"{source} should hold a JSON object with id and data, not a {_kind(document)}.")
+        raise TemplateError(
+            f"{source} should hold a JSON object with id and data, not a {_kind(document)}."
+        )
     fields = {key.lower(): value for key, value in document.items()}
 
     connection_id = _connection_id(fields.get("id"), source, require_id)
     conflict = fields.get("conflictoption", fields.get("confilictoption", "Overwrite"))
     if not isinstance(conflict, str) or conflict.strip().capitalize() not in CONFLICT_OPTIONS:
-        raise TemplateError(f'{source}: conflictOption must be "Overwrite" or "Skip", not {conflict!r}.')
+        raise TemplateError(
+            f'{source}: conflictOption must be "Overwrite" or "Skip", not {conflict!r}.'
+        )
 
     data = fields.get("data")
     if not isinstance(data, list) or not data or not isinstance(data[0], dict):
@@ -172,11 +184,14 @@ def _columns(spec: dict[str, Any], source: str) -> tuple[Column, ...]:
     for name, type_name in spec.items():
         if not isinstance(name, str) or not name.strip():
             raise TemplateError(f"{source}: a column has an empty internal name.")
-        column_type = by_type.get(str(type_name).strip().lower()) if isinstance(type_name, str) else None
+        column_type = (
+            by_type.get(type_name.strip().lower()) if isinstance(type_name, str) else None
+        )
         if column_type is None:
             known = ", ".join(t.value for t in ColumnType)
             raise TemplateError(
-                f'{source}: the column "{name}" has the unknown type {type_name!r} (known: {known}).'
+                f'{source}: the column "{name}" has the unknown type {type_name!r} '
+                f"(known: {known})."
             )
         builtin = BUILT_INS.get(name)
         if builtin and builtin.type is not column_type:
@@ -196,7 +211,9 @@ def _columns(spec: dict[str, Any], source: str) -> tuple[Column, ...]:
     present = {c.internal_name for c in columns}
     missing = [name for name, b in BUILT_INS.items() if b.required and name not in present]
     if missing:
-        raise TemplateError(f"{source} lacks the required built-in column(s): {', '.join(missing)}.")
+        raise TemplateError(
+            f"{source} lacks the required built-in column(s): {', '.join(missing)}."
+        )
     shown: dict[str, str] = {}
     for column in columns:
         key = column.display_name.casefold()
