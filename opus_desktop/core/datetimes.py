@@ -211,7 +211,8 @@ def parse_datetime(
     """Read `text` written in `pattern` (or any unambiguous form); raise ValueError with a sentence.
 
     With utc_offsets=True a time carrying "Z" or an offset such as +02:00 is accepted and
-    returned as naive UTC; otherwise it is refused, since the caller cannot tell it apart.
+    returned as naive UTC; otherwise it is refused, as a naive result would hide that it
+    is not the sheet's local time.
     """
     value, offset = parse_with_offset(text, pattern)
     if offset is None:

@@ -14,7 +14,6 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
-from types import MappingProxyType
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from opus_desktop.core import datetimes
@@ -32,7 +31,7 @@ _EXACT_INTEGERS = 2**53
 
 @dataclass(frozen=True)
 class ValueSettings:
-    """What the profile says about values. Immutable: the mappings are copied when made."""
+    """What the profile says about values. Treat as immutable: make a new one to change it."""
 
     date_format: str = datetimes.DEFAULT_FORMAT
     term_separator: str = "/"
@@ -48,11 +47,12 @@ class ValueSettings:
             raise ValueError("The term separator must be a character such as / or >.")
         if self.time_zone is not None:
             load_time_zone(self.time_zone)
-        # Converters are cached per settings object, so the settings must never change.
-        choices = {name: MappingProxyType(dict(o)) for name, o in self.choices.items()}
+        # Converters are cached per settings object, so it keeps copies of its own that the
+        # caller cannot change afterwards (plain dicts, so copy, pickle and asdict still work).
+        choices = {name: dict(options) for name, options in self.choices.items()}
         terms = {name: tuple(paths) for name, paths in self.terms.items()}
-        object.__setattr__(self, "choices", MappingProxyType(choices))
-        object.__setattr__(self, "terms", MappingProxyType(terms))
+        object.__setattr__(self, "choices", choices)
+        object.__setattr__(self, "terms", terms)
 
 
 class ValueProblem(CoreError):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+import pickle
 from datetime import UTC, date, datetime, time, timedelta, timezone
 
 import pytest
@@ -92,8 +95,15 @@ def test_settings_are_immutable_copies() -> None:
     terms["termFullPath"].append("C/D")
     assert dict(settings.choices["_Level"]) == {"Public": 1}
     assert list(settings.terms["termFullPath"]) == ["A/B"]
-    with pytest.raises(TypeError):
-        settings.choices["_Other"] = {}  # type: ignore[index]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.time_zone = "UTC"  # type: ignore[misc]
+
+
+def test_settings_copy_pickle_and_asdict() -> None:
+    assert copy.deepcopy(SETTINGS) == SETTINGS
+    assert pickle.loads(pickle.dumps(SETTINGS)) == SETTINGS
+    assert dataclasses.asdict(SETTINGS)["choices"]["_Level"]["Secret"] == 4
+    assert dataclasses.replace(SETTINGS, time_zone="UTC").choices == SETTINGS.choices
 
 
 def test_settings_hash_and_compare_by_content() -> None:
