@@ -1,0 +1,195 @@
+"""The journal's SQLite file: schema and migrations, durability settings, transactions.
+
+Durability: WAL with synchronous=FULL, so every commit is on disk when it returns.
+NORMAL would survive a killed app but may lose the last commits on power loss; FULL
+costs one fsync per commit, little beside a network call.
+
+Threads: one connection guarded by a lock. SQLite lets one writer in at a time anyway;
+connections per thread would only contend for the file lock and spin in busy-waits,
+while a Python lock queues the few-millisecond transactions of several worker threads
+in order and keeps close() simple. Other processes are kept in step by WAL and the
+busy timeout.
+
+The schema is versioned with PRAGMA user_version: migration N (the N-th entry of
+MIGRATIONS) brings a file from version N-1 to N, in one transaction.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+from opus_desktop.files import make_private
+from opus_desktop.jobs.errors import JournalError
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (  # 1: runs, their items, drafts
+        """CREATE TABLE runs (
+            id TEXT PRIMARY KEY,
+            kind TEXT NOT NULL CHECK (kind IN ('submit', 'destroy')),
+            profile TEXT NOT NULL,
+            input_path TEXT,
+            input_sha256 TEXT,
+            template_sha256 TEXT,
+            mapping TEXT,
+            options TEXT NOT NULL DEFAULT '{}',
+            started TEXT NOT NULL,
+            ended TEXT,
+            status TEXT NOT NULL CHECK (status IN
+                ('running', 'done', 'cancelled', 'interrupted', 'stopped')),
+            owner_pid INTEGER,
+            owner_host TEXT,
+            note TEXT NOT NULL DEFAULT '',
+            audit_hash TEXT
+        )""",
+        """CREATE TABLE items (
+            run TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+            seq INTEGER NOT NULL,
+            row INTEGER,
+            key TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN
+                ('pending', 'in_flight', 'ok', 'failed', 'skipped')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            message TEXT NOT NULL DEFAULT '',
+            updated TEXT NOT NULL,
+            PRIMARY KEY (run, seq)
+        )""",
+        "CREATE UNIQUE INDEX items_by_key ON items (run, key)",
+        "CREATE INDEX items_by_state ON items (run, state, seq)",
+        """CREATE TABLE drafts (
+            profile TEXT PRIMARY KEY,
+            meta TEXT NOT NULL DEFAULT '{}',
+            updated TEXT NOT NULL
+        )""",
+        """CREATE TABLE draft_rows (
+            profile TEXT NOT NULL REFERENCES drafts (profile) ON DELETE CASCADE,
+            idx INTEGER NOT NULL,
+            data TEXT NOT NULL,
+            PRIMARY KEY (profile, idx)
+        ) WITHOUT ROWID""",
+    ),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class Database:
+    """One connection to the journal file at `path`, created with mode 0600."""
+
+    def __init__(self, path: Path, busy_timeout: float = 10.0) -> None:
+        self.path = path
+        self._lock = threading.RLock()
+        self._closed = False
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+            make_private(path)
+        except OSError as exc:
+            raise JournalError(
+                f"The journal {path} cannot be created or opened: {exc.strerror or exc}."
+            ) from exc
+        db = sqlite3.connect(
+            str(path), timeout=busy_timeout, isolation_level=None, check_same_thread=False
+        )
+        db.row_factory = sqlite3.Row
+        try:
+            with self._translate("opened"):
+                mode = db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+                if str(mode).lower() != "wal":
+                    log.warning("the journal %s runs in %s mode, not WAL", path, mode)
+                db.execute("PRAGMA synchronous=FULL")
+                db.execute("PRAGMA foreign_keys=ON")
+                self._migrate(db)
+        except BaseException:
+            db.close()
+            raise
+        # SQLite gives these the database's own mode; this covers files left by older copies.
+        for suffix in ("-wal", "-shm"):
+            make_private(Path(f"{path}{suffix}"))
+        self._db = db
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def close(self) -> None:
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._db.close()
+
+    @contextlib.contextmanager
+    def transaction(self, doing: str, write: bool = True) -> Iterator[sqlite3.Connection]:
+        """BEGIN (IMMEDIATE when writing) ... COMMIT under the lock; ROLLBACK on any error.
+
+        `doing` completes the sentence of a failure: "could not be read", "... updated".
+        """
+        with self._lock:
+            if self._closed:
+                raise RuntimeError(f"the journal {self.path} is closed")
+            db = self._db
+            with self._translate(doing):
+                db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                try:
+                    yield db
+                    db.execute("COMMIT")
+                except BaseException:
+                    if db.in_transaction:
+                        with contextlib.suppress(sqlite3.Error):
+                            db.execute("ROLLBACK")
+                    raise
+
+    def _migrate(self, db: sqlite3.Connection) -> None:
+        version = int(db.execute("PRAGMA user_version").fetchone()[0])
+        if version > SCHEMA_VERSION:
+            raise JournalError(
+                f"The journal {self.path} was written by a newer version of Opus Desktop; "
+                "update the app to open it."
+            )
+        for number in range(version + 1, SCHEMA_VERSION + 1):
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                # Another process may have migrated while we waited for the write lock.
+                if int(db.execute("PRAGMA user_version").fetchone()[0]) < number:
+                    for statement in MIGRATIONS[number - 1]:
+                        db.execute(statement)
+                    db.execute(f"PRAGMA user_version = {number}")
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+
+    @contextlib.contextmanager
+    def _translate(self, doing: str) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise self._error(exc, doing) from exc
+
+    def _error(self, exc: sqlite3.Error, doing: str) -> JournalError:
+        text = str(exc).lower()
+        if "locked" in text or "busy" in text:
+            return JournalError(
+                f"The journal {self.path} stayed locked by another program and could not be "
+                f"{doing}. Close other Opus Desktop windows or commands and try again."
+            )
+        if "full" in text:
+            return JournalError(
+                f"The disk holding the journal {self.path} is full; free some space and try again."
+            )
+        if "readonly" in text or "read-only" in text:
+            return JournalError(f"The journal {self.path} cannot be written: it is read-only.")
+        if any(word in text for word in ("not a database", "malformed", "corrupt")):
+            return JournalError(
+                f"The journal {self.path} is damaged and could not be {doing}. Move the file "
+                "aside (Opus Desktop then starts a new journal) and keep it for support."
+            )
+        return JournalError(f"The journal {self.path} could not be {doing}: {exc}.")
