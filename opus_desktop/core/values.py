@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from opus_desktop.core import datetimes
@@ -71,7 +72,13 @@ def load_time_zone(name: str) -> ZoneInfo:
 
 def convert(column: Column, raw: object, settings: ValueSettings) -> ApiValue | None:
     """The API value for one cell, None when it is empty; raise ValueProblem if unusable."""
-    return make_converter(column, settings)(raw)
+    return _converter(column, settings)(raw)
+
+
+@lru_cache(maxsize=256)
+def _converter(column: Column, settings: ValueSettings) -> Converter:
+    # The editor converts one cell per edit: building a term table each time would show.
+    return make_converter(column, settings)
 
 
 def make_converter(column: Column, settings: ValueSettings) -> Converter:
