@@ -7,6 +7,7 @@ import argparse
 import logging
 from pathlib import Path
 
+from opus_desktop.paths import sandbox_dir
 from opus_desktop.sandbox.server import DEFAULT_DATE_FORMAT, Sandbox, SandboxConfig
 
 
@@ -41,7 +42,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--port", type=int, default=0, help="port on 127.0.0.1 (default: any free port)"
     )
-    parser.add_argument("--dir", type=Path, required=True, help="folder for the sandbox's state")
+    parser.add_argument(
+        "--dir",
+        type=Path,
+        default=None,
+        help="folder for the sandbox's state (default: in the app's data)",
+    )
     parser.add_argument("--latency-ms", type=float, default=0, help="delay before every API reply")
     parser.add_argument(
         "--fail-rate", type=float, default=0, help="share of API calls answered 503"
@@ -63,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def config_from(args: argparse.Namespace) -> SandboxConfig:
     return SandboxConfig(
-        directory=args.dir,
+        directory=args.dir or sandbox_dir(),
         port=args.port,
         latency_ms=args.latency_ms,
         fail_rate=args.fail_rate,

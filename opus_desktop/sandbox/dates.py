@@ -47,6 +47,26 @@ _TOKENS: dict[str, str] = {
     "s": r"\d{1,2}",
     "tt": "AM|PM",
 }
+# token -> its place in a str.format template over the fields that `format` fills in
+_FORMATS: dict[str, str] = {
+    "yyyy": "{year:04d}",
+    "yy": "{short_year:02d}",
+    "MMMM": "{month_name}",
+    "MMM": "{month_abbr}",
+    "MM": "{month:02d}",
+    "M": "{month}",
+    "dd": "{day:02d}",
+    "d": "{day}",
+    "HH": "{hour:02d}",
+    "H": "{hour}",
+    "hh": "{hour12:02d}",
+    "h": "{hour12}",
+    "mm": "{minute:02d}",
+    "m": "{minute}",
+    "ss": "{second:02d}",
+    "s": "{second}",
+    "tt": "{ampm}",
+}
 _LETTERS = set("yMdHhmst")
 # Two-digit years: 00-49 are 2000-2049, 50-99 are 1950-1999 (as .NET's default window).
 _PIVOT = 50
@@ -108,13 +128,27 @@ class DatePattern:
             for is_token, text in self._pieces
         )
         self._regex = re.compile(regex)
+        self._template = "".join(
+            _FORMATS[text] if is_token else text.replace("{", "{{").replace("}", "}}")
+            for is_token, text in self._pieces
+        )
 
     def __repr__(self) -> str:
         return f"DatePattern({self.pattern!r})"
 
     def format(self, value: datetime) -> str:
-        return "".join(
-            _format_token(text, value) if is_token else text for is_token, text in self._pieces
+        return self._template.format(
+            year=value.year,
+            short_year=value.year % 100,
+            month_name=MONTHS[value.month - 1],
+            month_abbr=MONTHS[value.month - 1][:3],
+            month=value.month,
+            day=value.day,
+            hour=value.hour,
+            hour12=value.hour % 12 or 12,
+            minute=value.minute,
+            second=value.second,
+            ampm="AM" if value.hour < 12 else "PM",
         )
 
     def parse(self, text: str) -> datetime:
@@ -151,42 +185,3 @@ class DatePattern:
         if self.format(value) != text:
             raise ValueError(f"{text!r} is not written exactly in the format {self.pattern!r}.")
         return value
-
-
-def _format_token(token: str, value: datetime) -> str:
-    hour12 = value.hour % 12 or 12
-    match token:
-        case "yyyy":
-            return f"{value.year:04d}"
-        case "yy":
-            return f"{value.year % 100:02d}"
-        case "MMMM":
-            return MONTHS[value.month - 1]
-        case "MMM":
-            return MONTHS[value.month - 1][:3]
-        case "MM":
-            return f"{value.month:02d}"
-        case "M":
-            return str(value.month)
-        case "dd":
-            return f"{value.day:02d}"
-        case "d":
-            return str(value.day)
-        case "HH":
-            return f"{value.hour:02d}"
-        case "H":
-            return str(value.hour)
-        case "hh":
-            return f"{hour12:02d}"
-        case "h":
-            return str(hour12)
-        case "mm":
-            return f"{value.minute:02d}"
-        case "m":
-            return str(value.minute)
-        case "ss":
-            return f"{value.second:02d}"
-        case "s":
-            return str(value.second)
-        case _:  # "tt"
-            return "AM" if value.hour < 12 else "PM"

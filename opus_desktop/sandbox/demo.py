@@ -10,6 +10,7 @@ classification), so the count holds for a while after seeding.
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 from dataclasses import dataclass
@@ -65,7 +66,18 @@ def load_resource(name: str) -> dict[str, Any]:
 
 
 def make_certificate(files: CertificateFiles) -> bytes:
-    """Write a fresh demo certificate as PEM certificate, PEM key and PFX; the certificate PEM."""
+    """Write the demo certificate as PEM certificate, PEM key and PFX; the certificate PEM."""
+    cert_pem, key_pem, pfx = _demo_certificate()
+    write_private(files.cert_pem, cert_pem)
+    write_private(files.key_pem, key_pem)
+    write_private(files.pfx, pfx)
+    return cert_pem
+
+
+@functools.cache
+def _demo_certificate() -> tuple[bytes, bytes, bytes]:
+    # Made once per process: a new RSA key takes up to a few hundred milliseconds, and
+    # tests start many sandboxes. Each sandbox folder still gets its own files.
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, SUBJECT)])
     now = datetime.now(UTC)
@@ -105,10 +117,7 @@ def make_certificate(files: CertificateFiles) -> bytes:
         None,
         serialization.BestAvailableEncryption(PFX_PASSWORD.encode("ascii")),
     )
-    write_private(files.cert_pem, cert_pem)
-    write_private(files.key_pem, key_pem)
-    write_private(files.pfx, pfx)
-    return cert_pem
+    return cert_pem, key_pem, pfx
 
 
 _SUPPLIERS = (
