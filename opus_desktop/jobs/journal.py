@@ -567,8 +567,8 @@ class Journal:
 
     def _info(self, row: sqlite3.Row, counts: Counts) -> RunInfo:
         status = cast(RunStatus, row["status"])
-        if status == "running" and row["id"] not in self._owned and self._abandoned(row["id"]):
-            status = "interrupted"
+        if status == "running" and row["id"] not in self._owned:
+            status = self._current_status(row["id"])
         return RunInfo(
             id=row["id"],
             kind=row["kind"],
@@ -588,11 +588,12 @@ class Journal:
             audit_hash=row["audit_hash"],
         )
 
-    def _abandoned(self, run_id: str) -> bool:
-        """True if no process holds the run; then it is recorded as interrupted."""
+    def _current_status(self, run_id: str) -> RunStatus:
+        """The status of a run marked running: still so if some process holds it, else
+        recorded and returned as interrupted (or whatever its owner set meanwhile)."""
         probe = self._run_lock(run_id, 0)
         if probe is None:
-            return False
+            return "running"
         try:
             # Still holding the lock, so nobody can take the run between the look and the write.
             with self._transaction("updated") as db:
@@ -600,9 +601,10 @@ class Journal:
                     "UPDATE runs SET status = 'interrupted' WHERE id = ? AND status = 'running'",
                     (run_id,),
                 )
+                row = db.execute("SELECT status FROM runs WHERE id = ?", (run_id,)).fetchone()
         finally:
             probe.release(remove=True)
-        return True
+        return cast(RunStatus, row[0])
 
     def _take(self, run_id: str) -> None:
         if run_id in self._owned:

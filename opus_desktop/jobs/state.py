@@ -4,13 +4,19 @@ The habit is orange3's TaskState: a run is a plain function that reports through
 object and checks `cancel_requested` between calls; it knows nothing of who watches.
 
     state = RunState()
-    state.on_progress(print)              # the CLI: redraw a progress bar
+    state.on_progress(bar.update)         # the CLI: redraw a progress bar
     state.on_batch(worker.batch.emit)     # a QThread worker: turn results into signals
-    submit(journal, client, run_id, state)
+    ...run the job with `state`; the GUI's Cancel button calls state.cancel()...
 
-Listeners are called from the run's thread (the thread that reports), outside the
-object's lock, so a listener may read the state or emit a Qt signal (queued across
-threads) without deadlock. `cancel()` may be called from any thread; it only sets a
+Inside the run: `state.start(total, stored=..., ...)` (counts already in the journal when
+resuming), `state.set_status(...)`, `state.batch_done(BatchResult(...))` after each call
+is journalled, `if state.cancel_requested: ...` between calls, and `state.wait(delay)`
+for back-off sleeps that a cancel cuts short.
+
+Listeners are called from the run's thread (the thread that reports), one report at a
+time even when several worker threads report, and outside the lock on the counts, so
+a listener may read the state or emit a Qt signal (queued across threads) without
+deadlock. `cancel()` may be called from any thread; it only sets a
 flag the run sees at its next check, and wakes a run sleeping in `wait()`.
 A poller (a GUI timer) can call `progress()` instead of listening.
 """
@@ -87,7 +93,10 @@ class RunState:
             raise ValueError("the rate window must be positive")
         self._clock = clock
         self._window = window
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the counts; never held while calling out
+        # Serialises reports from several worker threads, so listeners are never called
+        # concurrently and see counts that only grow.
+        self._report = threading.RLock()
         self._cancel = threading.Event()
         self._progress_listeners: list[ProgressListener] = []
         self._batch_listeners: list[BatchListener] = []
@@ -123,39 +132,44 @@ class RunState:
         """
         if min(total, stored, failed, skipped) < 0:
             raise ValueError("counts cannot be negative")
-        with self._lock:
-            self._total = total
-            self._stored, self._failed, self._skipped = stored, failed, skipped
-            self._started = self._clock()
-            self._events.clear()
-        self._notify_progress()
+        with self._report:
+            with self._lock:
+                self._total = total
+                self._stored, self._failed, self._skipped = stored, failed, skipped
+                self._started = self._clock()
+                self._events.clear()
+            self._notify_progress()
 
     def set_total(self, total: int) -> None:
         if total < 0:
             raise ValueError("the total cannot be negative")
-        with self._lock:
-            self._total = total
-        self._notify_progress()
+        with self._report:
+            with self._lock:
+                self._total = total
+            self._notify_progress()
 
     def set_status(self, text: str) -> None:
         """A short sentence for the user: "Sending records 31 to 45", "Waiting 8 s: ..."."""
-        with self._lock:
-            self._status = text
-        self._notify_progress()
+        with self._report:
+            with self._lock:
+                self._status = text
+            self._notify_progress()
 
     def add(self, *, stored: int = 0, failed: int = 0, skipped: int = 0) -> None:
         """Count records that finished outside a batch (e.g. skipped before sending)."""
         if min(stored, failed, skipped) < 0:
             raise ValueError("counts cannot be negative")
-        self._count(stored, failed, skipped)
-        self._notify_progress()
+        with self._report:
+            self._count(stored, failed, skipped)
+            self._notify_progress()
 
     def batch_done(self, result: BatchResult) -> None:
         """Count one batch, hand it to the batch listeners, then report progress."""
-        self._count(len(result.ok), len(result.failed), len(result.skipped))
-        for listener in self._listeners(self._batch_listeners):
-            self._call(listener, result)
-        self._notify_progress()
+        with self._report:
+            self._count(len(result.ok), len(result.failed), len(result.skipped))
+            for listener in self._listeners(self._batch_listeners):
+                self._call(listener, result)
+            self._notify_progress()
 
     # -- reading (any thread) ---------------------------------------------------------
 

@@ -533,6 +533,7 @@ def test_draft_round_trip_and_partial_updates(journal: Journal) -> None:
     assert other is not None and other.rows == {0: ["a", 1]}
 
 
+@pytest.mark.slow
 def test_a_large_draft_survives_a_reopen(path: Path) -> None:
     rows = {i: {"leafName": f"Record {i}", "n": i} for i in range(100_000)}
     with Journal(path) as journal:

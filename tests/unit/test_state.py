@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 import pytest
 
@@ -106,8 +107,17 @@ def test_listeners_get_every_batch_and_progress_in_order(clock: FakeClock) -> No
     seen: list[str] = []
     results: list[BatchResult] = []
     progress: list[Progress] = []
-    state.on_batch(lambda r: (results.append(r), seen.append("batch")))
-    state.on_progress(lambda p: (progress.append(p), seen.append("progress")))
+
+    def batch_listener(result: BatchResult) -> None:
+        results.append(result)
+        seen.append("batch")
+
+    def progress_listener(snapshot: Progress) -> None:
+        progress.append(snapshot)
+        seen.append("progress")
+
+    state.on_batch(batch_listener)
+    state.on_progress(progress_listener)
     state.start(30)
     state.set_status("Sending records 1 to 15")
     first, second = batch(ok=15), batch(ok=14, failed=1, start=15)
@@ -184,10 +194,26 @@ def test_cancel_is_seen_and_wakes_a_waiting_run(clock: FakeClock) -> None:
 
 def test_counts_are_exact_under_concurrent_batches(clock: FakeClock) -> None:
     state = RunState(clock=clock)
-    state.start(8 * 500 * 3)
+    state.start(8 * 100 * 3)
+    seen: list[int] = []
+    inside = threading.Lock()
+    overlaps: list[int] = []
+
+    def listener(p: Progress) -> None:
+        # Never two calls at once, and the counts they see only grow.
+        if not inside.acquire(blocking=False):
+            overlaps.append(p.done)
+            return
+        try:
+            seen.append(p.done)
+            time.sleep(0.0002)  # a slow watcher widens any window for overlap
+        finally:
+            inside.release()
+
+    state.on_progress(listener)
 
     def work() -> None:
-        for _ in range(500):
+        for _ in range(100):
             state.batch_done(batch(ok=2, failed=1))
 
     threads = [threading.Thread(target=work) for _ in range(8)]
@@ -196,7 +222,9 @@ def test_counts_are_exact_under_concurrent_batches(clock: FakeClock) -> None:
     for t in threads:
         t.join()
     p = state.progress()
-    assert (p.stored, p.failed, p.remaining) == (8000, 4000, 0)
+    assert (p.stored, p.failed, p.remaining) == (1600, 800, 0)
+    assert overlaps == []
+    assert seen == sorted(seen) and seen[-1] == 2400 and len(seen) == 800
 
 
 def test_negative_counts_are_refused(clock: FakeClock) -> None:
