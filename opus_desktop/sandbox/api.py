@@ -59,7 +59,6 @@ All dates are naive and taken as UTC. Unknown paths are 404, a wrong method 405.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -92,9 +91,9 @@ def _now() -> str:
 
 
 class ConnectorApi:
-    def __init__(self, tenant: Tenant, pattern: Callable[[], DatePattern], stats: Stats) -> None:
+    def __init__(self, tenant: Tenant, pattern: DatePattern, stats: Stats) -> None:
         self.tenant = tenant
-        self.pattern = pattern  # the tenant's date format may be read per request
+        self.pattern = pattern  # the tenant's date format
         self.stats = stats
 
     def handle(self, generation: str, operation: str, request: Request) -> Reply:
@@ -118,7 +117,7 @@ class ConnectorApi:
         connection = self._connection(body.get("id"))
         overwrite = _conflict_option(body, generation) == "Overwrite"
         items = _items(body.get("data"), connection)
-        pattern = self.pattern()
+        pattern = self.pattern
         failures: list[tuple[dict[str, Any], str]] = []
         good: list[tuple[str, dict[str, Any], str | None]] = []
         by_key: dict[str, dict[str, Any]] = {}
@@ -161,7 +160,7 @@ class ConnectorApi:
     # -- due records ---------------------------------------------------------------------------
 
     def due(self, generation: str, request: Request) -> Reply:
-        pattern = self.pattern()
+        pattern = self.pattern
         if generation == GRAPH:
             try:
                 params: dict[str, Any] = request.query_params()

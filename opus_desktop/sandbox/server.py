@@ -91,16 +91,16 @@ class Sandbox:
         self.pattern = DatePattern(config.date_format)
         self.directory = private_dir(Path(config.directory))
         self.faults = Faults(
-            config.latency_ms,
-            config.fail_rate,
-            config.throttle_rate,
-            config.drop_rate,
-            config.retry_after,
-            config.seed,
+            latency_ms=config.latency_ms,
+            fail_rate=config.fail_rate,
+            throttle_rate=config.throttle_rate,
+            drop_rate=config.drop_rate,
+            retry_after=config.retry_after,
+            seed=config.seed,
         )
         self._stats = Stats()
         self.tenant = Tenant(self.directory / "sandbox.sqlite3")
-        self.api = ConnectorApi(self.tenant, lambda: self.pattern, self._stats)
+        self.api = ConnectorApi(self.tenant, self.pattern, self._stats)
         files = demo.certificate_files(self.directory)
         self.cert_pem_path, self.key_pem_path, self.pfx_path = (
             files.cert_pem,
@@ -111,16 +111,16 @@ class Sandbox:
         self.template_path = self.directory / "connection-template.json"
         self._thread: threading.Thread | None = None
         self._stopped = False
-        if config.demo and self.tenant.meta("demo_connection_id") is None:
-            self._seed_demo()
-        # Bound now, so that the URLs are known before serving starts.
         try:
+            if config.demo and self.tenant.meta("demo_connection_id") is None:
+                self._seed_demo()
+            # Bound now, so that the URLs are known before serving starts.
             self._server = _Server((LOOPBACK, config.port), self)
-        except OSError:
+        except BaseException:
             self.tenant.close()
             raise
         self.identity = Identity(self.tenant, self.url, config.token_ttl)
-        log.info("sandbox listening on %s", self.url)
+        log.debug("sandbox listening on %s", self.url)
 
     # -- life cycle -----------------------------------------------------------------------------
 
