@@ -30,7 +30,7 @@ test: $(VENV)/.installed-test
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest
 
 check: $(VENV)/.installed-test
-	$(BIN)/ruff check opus_desktop tests benchmarks
+	$(BIN)/ruff check opus_desktop tests benchmarks tools conftest.py
 	$(BIN)/mypy
 
 bench: $(VENV)/.installed-test
