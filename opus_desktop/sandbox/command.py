@@ -39,6 +39,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="opus-sandbox", description="Run a local Opus sandbox tenant."
     )
+    add_arguments(parser)
+    return parser
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The sandbox's flags, shared with `opus-desktop sandbox`."""
     parser.add_argument(
         "--port", type=int, default=0, help="port on 127.0.0.1 (default: any free port)"
     )
@@ -64,7 +70,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--date-format", default=DEFAULT_DATE_FORMAT, help="the tenant's date format"
     )
-    return parser
 
 
 def config_from(args: argparse.Namespace) -> SandboxConfig:

@@ -1,0 +1,49 @@
+"""The ready-made profiles for a running sandbox: "Sandbox" (Graph) and "Sandbox (legacy)".
+
+Written each time a sandbox starts, since its port may change. The demo tenant's
+choice options and terms come from the same resource file the sandbox seeds from.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from typing import Any
+
+from opus_desktop.profiles import SANDBOX_PROFILE, Profile, save_profile
+from opus_desktop.sandbox import Sandbox
+
+LEGACY_PROFILE = f"{SANDBOX_PROFILE} (legacy)"
+
+
+def demo_tenant() -> dict[str, Any]:
+    text = resources.files("opus_desktop").joinpath("resources/demo/tenant.json").read_text("utf-8")
+    data: dict[str, Any] = json.loads(text)
+    return data
+
+
+def demo_sheet_path() -> str:
+    return str(resources.files("opus_desktop").joinpath("resources/demo/demo-records.xlsx"))
+
+
+def save_sandbox_profiles(sandbox: Sandbox) -> Profile:
+    """Write both sandbox profiles for this sandbox; return the Graph one."""
+    tenant = demo_tenant()
+    terms = {column: list(paths) for column, paths in tenant.get("terms", {}).items()}
+    saved: list[Profile] = []
+    for name, protocol in ((SANDBOX_PROFILE, "graph"), (LEGACY_PROFILE, "legacy")):
+        profile = Profile(
+            name=name,
+            protocol=protocol,
+            client_id=sandbox.client_id,
+            api_url=sandbox.api_url,
+            identity_url=sandbox.identity_url,
+            cert_pem=str(sandbox.cert_pem_path),
+            key_pem=str(sandbox.key_pem_path),
+            date_format=sandbox.pattern.pattern,
+            choices=tenant.get("choices", {}),
+            terms=terms,
+            sandbox=True,
+        )
+        saved.append(save_profile(profile, sandbox.template_path))
+    return saved[0]
