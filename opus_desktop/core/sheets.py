@@ -377,25 +377,20 @@ def _stream(
 
     def rows() -> Iterator[SheetRow]:
         width = stop - start
+        padding: list[CellValue] = [None] * width
         for row_number, cells in seen[index + 1 :]:
-            row = _fit(cells[start:stop], width)
-            if row is not None:
-                yield SheetRow(row_number, row)
+            row = cells[start:stop]
+            if row.count(None) != len(row):  # skip blank rows
+                yield SheetRow(row_number, row + padding[len(row) :])
+        clean = clean_cells
         for row_number, raw in numbered:
-            row = _fit(clean_cells(raw[start:stop]), width)
-            if row is not None:
+            row = clean(raw[start:stop])
+            if row.count(None) != len(row):
+                if len(row) < width:
+                    row += padding[len(row) :]
                 yield SheetRow(row_number, row)
 
     return SheetStream(path, name, headers, number, first_column + start, rows())
-
-
-def _fit(cells: list[CellValue], width: int) -> list[CellValue] | None:
-    """Pad a short row to the header width; None for a blank row."""
-    if not any(v is not None for v in cells):
-        return None
-    if len(cells) < width:
-        cells.extend([None] * (width - len(cells)))
-    return cells
 
 
 def find_header_row(rows: list[list[CellValue]]) -> int | None:

@@ -80,14 +80,13 @@ MESSY_ROWS: dict[int, list[object]] = {
          "Records/Finance/Payroll", None, None],
 }  # fmt: skip
 VALID_ROWS = (5, 6, 15)
-# (Excel row, column display name) of every planted bad value.
+# (Excel row, column display name in the demo template) of every planted bad value.
 PLANTED = {
-    (9, "Date received"),  # 30 February
-    (10, "Record owner"),  # not an e-mail address
-    (11, "Security level"),  # no such option
+    (9, "Date Received"),  # 30 February
+    (10, "Record Owner"),  # not an e-mail address
+    (11, "Security Level"),  # no such option
     (12, "Name"),  # longer than 255 characters
-    (8, "Row key"),  # REC-003 twice ...
-    (13, "Row key"),  # ... here again
+    (13, "Row key"),  # REC-003 again: the problem names row 8, where it was first used
     (14, "Name"),  # required, left empty
 }
 
