@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import struct
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -15,6 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import openpyxl
+
+import opus_desktop
+from opus_desktop.core.schema import Template, load_template
+from opus_desktop.core.values import ValueSettings
+
+DEMO = Path(opus_desktop.__file__).parent / "resources" / "demo"
 
 # A float that Excel stores for 2024-01-16 08:00:07 a hair too small: calamine reads it
 # back as 08:00:06.99999..., which the reader must round to the second.
@@ -89,6 +96,20 @@ PLANTED = {
     (13, "Row key"),  # REC-003 again: the problem names row 8, where it was first used
     (14, "Name"),  # required, left empty
 }
+
+
+def demo_template() -> Template:
+    return load_template(DEMO / "template.json")
+
+
+def demo_settings() -> ValueSettings:
+    """The demo tenant's options and terms, as the sandbox profile holds them."""
+    tenant = json.loads((DEMO / "tenant.json").read_text(encoding="utf-8"))
+    return ValueSettings(
+        date_format=tenant["date_format"],
+        choices=tenant["choices"],
+        terms={name: list(paths) for name, paths in tenant["terms"].items()},
+    )
 
 
 def write_workbook(path: Path, sheets: dict[str, Sequence[Sequence[object]]]) -> Path:
