@@ -1,0 +1,288 @@
+"""Checking a whole sheet: every row through the mapping and the column conversions.
+
+`validate(sheet, template, settings, mapping)` returns the records, every problem (sheet,
+Excel row, column display name, the value as given, a sentence) and the counts. A
+mapping that leaves a required column without a source is reported once, against the
+header row, instead of once per row; nothing can be sent until it is fixed, so every
+record then counts as invalid. Mapping entries that no longer fit the sheet ("stale")
+are reported once as well, but do not block records on their own.
+
+For 100,000 rows, pass a SheetStream and `keep_records=False` with an `each` callback
+(such as a report writer): rows are converted one at a time and nothing but the problems
+is kept. A repeated row key is flagged on the later row, naming the earlier one.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from itertools import islice, repeat
+from operator import methodcaller
+
+from opus_desktop.core.mapping import Mapping, Plan, RowReader, apply, auto_match
+from opus_desktop.core.records import Problem, Record, mark_duplicate_keys
+from opus_desktop.core.schema import ROW_KEY, Column, ColumnType, Template
+from opus_desktop.core.sheets import SheetData, SheetInfo, SheetRow, SheetStream
+from opus_desktop.core.values import ValueProblem, ValueSettings, make_converter
+
+BATCH = 512  # rows converted together, column by column
+_MEMORY = 10_000  # remembered conversions per column before the memory starts afresh
+_MISSING = object()
+_Problems = dict[int, list["Problem"]]  # index in the batch -> that row's problems
+
+
+class _Column:
+    """One template column's conversion over a batch of cells, remembering what it saw.
+
+    The values module already remembers text conversions; here a dictionary lookup, run
+    in C through `map`, stands in for the whole converter call for every value the
+    column repeats (labels, terms, people, dates), and only new values are converted one
+    by one. A column whose values hardly repeat (row keys, names, exact times) stops
+    remembering once that is clear, so it costs no memory.
+    """
+
+    def __init__(self, column: Column, settings: ValueSettings, hashable: bool) -> None:
+        self.name = column.internal_name
+        self.display_name = column.display_name
+        self.required = column.required
+        self.convert = make_converter(column, settings)
+        # List values: every record gets a list of its own, since the editor changes them.
+        self.copies = column.type in (ColumnType.MULTIPLE_CHOICE, ColumnType.PEOPLE_OR_GROUP)
+        self.remember = hashable  # False when a value map turns cells into lists
+        self.memory: dict[object, object] = {}
+        self.looked = self.found = 0
+        self._forget()
+
+    def _forget(self) -> None:
+        self.memory.clear()
+        if not self.required:
+            self.memory[None] = None  # an empty optional cell converts to nothing
+
+    def convert_all(
+        self, given: list[object], rows: Sequence[SheetRow], sheet: str, problems: _Problems
+    ) -> list[object]:
+        memory = self.memory
+        if self.remember:
+            results = list(map(memory.get, given, repeat(_MISSING, len(given))))
+        else:
+            results = [None if cell is None and not self.required else _MISSING for cell in given]
+        if _MISSING in results:
+            misses = [index for index, value in enumerate(results) if value is _MISSING]
+            self.looked += len(results)
+            self.found += len(results) - len(misses)
+            remember = self.remember
+            for index in misses:
+                cell = given[index]
+                # A value repeated within the batch was not in memory when `map` ran.
+                value = memory.get(cell, _MISSING) if remember else _MISSING
+                if value is _MISSING:
+                    try:
+                        value = self.convert(cell)
+                    except ValueProblem as exc:
+                        problem = Problem(
+                            rows[index].number, self.display_name, cell, exc.message, sheet
+                        )
+                        problems.setdefault(index, []).append(problem)
+                        value = None
+                    else:
+                        if remember and (type(cell) is str or type(cell) is datetime):
+                            memory[cell] = value
+                results[index] = value
+            if len(memory) > _MEMORY:
+                self._forget()
+            if remember and self.looked >= _MEMORY and self.found * 10 < self.looked:
+                self.remember = False
+                self._forget()
+        if self.copies:
+            results = [list(v) if type(v) is list else v for v in results]
+        return results
+
+
+@dataclass
+class ValidationResult:
+    source: SheetInfo
+    plan: Plan
+    records: list[Record]  # empty when validated with keep_records=False
+    problems: list[Problem]  # the sheet's own problems first, then row by row
+    sheet_problems: list[Problem]  # from the mapping: reported once, not per row
+    rows: int = 0  # data rows read (blank rows are not counted)
+    invalid_rows: int = 0  # rows with at least one problem of their own
+    duplicates: int = 0  # rows whose row key an earlier row already uses
+    blocked: bool = False  # a required column has no source: no record can be sent
+    problems_by_column: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def valid_rows(self) -> int:
+        return 0 if self.blocked else self.rows - self.invalid_rows
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def is_valid(self, record: Record) -> bool:
+        return record.ok and not self.blocked
+
+    def summary(self) -> str:
+        """One line for the CLI and the status bar."""
+        text = (
+            f"{self.source.source}: {self.rows} rows, {self.valid_rows} valid, "
+            f"{self.rows - self.valid_rows} invalid"
+        )
+        if self.sheet_problems:
+            text += f"; {len(self.sheet_problems)} problem(s) with the mapping"
+        return text + "."
+
+
+class Validator:
+    """Checks rows of one sheet against one template; made once, used for every row."""
+
+    def __init__(
+        self,
+        source: SheetInfo,
+        template: Template,
+        settings: ValueSettings,
+        mapping: Mapping | None = None,
+    ) -> None:
+        self.source = source
+        self.template = template
+        chosen = mapping if mapping is not None else auto_match(source.headers, template)
+        self.plan = apply(chosen, source.headers, template)
+        self.read = RowReader(self.plan)
+        self.sheet_problems = self._sheet_problems()
+        self.blocked = bool(self.plan.missing)
+        self.names = tuple(template.internal_names)
+        # Only columns the sheet (or a constant) feeds are converted: an unfed optional
+        # column converts to nothing, and an unfed required one is reported once above.
+        fed = set(self.plan.sources) | set(self.plan.constants)
+        if self.plan.row_key is not None:
+            fed.add(ROW_KEY)
+        multiple = {c.internal_name for c in template if c.type is ColumnType.MULTIPLE_CHOICE}
+        self.columns = tuple(
+            _Column(c, settings, hashable=c.internal_name not in multiple & set(chosen.values))
+            for c in template
+            if c.internal_name in fed
+        )
+        self.fed_names = tuple(c.name for c in self.columns)
+        self.first_row_of: dict[str, int] = {}
+        self.duplicates = 0
+
+    def _sheet_problems(self) -> list[Problem]:
+        where = self.source.header_row
+        sheet = self.source.sheet
+        problems = [Problem(where, None, None, sentence, sheet) for sentence in self.plan.stale]
+        for column in self.plan.missing:
+            message = (
+                f"No header in the sheet feeds {column.display_name}, which every record needs: "
+                "map a header to it or give it a constant."
+            )
+            problems.append(Problem(where, column.display_name, None, message, sheet))
+        return problems
+
+    def check(self, row: SheetRow) -> Record:
+        """One row as a Record, the same as records.build_record makes it."""
+        return self.check_rows([row])[0]
+
+    def check_rows(self, rows: Sequence[SheetRow]) -> list[Record]:
+        """Rows as Records, converted column by column.
+
+        Going down a column lets a dictionary lookup (in C, through `map`) stand in for
+        the conversion of every value the column repeats: labels, terms, people, dates.
+        Only values not seen before go through the column's converter, one by one.
+        """
+        sheet = self.source.sheet
+        raws = self.read.many(rows)
+        problems: _Problems = {}
+        converted: list[list[object]] = []
+        for column in self.columns:
+            given = list(map(methodcaller("get", column.name), raws))
+            converted.append(column.convert_all(given, rows, sheet, problems))
+
+        names, all_names = self.fed_names, self.names
+        first_row_of = self.first_row_of
+        records: list[Record] = []
+        by_row = zip(*converted, strict=True) if converted else repeat((), len(rows))
+        for index, (row, raw, row_values) in enumerate(zip(rows, raws, by_row, strict=True)):
+            if None in row_values:
+                values = {n: v for n, v in zip(names, row_values, strict=True) if v is not None}
+            else:
+                values = dict(zip(names, row_values, strict=True))
+            number = row.number
+            record = Record(number, values, problems.get(index, []), raw, sheet, all_names)
+            key = values.get(ROW_KEY)
+            if type(key) is str and first_row_of.setdefault(key, number) != number:
+                # Streaming keeps no earlier records: a stand-in carries the row
+                # number, so the message is the one mark_duplicate_keys writes.
+                earlier = Record(first_row_of[key], {ROW_KEY: key}, sheet=sheet)
+                self.duplicates += mark_duplicate_keys([earlier, record])
+            records.append(record)
+        return records
+
+    def run(
+        self,
+        rows: Iterable[SheetRow],
+        *,
+        keep_records: bool = True,
+        each: Callable[[Record], None] | None = None,
+    ) -> ValidationResult:
+        records: list[Record] = []
+        problems = list(self.sheet_problems)
+        by_column: Counter[str] = Counter()
+        count = invalid = 0
+        rows = iter(rows)
+        with _collector_paused():
+            while batch := list(islice(rows, BATCH)):
+                batch_records = self.check_rows(batch)
+                for record in batch_records:
+                    if record.problems:
+                        invalid += 1
+                        problems.extend(record.problems)
+                        by_column.update(p.column or "" for p in record.problems)
+                    if each is not None:
+                        each(record)
+                count += len(batch)
+                if keep_records:
+                    records.extend(batch_records)
+        return ValidationResult(
+            source=self.source,
+            plan=self.plan,
+            records=records,
+            problems=problems,
+            sheet_problems=list(self.sheet_problems),
+            rows=count,
+            invalid_rows=invalid,
+            duplicates=self.duplicates,
+            blocked=self.blocked,
+            problems_by_column=by_column,
+        )
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cycle collector while records pile up: they hold no cycles, and with
+    100,000 of them its full passes, which walk every live object, cost more than the
+    conversions. Collection resumes, as it was, when the run ends."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def validate(
+    sheet: SheetData | SheetStream,
+    template: Template,
+    settings: ValueSettings,
+    mapping: Mapping | None = None,
+    *,
+    keep_records: bool = True,
+    each: Callable[[Record], None] | None = None,
+) -> ValidationResult:
+    """Check every row of `sheet`; without a mapping, headers are matched automatically."""
+    validator = Validator(sheet, template, settings, mapping)
+    return validator.run(sheet.rows, keep_records=keep_records, each=each)
