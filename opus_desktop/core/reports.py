@@ -1,0 +1,356 @@
+"""Writing tables and validation reports as .xlsx or .csv (chosen by the file's extension).
+
+- `write_table(path, headers, rows, sheet_title)`: any table (due records, failed rows).
+- `write_validation_report(path, result, template, settings)`: a workbook with a sheet
+  "Problems" (Row, Column, Value, Problem) and a sheet "Records" (the row number, every
+  template column as the text that would be sent, and Status: valid or invalid).
+  As CSV the two sheets become two files side by side: OUT.csv holds the problems,
+  OUT.records.csv the records.
+- `ValidationReport`: the same report written record by record while a sheet is
+  validated, so 100,000 rows never sit in memory (`validate_into_report` does both).
+
+Workbooks are written with openpyxl's write-only mode: rows stream to disk as they come.
+Headers are bold, the top row is frozen and columns get widths from their headers and
+first rows. Text that starts with "=" is written as text, never as a formula; in CSV,
+text starting with = + - @ gets a leading apostrophe for the same reason, unless it is a
+plain number. CSV files are UTF-8 with a BOM, which Excel needs to show accents and CJK.
+Every file is written beside its target and renamed into place when complete, so a
+failure leaves no half-written report.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import date, datetime, time
+from itertools import chain, islice
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+
+from opus_desktop.core.errors import CoreError
+from opus_desktop.core.mapping import Mapping
+from opus_desktop.core.records import Problem, Record
+from opus_desktop.core.schema import Template
+from opus_desktop.core.sheets import SheetData, SheetStream
+from opus_desktop.core.validation import ValidationResult, Validator
+from opus_desktop.core.values import LIST_JOINER, ValueSettings, display
+
+PROBLEM_HEADERS = ("Row", "Column", "Value", "Problem")
+STATUS_VALID, STATUS_INVALID = "valid", "invalid"
+WIDTH_SAMPLE = 50  # rows looked at to choose column widths
+_ILLEGAL_XML = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
+_BAD_TITLE = re.compile(r"[\[\]:*?/\\]")
+_NUMBER = re.compile(r"[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?")
+_BOLD = Font(bold=True)
+
+
+class ReportError(CoreError):
+    """A report that cannot be written (folder missing, file open in Excel, ...)."""
+
+
+def _kind(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        return "xlsx"
+    if suffix == ".csv":
+        return "csv"
+    raise ReportError(f"{path.name}: a report must be an .xlsx or a .csv file.")
+
+
+def records_csv_path(path: Path) -> Path:
+    """Where the records of a CSV report go: OUT.csv -> OUT.records.csv."""
+    return path.with_name(f"{path.stem}.records{path.suffix}")
+
+
+def cell_text(value: object) -> str:
+    """A value as report text: dates as yyyy-mm-dd hh:mm:ss, lists joined with "; "."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d") if value.time() == time() else value.isoformat(" ")
+    if isinstance(value, date | time):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return LIST_JOINER.join(cell_text(v) for v in value)
+    return str(value)
+
+
+# -- files written whole or not at all --------------------------------------------------------
+
+
+class _Target:
+    """A temporary file beside `path`, renamed over it by `commit`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        except FileNotFoundError:
+            raise ReportError(
+                f"Cannot write {path}: the folder {path.parent} does not exist."
+            ) from None
+        except OSError as exc:
+            raise ReportError(f"Cannot write {path}: {exc.strerror or exc}.") from None
+        os.close(fd)
+        self.temporary = Path(name)
+
+    def commit(self) -> None:
+        try:
+            os.replace(self.temporary, self.path)
+        except OSError as exc:
+            self.discard()
+            hint = " (is it open in Excel?)" if isinstance(exc, PermissionError) else ""
+            raise ReportError(f"Cannot write {self.path}{hint}: {exc.strerror or exc}.") from None
+
+    def discard(self) -> None:
+        with contextlib.suppress(OSError):
+            self.temporary.unlink()
+
+
+# -- sheets -----------------------------------------------------------------------------------
+
+
+class _Sheet:
+    """One table being written: a write-only worksheet or a CSV file."""
+
+    def __init__(self, sink: Any, kind: str) -> None:
+        self.sink = sink
+        self.kind = kind
+
+    def append(self, values: Sequence[object]) -> None:
+        if self.kind == "csv":
+            self.sink.writerow([_csv_text(v) for v in values])
+        else:
+            self.sink.append([_xlsx_value(self.sink, v) for v in values])
+
+
+def _csv_text(value: object) -> str:
+    text = cell_text(value)
+    if text[:1] in ("=", "+", "-", "@") and not _NUMBER.fullmatch(text):
+        return "'" + text  # Excel would run it as a formula
+    return text
+
+
+def _xlsx_value(sheet: Any, value: object) -> object:
+    if value is None or isinstance(value, bool | int | float | datetime):
+        return value
+    text = cell_text(value)
+    if "\x00" <= min(text, default="a") < " ":
+        text = _ILLEGAL_XML.sub("", text)  # control characters cannot be stored in XML
+    if text.startswith("="):
+        cell = WriteOnlyCell(sheet, value=text)
+        cell.data_type = "s"  # text, not a formula
+        return cell
+    return text
+
+
+def _sheet_title(title: str) -> str:
+    return (_BAD_TITLE.sub(" ", title).strip() or "Sheet1")[:31]
+
+
+def _widths(headers: Sequence[str], sample: Sequence[Sequence[object]]) -> list[float]:
+    widths = []
+    for index, header in enumerate(headers):
+        longest = max(
+            [len(header) + 2] + [len(cell_text(row[index])) for row in sample if index < len(row)]
+        )
+        widths.append(float(min(max(longest + 2, 8), 60)))
+    return widths
+
+
+class _Writer:
+    """The file behind a report: one workbook, or one CSV file per sheet."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.kind = _kind(self.path)
+        self.targets: list[_Target] = []
+        self.handles: list[IO[str]] = []
+        self.book: Workbook | None = Workbook(write_only=True) if self.kind == "xlsx" else None
+
+    def sheet(
+        self,
+        title: str,
+        headers: Sequence[str],
+        widths: Sequence[float],
+        path: Path | None = None,
+    ) -> _Sheet:
+        if self.book is not None:
+            sheet = self.book.create_sheet(_sheet_title(title))
+            for index, width in enumerate(widths, start=1):
+                sheet.column_dimensions[get_column_letter(index)].width = width
+            sheet.freeze_panes = "A2"
+            header_cells = []
+            for header in headers:
+                cell = WriteOnlyCell(sheet, value=header)
+                cell.font = _BOLD
+                header_cells.append(cell)
+            sheet.append(header_cells)
+            return _Sheet(sheet, "xlsx")
+        target = _Target(path or self.path)
+        self.targets.append(target)
+        handle = target.temporary.open("w", encoding="utf-8-sig", newline="")
+        self.handles.append(handle)
+        writer = csv.writer(handle, lineterminator="\r\n")
+        writer.writerow([_csv_text(h) for h in headers])
+        return _Sheet(writer, "csv")
+
+    def close(self, ok: bool) -> None:
+        for handle in self.handles:
+            handle.close()
+        if self.book is not None:
+            target = _Target(self.path)
+            self.targets.append(target)
+            if ok:
+                try:
+                    self.book.save(target.temporary)
+                except OSError as exc:
+                    target.discard()
+                    raise ReportError(f"Cannot write {self.path}: {exc.strerror or exc}.") from None
+        for target in self.targets:
+            if ok:
+                target.commit()
+            else:
+                target.discard()
+
+
+def write_table(
+    path: Path,
+    headers: Sequence[str],
+    rows: Iterable[Sequence[object]],
+    sheet_title: str = "Sheet1",
+) -> int:
+    """Write a table (an .xlsx with one sheet, or a .csv file); return the number of rows."""
+    writer = _Writer(Path(path))
+    iterator = iter(rows)
+    sample = list(islice(iterator, WIDTH_SAMPLE))
+    ok = False
+    count = 0
+    try:
+        sheet = writer.sheet(sheet_title, headers, _widths(headers, sample))
+        for row in chain(sample, iterator):
+            sheet.append(row)
+            count += 1
+        ok = True
+    finally:
+        writer.close(ok)
+    return count
+
+
+# -- validation reports -----------------------------------------------------------------------
+
+
+class ValidationReport:
+    """A validation report written as records arrive; use it as a context manager.
+
+    The sheets are opened at the start; records are added one by one (`add`), problems
+    as they are found (`add_problems`). Leaving the block with an exception deletes the
+    unfinished file.
+    """
+
+    def __init__(
+        self, path: Path, template: Template, settings: ValueSettings, blocked: bool = False
+    ) -> None:
+        self.template = template
+        self.settings = settings
+        self.blocked = blocked
+        self.columns = tuple(template.columns)
+        self.rows = 0
+        self._writer = _Writer(Path(path))
+        records_headers = ["Row", *(c.display_name for c in self.columns), "Status"]
+        record_widths = [8.0, *(_column_width(c.display_name) for c in self.columns), 10.0]
+        try:
+            self._problems = self._writer.sheet(
+                "Problems", PROBLEM_HEADERS, (8, 20, 30, 80), self._writer.path
+            )
+            self._records = self._writer.sheet(
+                "Records", records_headers, record_widths, records_csv_path(self._writer.path)
+            )
+        except BaseException:
+            self._writer.close(False)
+            raise
+
+    def __enter__(self) -> ValidationReport:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self._writer.close(ok=kind is None)
+
+    def add_problems(self, problems: Iterable[Problem]) -> None:
+        for problem in problems:
+            self._problems.append([problem.row, problem.column, problem.value, problem.message])
+
+    def add(self, record: Record, *, with_problems: bool = True) -> None:
+        """One record's row in "Records" and, unless told otherwise, its problems."""
+        failed = {p.column for p in record.problems}
+        row: list[object] = [record.row]
+        for column in self.columns:
+            name = column.internal_name
+            if column.display_name in failed:
+                row.append(record.raw.get(name))  # what the sheet holds, not sendable
+            elif name in record.values:
+                row.append(display(column, record.values[name], self.settings))
+            else:
+                row.append(None)
+        valid = record.ok and not self.blocked
+        row.append(STATUS_VALID if valid else STATUS_INVALID)
+        self._records.append(row)
+        self.rows += 1
+        if with_problems and record.problems:
+            self.add_problems(record.problems)
+
+
+def _column_width(name: str) -> float:
+    return float(min(max(len(name) + 4, 14), 40))
+
+
+def write_validation_report(
+    path: Path, result: ValidationResult, template: Template, settings: ValueSettings
+) -> None:
+    """Write the report of a finished validation (its records must have been kept)."""
+    with ValidationReport(path, template, settings, result.blocked) as report:
+        report.add_problems(result.sheet_problems)
+        for record in result.records:
+            report.add(record, with_problems=False)
+        report.add_problems(p for p in result.problems if p not in result.sheet_problems)
+
+
+def validate_into_report(
+    path: Path,
+    sheet: SheetData | SheetStream,
+    template: Template,
+    settings: ValueSettings,
+    mapping: Mapping | None = None,
+) -> ValidationResult:
+    """Validate `sheet` and write its report as the rows go by; only problems are kept."""
+    validator = Validator(sheet, template, settings, mapping)
+    with ValidationReport(path, template, settings, validator.blocked) as report:
+        report.add_problems(validator.sheet_problems)
+        return validator.run(sheet.rows, keep_records=False, each=report.add)
+
+
+def rows_of(
+    records: Iterable[Record], template: Template, settings: ValueSettings
+) -> Iterator[list[str]]:
+    """Records as display text in template order, for `write_table`."""
+    for record in records:
+        yield [display(c, record.values.get(c.internal_name), settings) for c in template.columns]
