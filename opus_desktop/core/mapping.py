@@ -331,7 +331,12 @@ def _no_header(header: str, headers: Sequence[str], what: str) -> str:
 
 
 def apply(mapping: Mapping, headers: Sequence[str], template: Template) -> Plan:
-    """Resolve `mapping` against a sheet's headers; nothing here raises for stale entries."""
+    """Resolve `mapping` against a sheet's headers.
+
+    Stale entries become sentences in the plan; only a mapping that contradicts itself
+    (two headers for one column, say) raises MappingError.
+    """
+    mapping.check()
     names = set(template.internal_names)
     sources: dict[str, int] = {}
     stale: list[str] = []

@@ -345,3 +345,9 @@ def test_row_reader_many_matches_one_by_one(template: Template) -> None:
     assert RowReader(single).many([SheetRow(2, ["A"])]) == [{"leafName": "A"}]
     nothing = apply(Mapping(), ["Name"], template)
     assert RowReader(nothing).many([SheetRow(2, ["A"])]) == [{}]
+
+
+def test_apply_refuses_a_mapping_that_contradicts_itself(template: Template) -> None:
+    built = Mapping(columns={"A": "leafName", "B": "leafName"})
+    with pytest.raises(MappingError, match="sends both 'A' and 'B' to the column 'leafName'"):
+        apply(built, ["A", "B"], template)

@@ -86,6 +86,12 @@ def test_clean_cells_rules() -> None:
     assert type(cells[5]) is bool
 
 
+def test_a_macro_enabled_workbook_reads_the_same(messy: Path, tmp_path: Path) -> None:
+    xlsm = tmp_path / "Transfer.xlsm"
+    xlsm.write_bytes(messy.read_bytes())
+    assert read_sheet(xlsm).rows == read_sheet(messy).rows
+
+
 def test_a_named_sheet_ignores_case_and_lists_the_others(messy: Path) -> None:
     assert read_sheet(messy, "records").sheet == "Records"
     with pytest.raises(SheetError) as caught:
