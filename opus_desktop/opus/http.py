@@ -12,6 +12,7 @@ import logging
 import re
 import ssl
 import time
+from typing import TypeAlias
 
 import httpx
 import truststore
@@ -21,6 +22,8 @@ from opus_desktop import __version__
 log = logging.getLogger(__name__)
 
 USER_AGENT = f"opus-desktop/{__version__}"
+# Named here so that layers above (jobs/), which may not import httpx, can type a transport.
+Transport: TypeAlias = httpx.BaseTransport
 _STARTED = "opus_desktop.started"
 
 
@@ -28,19 +31,22 @@ def make_http_client(
     verify: bool = True,
     proxy: str | None = None,
     timeout: float = 30.0,
-    transport: httpx.BaseTransport | None = None,
+    transport: Transport | None = None,
+    connect_timeout: float | None = None,
 ) -> httpx.Client:
     """A client for the identity service and the API; close it when done (or use `with`).
 
-    `verify=False` turns TLS checks off (only ever for a local test server). `transport`
-    replaces the network, for tests and for talking to an in-process emulator.
+    `timeout` bounds each wait for the network; `connect_timeout`, when given, bounds
+    opening a connection instead (a host that does not answer at all is found out sooner
+    than a slow reply). `verify=False` turns TLS checks off (only ever for a local test
+    server). `transport` replaces the network, for tests and for an in-process emulator.
     """
     tls: ssl.SSLContext | bool = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT) if verify else False
     return httpx.Client(
         verify=tls,
         proxy=proxy,
         trust_env=proxy is None,
-        timeout=httpx.Timeout(timeout),
+        timeout=httpx.Timeout(timeout, connect=connect_timeout or timeout),
         headers={"User-Agent": USER_AGENT},
         follow_redirects=False,
         transport=transport,
