@@ -139,7 +139,8 @@ class OpusClient:
     # -- one exchange --------------------------------------------------------------------
 
     def _send(self, call: Call, allow_empty: bool) -> Reply:
-        response = self._exchange(call)
+        arrived: list[bool] = []  # per sending: may it have reached the service?
+        response = self._exchange(call, arrived)
         body = _json_body(response, call)
         status = _effective_status(response.status_code, body)
         if status in _READABLE:
@@ -149,17 +150,17 @@ class OpusClient:
                     f"promise: {describe_reply(response)}.",
                     status=status,
                 )
-            return Reply(status, body, response)
+            return Reply(status, body, response, repeated=any(arrived[:-1]))
         raise self._failure(call, response, status, body)
 
-    def _exchange(self, call: Call) -> httpx.Response:
+    def _exchange(self, call: Call, arrived: list[bool]) -> httpx.Response:
         url = f"{self.api_url}/{call.path}"
         content = None if call.body is None else _encode(call.body)
         headers = {"Accept": "application/json"}
         if content is not None:
             headers["Content-Type"] = "application/json; charset=utf-8"
         for second_try in (False, True):
-            response, token = self._attempt(call, url, content, headers)
+            response, token = self._attempt(call, url, content, headers, arrived)
             if response.status_code != 401:
                 return response
             self.tokens.invalidate(token)
@@ -174,21 +175,36 @@ class OpusClient:
         )
 
     def _attempt(
-        self, call: Call, url: str, content: bytes | None, headers: dict[str, str]
+        self,
+        call: Call,
+        url: str,
+        content: bytes | None,
+        headers: dict[str, str],
+        arrived: list[bool],
     ) -> tuple[httpx.Response, str]:
-        """One request, retried while the trouble is temporary; returns the token it used."""
+        """One request, retried while the trouble is temporary; returns the token it used.
+
+        Appends to `arrived`, for each sending, whether the service may have acted on it.
+        """
         used: list[str] = []
 
         def send() -> httpx.Response:
             token = self.tokens.token()  # cached; renewed here if a long retry outlived it
             used.append(token)
-            return self.http.request(
-                call.method,
-                url,
-                params=call.params,
-                content=content,
-                headers={**headers, "Authorization": f"Bearer {token}"},
-            )
+            try:
+                response = self.http.request(
+                    call.method,
+                    url,
+                    params=call.params,
+                    content=content,
+                    headers={**headers, "Authorization": f"Bearer {token}"},
+                )
+            except httpx.TransportError as exc:
+                arrived.append(_may_have_arrived(exc))
+                raise
+            # 401 and 429 refuse before doing anything; a gateway error may hide work done.
+            arrived.append(response.status_code not in (401, 429))
+            return response
 
         response = self.retry.call(send, call.what)
         return response, used[-1]
@@ -233,6 +249,18 @@ class OpusClient:
             f"{describe_reply(response)}.",
             status=status,
         )
+
+
+def _may_have_arrived(exc: httpx.TransportError) -> bool:
+    """False only when the request certainly never reached the service."""
+    never_sent = (
+        httpx.ConnectError,
+        httpx.ConnectTimeout,
+        httpx.PoolTimeout,
+        httpx.ProxyError,
+        httpx.UnsupportedProtocol,
+    )
+    return not isinstance(exc, never_sent)
 
 
 def _make_protocol(name: str, destroy_path: str, date_format: str) -> ConnectorProtocol:

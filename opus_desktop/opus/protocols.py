@@ -54,16 +54,28 @@ class DuePage:
 
 @dataclass(frozen=True)
 class DestroyResult:
-    """What became of one destroy call; as with SubmitResult, `unmatched` makes it uncertain."""
+    """What became of one destroy call; as with SubmitResult, `unmatched` makes it uncertain.
+
+    `repeated` says the call had to be sent again after an earlier sending got no answer
+    (or a gateway error) and may still have done its work. Marking destroyed is not
+    idempotent: the service then reports the keys that earlier sending destroyed as failed
+    ("already destroyed"), so those failures are `doubtful` and the result not certain.
+    """
 
     destroyed: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
     unmatched: list[str] = field(default_factory=list)
     message: str = ""
+    repeated: bool = False
+
+    @property
+    def doubtful(self) -> list[str]:
+        """Failed keys that an earlier sending of this call may have destroyed after all."""
+        return list(self.failed) if self.repeated else []
 
     @property
     def certain(self) -> bool:
-        return not self.unmatched
+        return not self.unmatched and not self.doubtful
 
 
 @dataclass(frozen=True)
@@ -79,11 +91,15 @@ class Call:
 
 @dataclass(frozen=True)
 class Reply:
-    """A reply whose status the client has accepted; `body` is None when it was empty."""
+    """A reply whose status the client has accepted; `body` is None when it was empty.
+
+    `repeated`: an earlier sending of the same call may have reached the service too.
+    """
 
     status: int
     body: dict[str, object] | None
     response: httpx.Response
+    repeated: bool = False
 
 
 class ConnectorProtocol(ABC):
@@ -140,7 +156,7 @@ class ConnectorProtocol(ABC):
 
     def read_destroy(self, reply: Reply, sent: Sequence[str]) -> DestroyResult:
         if reply.body is None:  # 204: done, nothing to report
-            return DestroyResult(destroyed=list(sent))
+            return DestroyResult(destroyed=list(sent), repeated=reply.repeated)
         body = reply.body
         message = _message(reply, body, "the records to destroy")
         failed, unmatched = _failures(reply, body, sent, message, "the records to destroy")
@@ -149,6 +165,7 @@ class ConnectorProtocol(ABC):
             failed=failed,
             unmatched=unmatched,
             message=message,
+            repeated=reply.repeated,
         )
 
 
