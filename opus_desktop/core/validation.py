@@ -8,8 +8,8 @@ record then counts as invalid. Mapping entries that no longer fit the sheet ("st
 are reported once as well, but do not block records on their own.
 
 For 100,000 rows, pass a SheetStream and `keep_records=False` with an `each` callback
-(such as a report writer): rows are converted one at a time and nothing but the problems
-is kept. A repeated row key is flagged on the later row, naming the earlier one.
+(such as a report writer): rows are converted a batch at a time and nothing but the
+problems is kept. A repeated row key is flagged on the later row, naming the earlier one.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from opus_desktop.core.values import ValueProblem, ValueSettings, make_converter
 BATCH = 512  # rows converted together, column by column
 _MEMORY = 10_000  # remembered conversions per column before the memory starts afresh
 _MISSING = object()
-_Problems = dict[int, list["Problem"]]  # index in the batch -> that row's problems
+_Problems = dict[int, list[Problem]]  # index in the batch -> that row's problems
 
 
 class _Column:
@@ -79,7 +79,9 @@ class _Column:
                 cell = given[index]
                 # A value repeated within the batch was not in memory when `map` ran.
                 value = memory.get(cell, _MISSING) if remember else _MISSING
-                if value is _MISSING:
+                if value is not _MISSING:
+                    self.found += 1
+                else:
                     try:
                         value = self.convert(cell)
                     except ValueProblem as exc:
