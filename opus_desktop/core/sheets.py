@@ -217,7 +217,18 @@ def _no_such_sheet(path: Path, name: str, names: list[str]) -> SheetError:
 
 
 def _open_excel(path: Path, sheet: str | None, header_row: int | None) -> SheetStream:
-    workbook = _open_workbook(path)
+    # A loaded sheet holds all its cells, so the file can be let go at once (on Windows
+    # an open handle would stop Excel from saving over it).
+    with _open_workbook(path) as workbook:
+        return _find_excel_sheet(workbook, path, sheet, header_row)
+
+
+def _find_excel_sheet(
+    workbook: python_calamine.CalamineWorkbook,
+    path: Path,
+    sheet: str | None,
+    header_row: int | None,
+) -> SheetStream:
     if sheet is not None:
         names = list(workbook.sheet_names)
         if sheet not in names:

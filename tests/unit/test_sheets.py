@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import os
 import zipfile
 from datetime import date, datetime, time
 from pathlib import Path
@@ -120,6 +121,16 @@ def test_max_rows_and_streaming(messy: Path) -> None:
     assert stream.header_row == 4
     assert [r.number for r in stream.rows] == sorted(MESSY_ROWS)
     assert list(stream.rows) == []  # read once
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc to list open files")
+def test_the_workbook_file_is_let_go_before_rows_are_read(messy: Path) -> None:
+    def open_files() -> set[str]:
+        return {os.path.realpath(f"/proc/self/fd/{fd}") for fd in os.listdir("/proc/self/fd")}
+
+    stream = open_sheet(messy)
+    assert os.path.realpath(messy) not in open_files()
+    assert len(list(stream.rows)) == len(MESSY_ROWS)
 
 
 def test_a_table_away_from_a1(tmp_path: Path) -> None:
