@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
 from opus_desktop import profiles
+from opus_desktop.cli import EXIT_OK, EXIT_UNREACHABLE
 from opus_desktop.core.schema import load_template
+from opus_desktop.errors import AppError
 from opus_desktop.presets import DEFAULT_DESTROY_PATH, DEFAULT_IDENTITY, PROTOCOLS
 from opus_desktop.profiles import Profile, ProfileError
 
@@ -74,6 +78,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     show = actions.add_parser("show", help="show one profile's settings and columns")
     show.add_argument("name", metavar="NAME")
     show.set_defaults(func=run_show)
+    test = actions.add_parser(
+        "test",
+        help="sign in and ask for one due record, step by step",
+        description="Check a profile step by step: its settings, the certificate, the "
+        "identity service's configuration, signing in, and one due-records call. Stops at "
+        "the first step that fails. Exit 0 when all pass, 2 for the profile or the "
+        "certificate, 3 when signing in is refused, 4 when the service cannot be reached.",
+    )
+    test.add_argument("name", metavar="NAME")
+    test.set_defaults(func=run_test)
     remove = actions.add_parser("remove", help="remove a profile and its stored password")
     remove.add_argument("name", metavar="NAME")
     remove.set_defaults(func=run_remove)
@@ -203,3 +217,52 @@ def run_remove(args: argparse.Namespace) -> int:
     profile = profiles.remove_profile(args.name)
     print(f'Profile "{profile.name}" removed.')
     return 0
+
+
+# -- profile test ---------------------------------------------------------------------------------
+
+_MARKS = {True: "ok", False: "FAIL"}
+
+
+def run_test(args: argparse.Namespace) -> int:
+    from opus_desktop.jobs.connect import test_connection
+
+    profile = profiles.find_profile(args.name)
+    password = _certificate_password(profile)
+    for step in test_connection(profile, password):
+        mark = "warn" if step.ok and step.warning else _MARKS[step.ok]
+        print(f"{mark:<6}{step.name}: {step.detail}", flush=True)
+        if not step.ok:
+            error = step.error
+            code = error.exit_code if isinstance(error, AppError) else EXIT_UNREACHABLE
+            hint = ""
+            if profile.sandbox and code == EXIT_UNREACHABLE:
+                hint = " Is the sandbox running? Start it with: opus-desktop sandbox"
+            print(
+                f'opus-desktop: the test of profile "{profile.name}" stopped at the '
+                f"{step.name} step.{hint}",
+                file=sys.stderr,
+            )
+            return code
+    print(f'Profile "{profile.name}" works.')
+    return EXIT_OK
+
+
+def _certificate_password(profile: Profile) -> str | None:
+    """From the profile's variable or the keyring; else typed in, if there is a terminal."""
+    from opus_desktop.jobs.connect import password_needed
+
+    password = profiles.certificate_password(profile)
+    if password is not None or not password_needed(profile):
+        return password
+    if sys.stdin is not None and sys.stdin.isatty():
+        return profiles.certificate_password(profile, getpass.getpass)
+    certificate = profile.cert_pfx or profile.key_pem
+    if profile.cert_password_env:
+        source = f"the environment variable {profile.cert_password_env} the profile names is unset"
+    else:
+        source = "the profile names no environment variable for it (--cert-password-env)"
+    raise ProfileError(
+        f'The certificate {certificate} of profile "{profile.name}" needs its password, but '
+        f"{source}, none is stored in the keyring, and there is no terminal to type it in."
+    )
