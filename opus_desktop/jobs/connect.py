@@ -23,7 +23,7 @@ from pathlib import Path
 from types import TracebackType
 
 from opus_desktop.errors import AppError
-from opus_desktop.opus.auth import TokenProvider
+from opus_desktop.opus.auth import TokenProvider, require_secure_url
 from opus_desktop.opus.certificate import WARN_DAYS, CertificateInfo, Credential, load_certificate
 from opus_desktop.opus.client import OpusClient
 from opus_desktop.opus.errors import CertificateError
@@ -174,6 +174,9 @@ def connect(
 def _check_profile(profile: Profile) -> str:
     """The profile's connection id, once its settings and template are known to be usable."""
     profile.check()
+    # Checked here, not first by the client, so that a bad address is blamed on the profile.
+    require_secure_url(profile.identity_url, "identity service address")
+    require_secure_url(profile.api_url, "API URL")
     connection_id = profile.template().connection_id
     if not connection_id:
         raise ProfileError(
@@ -281,8 +284,8 @@ def test_connection(
             TEST_TIMEOUT,
             TEST_CONNECT_TIMEOUT,
         )
-    except AppError as exc:  # an address that cannot work: found before discovery
-        yield _failed(DISCOVERY, exc)
+    except AppError as exc:  # a legacy destroy path or date format the client refuses
+        yield _failed(PROFILE, exc)
         return
     with connection:
         yield from _exchanges(connection)
