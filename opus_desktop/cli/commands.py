@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from opus_desktop.cli import profile_cmd, sandbox_cmd, schema_cmd
+from opus_desktop.cli import profile_cmd, sandbox_cmd, schema_cmd, validate_cmd
 
 Registrar = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
@@ -13,4 +13,5 @@ REGISTRARS: list[Registrar] = [
     schema_cmd.register,
     profile_cmd.register,
     sandbox_cmd.register,
+    validate_cmd.register,
 ]
