@@ -274,6 +274,12 @@ class TokenProvider:
             )
         sentence = self._explain(code)
         hint = self._clock_hint(response, description)
+        skew = _server_skew(response, self.clock())
+        if _ABOUT_TIME.search(description) or (skew is not None and abs(skew) > ASSERTION_LIFETIME):
+            # The identity service says invalid_client whatever is wrong with the assertion
+            # (RFC 6749 §5.2). When the clock is the cause, "the client id is not known"
+            # would send the user to App registrations for nothing: name the clock alone.
+            sentence = f"The identity service refused to sign in the app {self.client_id}."
         said = f" (identity service: {code}"
         said += f", {snippet(description)})" if description else ")"
         return AuthError(f"{sentence}{hint}{said}", code=code, description=description)

@@ -179,6 +179,24 @@ def test_an_unknown_client_id_is_an_auth_error(
     assert api_calls(sandbox, "due") == 0
 
 
+@pytest.mark.parametrize(("offset", "direction"), [(-3600, "behind"), (3600, "ahead of")])
+def test_a_wrong_clock_is_named_as_the_cause(
+    sandbox: Sandbox, opened: Callable[..., Connection], offset: int, direction: str
+) -> None:
+    connection = opened(sandbox, "graph")
+    connection.tokens.clock = lambda: time.time() + offset
+    with pytest.raises(AuthError) as caught:
+        connection.client.due_page(datetime.now(UTC), per_page=1)
+    message = caught.value.message
+    assert message.startswith(
+        f"The identity service refused to sign in the app {sandbox.client_id}. This computer's "
+        f"clock is about 60 minutes {direction} the identity service's"
+    )
+    assert "client id is not known" not in message  # the app registration is fine
+    assert sandbox.stats().get("tokens_issued", 0) == 0
+    assert api_calls(sandbox, "due") == 0
+
+
 def test_tokens_are_shared_by_concurrent_calls(
     sandbox: Sandbox, opened: Callable[..., Connection], protocol: str
 ) -> None:

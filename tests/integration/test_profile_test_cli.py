@@ -8,6 +8,7 @@ import time
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -46,12 +47,12 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[str],
     return code, out.splitlines(), err
 
 
-def change(name: str, **changes: object) -> Profile:
+def change(name: str, **changes: Any) -> Profile:
     """Save the profile `name` with some settings changed (its template is kept)."""
     return save_profile(replace(find_profile(name), **changes))
 
 
-def pfx_profile(sandbox: Sandbox, **changes: object) -> Profile:
+def pfx_profile(sandbox: Sandbox, **changes: Any) -> Profile:
     save_sandbox_profiles(sandbox)
     return change("Sandbox", cert_pfx=str(sandbox.pfx_path), cert_pem=None, key_pem=None, **changes)
 

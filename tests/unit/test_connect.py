@@ -92,7 +92,7 @@ def fake() -> FakeOpus:
     return FakeOpus()
 
 
-def pem_files(tmp_path: Path, days: float = 365, key_password: str | None = None) -> dict[str, str]:
+def pem_files(tmp_path: Path, days: float = 365, key_password: str | None = None) -> dict[str, Any]:
     cert, key = make_certificate(days=days).write_pem(
         tmp_path / "app.pem", tmp_path / "app.key", key_password=key_password
     )
