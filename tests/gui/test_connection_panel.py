@@ -1,0 +1,262 @@
+"""The connection panel: profiles, the connection test step by step, the columns."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from opus_desktop.gui.connection.columns import ColumnsModel
+from opus_desktop.gui.connection.panel import ConnectionPanel, format_left
+from opus_desktop.gui.connection.password_dialog import PasswordDialog
+from opus_desktop.gui.connection.profile_dialog import ProfileDialog
+from opus_desktop.gui.connection.test_worker import ConnectionOutcome, token_lifetime
+from opus_desktop.gui.workers import TaskRunner
+from opus_desktop.jobs.connect import CERTIFICATE, DISCOVERY, DUE_RECORDS, PROFILE, STEPS, TOKEN
+from opus_desktop.jobs.connect import Step as ConnectStep
+from opus_desktop.profiles import (
+    KEYRING_SERVICE,
+    Profile,
+    find_profile,
+    list_profiles,
+    save_profile,
+)
+from tests.helpers.certs import make_certificate
+
+WRONG_CLIENT_ID = "0b7f7a52-1111-4c4c-9d9d-222233334444"
+
+
+def make_panel(qtbot: QtBot, runner: TaskRunner, steps: object = None) -> ConnectionPanel:
+    panel = ConnectionPanel(runner, steps)  # type: ignore[arg-type]
+    qtbot.addWidget(panel)
+    panel.resize(320, 700)
+    panel.show()
+    return panel
+
+
+def run_test(qtbot: QtBot, panel: ConnectionPanel) -> ConnectionOutcome:
+    qtbot.mouseClick(panel.test_button, Qt.MouseButton.LeftButton)
+    assert panel.test is not None, "the test did not start"
+    with qtbot.waitSignal(panel.test.finished, timeout=20_000) as blocker:
+        pass
+    outcome = blocker.args[0]
+    assert isinstance(outcome, ConnectionOutcome)
+    return outcome
+
+
+def test_no_profiles_shows_a_sentence_and_an_add_button(qtbot: QtBot, runner: TaskRunner) -> None:
+    panel = make_panel(qtbot, runner)
+    assert panel.pages.currentIndex() == 0
+    assert "No connection profiles yet" in panel.empty_label.text()
+    assert panel.empty_add_button.isVisible()
+    qtbot.mouseClick(panel.empty_add_button, Qt.MouseButton.LeftButton)
+    assert isinstance(panel.dialog, ProfileDialog)
+    assert panel.dialog.original is None
+    panel.dialog.reject()
+
+
+def test_profile_columns_and_summary(
+    qtbot: QtBot, runner: TaskRunner, sandbox_profile: Profile, qtmodeltester: object
+) -> None:
+    changed: list[object] = []
+    panel = make_panel(qtbot, runner)
+    panel.profile_changed.connect(changed.append)
+    assert panel.pages.currentIndex() == 1
+    assert [p.name for p in panel.profiles()] == ["Sandbox", "Sandbox (legacy)"]
+    assert panel.current_profile() is not None
+    assert panel.current_profile().name == "Sandbox"  # type: ignore[union-attr]
+    assert "Graph API" in panel.summary.text()
+    assert "sandbox tenant" in panel.summary.text()
+
+    model = panel.columns_model
+    qtmodeltester.check(model)  # type: ignore[attr-defined]
+    names = [model.index(r, ColumnsModel.NAME).data() for r in range(model.rowCount())]
+    assert names[:3] == ["Row key", "Name", "Classification"]
+    assert "Security Level" in names
+    row = names.index("Security Level")
+    assert model.index(row, ColumnsModel.TYPE).data() == "Choice"
+    assert model.index(0, ColumnsModel.REQUIRED).data() == "yes"
+    assert panel.columns_title.text() == "Columns (15)"
+    assert "6f1c2a4e-3b7d-4e21-9a5c-0d8e7f6a1b2c" in panel.columns_note.text()
+
+    assert panel.select_profile("sandbox (LEGACY)")
+    assert [p.name for p in changed] == ["Sandbox (legacy)"]  # type: ignore[attr-defined]
+    assert "Legacy API" in panel.summary.text()
+    assert not panel.select_profile("Nowhere")
+
+
+def test_connection_test_against_the_sandbox_shows_every_step(
+    qtbot: QtBot, runner: TaskRunner, sandbox_profile: Profile
+) -> None:
+    panel = make_panel(qtbot, runner)
+    seen: list[str] = []
+    states: list[str] = []
+    panel.sign_in_changed.connect(states.append)
+    panel.steps.rows[PROFILE][2].setObjectName("profile-detail")
+
+    outcome = run_test(qtbot, panel)
+    seen = [step.name for step in outcome.steps]
+
+    assert outcome.ok, [s.detail for s in outcome.steps]
+    assert seen == list(STEPS)
+    assert all(panel.steps.states[name] == "ok" for name in STEPS)
+    token_detail = panel.steps.rows[TOKEN][2].text()
+    assert "valid for 60 minutes" in token_detail
+    assert "records" not in panel.steps.rows[DISCOVERY][2].text()
+    assert "the service answered" in panel.steps.rows[DUE_RECORDS][2].text()
+    assert panel.sign_in.status == "ok"
+    assert "Signed in; the token is valid for another" in panel.sign_in_text()
+    left = outcome.token_left()
+    assert left is not None and 3500 < left <= 3600
+    assert states[0] == "signing in" and states[-1].startswith("signed in, token ")
+    assert panel.test_button.isEnabled() and panel.test_button.text() == "Test connection"
+
+
+def test_a_wrong_client_id_shows_the_failure_sentence(
+    qtbot: QtBot, runner: TaskRunner, sandbox_profile: Profile
+) -> None:
+    save_profile(dataclasses.replace(sandbox_profile, client_id=WRONG_CLIENT_ID))
+    panel = make_panel(qtbot, runner)
+    outcome = run_test(qtbot, panel)
+
+    failed = outcome.failed_step
+    assert failed is not None and failed.name == TOKEN
+    assert [s.name for s in outcome.steps] == [PROFILE, CERTIFICATE, DISCOVERY, TOKEN]
+    detail = panel.steps.rows[TOKEN][2].text()
+    assert detail == failed.detail and WRONG_CLIENT_ID in detail
+    assert panel.steps.states[TOKEN] == "failed"
+    assert panel.steps.states[DUE_RECORDS] == "waiting"
+    assert panel.steps.rows[DUE_RECORDS][2].text() == "Not tried."
+    assert panel.sign_in.status == "failed"
+    assert panel.sign_in_text() == "Not signed in: the Token step failed."
+
+
+class SteppedFake:
+    """Yields each step only when the test lets it, to watch the panel in between."""
+
+    def __init__(self) -> None:
+        self.gates = {name: threading.Event() for name in STEPS}
+        self.passwords: list[str | None] = []
+
+    def __call__(self, profile: Profile, password: str | None) -> Iterator[ConnectStep]:
+        self.passwords.append(password)
+        for name in STEPS:
+            if not self.gates[name].wait(10):
+                return
+            detail = "the token is valid for 2 seconds" if name == TOKEN else f"{name} fine"
+            yield ConnectStep(name, True, detail)
+
+    def release_all(self) -> None:
+        for gate in self.gates.values():
+            gate.set()
+
+
+def test_each_step_shows_as_it_happens_and_the_token_counts_down(
+    qtbot: QtBot, runner: TaskRunner, sandbox_profile: Profile
+) -> None:
+    fake = SteppedFake()
+    panel = make_panel(qtbot, runner, fake)
+    try:
+        qtbot.mouseClick(panel.test_button, Qt.MouseButton.LeftButton)
+        assert not panel.test_button.isEnabled()
+        assert panel.steps.states[PROFILE] == "running"
+        fake.gates[PROFILE].set()
+        qtbot.waitUntil(lambda: panel.steps.states[PROFILE] == "ok")
+        assert panel.steps.states[CERTIFICATE] == "running"
+        assert panel.steps.states[TOKEN] == "waiting"
+        assert panel.sign_in.status == "running"
+        fake.release_all()
+        qtbot.waitUntil(lambda: panel.outcome is not None)
+    finally:
+        fake.release_all()
+    assert "valid for another 0:0" in panel.sign_in_text()
+    qtbot.waitUntil(lambda: panel.sign_in.status == "warning", timeout=5000)
+    assert panel.sign_in_text() == "The token has expired; Test connection signs in again."
+    assert fake.passwords == [None]  # the sandbox key has no password
+
+
+def test_choosing_another_profile_forgets_the_sign_in(
+    qtbot: QtBot, runner: TaskRunner, sandbox_profile: Profile
+) -> None:
+    fake = SteppedFake()
+    fake.release_all()
+    panel = make_panel(qtbot, runner, fake)
+    run_test(qtbot, panel)
+    assert panel.sign_in.status == "ok"
+    panel.select_profile("Sandbox (legacy)")
+    assert panel.sign_in.status == "waiting"
+    assert panel.steps.states[TOKEN] == "waiting"
+
+
+def test_a_protected_certificate_asks_for_its_password_and_keeps_it(
+    qtbot: QtBot, runner: TaskRunner, tmp_path: Path, demo_template: Path, memory_keyring: object
+) -> None:
+    pfx = make_certificate().write_pfx(tmp_path / "app.pfx", "s3cret")
+    profile = Profile(
+        name="Contoso",
+        client_id="3c9a1f6e-52d4-4b8e-a7c1-0e6f2d9b8a34",
+        api_url="https://graph-au.avepointonlineservices.com",
+        cert_pfx=str(pfx),
+    )
+    save_profile(profile, demo_template)
+    fake = SteppedFake()
+    fake.release_all()
+    panel = make_panel(qtbot, runner, fake)
+    qtbot.mouseClick(panel.test_button, Qt.MouseButton.LeftButton)
+    dialog = panel.dialog
+    assert isinstance(dialog, PasswordDialog)
+    assert "Contoso" in dialog.findChildren(type(panel.summary))[0].text()
+    qtbot.keyClicks(dialog.password, "s3cret")
+    assert dialog.keep.isChecked()
+    with qtbot.waitSignal(panel.sign_in_changed, timeout=5000):
+        dialog.accept()
+    qtbot.waitUntil(lambda: panel.outcome is not None)
+    assert fake.passwords == ["s3cret"]
+    store = memory_keyring.store  # type: ignore[attr-defined]
+    assert store[(KEYRING_SERVICE, f"Contoso:{profile.client_id}")] == "s3cret"
+
+    # Known now: the next test does not ask again.
+    run_test(qtbot, panel)
+    assert fake.passwords == ["s3cret", "s3cret"]
+
+
+def test_remove_asks_then_removes(
+    qtbot: QtBot, runner: TaskRunner, sandbox_profile: Profile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    panel = make_panel(qtbot, runner)
+    answers = iter([False, True])
+    monkeypatch.setattr(panel, "confirm_remove", lambda profile: next(answers))
+    changed: list[object] = []
+    panel.profile_changed.connect(changed.append)
+
+    panel.remove_current_profile()
+    assert [p.name for p in list_profiles()] == ["Sandbox", "Sandbox (legacy)"]
+    panel.remove_current_profile()
+    assert [p.name for p in list_profiles()] == ["Sandbox (legacy)"]
+    assert [p.name for p in changed] == ["Sandbox (legacy)"]  # type: ignore[attr-defined]
+    assert panel.combo.count() == 1
+
+
+def test_a_profile_whose_template_went_missing_says_so(
+    qtbot: QtBot, runner: TaskRunner, sandbox_profile: Profile
+) -> None:
+    find_profile("Sandbox").template_path.unlink()
+    panel = make_panel(qtbot, runner)
+    assert not panel.columns_view.isVisible()
+    assert 'The profile "Sandbox" has no connection template' in panel.columns_note.text()
+
+
+def test_token_lifetime_and_countdown_format() -> None:
+    assert token_lifetime(ConnectStep(TOKEN, True, "the token is valid for 60 minutes")) == 3600
+    assert token_lifetime(ConnectStep(TOKEN, True, "the token is valid for 1 second")) == 1
+    assert token_lifetime(ConnectStep(TOKEN, False, "valid for 60 minutes")) is None
+    assert token_lifetime(ConnectStep(DISCOVERY, True, "valid for 60 minutes")) is None
+    assert format_left(3600) == "1:00:00"
+    assert format_left(3599.4) == "59:59"
+    assert format_left(61) == "1:01"
+    assert format_left(-3) == "0:00"
