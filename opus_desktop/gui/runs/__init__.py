@@ -1,0 +1,1 @@
+"""The Runs tab: the journal's runs and the records of each (tab, models)."""

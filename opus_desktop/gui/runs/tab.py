@@ -1,0 +1,273 @@
+"""The Runs tab: every run in the journal, and the records of the one opened.
+
+The journal is read in a worker (another window or a command may hold it for a moment),
+when the tab is shown and on Refresh. Double-click a run (or press Enter) to list its
+records below, with each one's state, attempts and the service's last message.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication, QModelIndex, QSortFilterProxyModel, Qt, Slot
+from PySide6.QtGui import QShowEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from opus_desktop import paths
+from opus_desktop.errors import AppError
+from opus_desktop.gui.errors import show_error
+from opus_desktop.gui.runs.models import SORT_ROLE, ItemsModel, RunsModel, file_name
+from opus_desktop.gui.workers import Task, TaskRunner
+from opus_desktop.jobs.journal import Item, Journal, RunInfo
+
+log = logging.getLogger(__name__)
+
+MAX_RUNS = 100_000
+
+
+def tr(text: str) -> str:
+    return QCoreApplication.translate("RunsTab", text)
+
+
+def read_runs(path: Path) -> list[RunInfo]:
+    """Every run in the journal at `path`, newest first; none when there is no journal yet."""
+    if not path.exists():
+        return []
+    with Journal(path) as journal:
+        return journal.runs(limit=MAX_RUNS)
+
+
+def read_items(path: Path, run_id: str) -> tuple[RunInfo, list[Item]]:
+    with Journal(path) as journal:
+        return journal.run(run_id), list(journal.items(run_id))
+
+
+def _table(model: RunsModel | ItemsModel) -> tuple[QTableView, QSortFilterProxyModel]:
+    proxy = QSortFilterProxyModel()
+    proxy.setSourceModel(model)
+    proxy.setSortRole(SORT_ROLE)
+    view = QTableView()
+    view.setModel(proxy)
+    view.setSortingEnabled(True)
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    view.setAlternatingRowColors(True)
+    view.setWordWrap(False)
+    view.verticalHeader().setVisible(False)
+    view.verticalHeader().setDefaultSectionSize(view.fontMetrics().height() + 8)
+    view.horizontalHeader().setHighlightSections(False)
+    view.horizontalHeader().setStretchLastSection(True)
+    return view, proxy
+
+
+class RunsTab(QWidget):
+    def __init__(
+        self, runner: TaskRunner, journal_path: Path | None = None, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.runner = runner
+        self._journal_path = journal_path
+        self._loading: Task | None = None
+        self._again = False
+        self._opening: Task | None = None
+        self.opened_run: str | None = None
+
+        self.title = QLabel(tr("Runs"))
+        font = self.title.font()
+        font.setBold(True)
+        self.title.setFont(font)
+        self.refresh_button = QPushButton(tr("Refresh"))
+        self.refresh_button.clicked.connect(self.refresh)
+
+        self.runs_model = RunsModel(self)
+        self.runs_view, self.runs_proxy = _table(self.runs_model)
+        self.runs_proxy.setParent(self)
+        self.runs_view.sortByColumn(4, Qt.SortOrder.DescendingOrder)
+        self.runs_view.activated.connect(self._run_activated)
+        header = self.runs_view.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        header.setStretchLastSection(False)
+
+        self.items_model = ItemsModel(self)
+        self.items_view, self.items_proxy = _table(self.items_model)
+        self.items_proxy.setParent(self)
+        self.items_view.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+        items_header = self.items_view.horizontalHeader()
+        for column in range(4):
+            items_header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        self.items_title = QLabel(tr("Double-click a run to see its records."))
+        self.items_title.setWordWrap(True)
+
+        items_pane = QWidget()
+        items_layout = QVBoxLayout(items_pane)
+        items_layout.setContentsMargins(0, 6, 0, 0)
+        items_layout.addWidget(self.items_title)
+        items_layout.addWidget(self.items_view, 1)
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.addWidget(self.runs_view)
+        self.splitter.addWidget(items_pane)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        self.splitter.setChildrenCollapsible(False)
+
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.message.setMargin(24)
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.message)
+        self.pages.addWidget(self.splitter)
+
+        top = QHBoxLayout()
+        top.addWidget(self.title, 1)
+        top.addWidget(self.refresh_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.pages, 1)
+        self._show_message(tr("Reading the journal..."))
+
+    @property
+    def journal_path(self) -> Path:
+        return self._journal_path if self._journal_path is not None else paths.journal_path()
+
+    # -- the runs -----------------------------------------------------------------------
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self.refresh()
+
+    @Slot()
+    def refresh(self) -> None:
+        """Read the runs again (in a worker); a refresh asked during one follows it."""
+        if self._loading is not None:
+            self._again = True
+            return
+        path = self.journal_path
+        task = Task(lambda state: read_runs(path), name="read runs")
+        task.succeeded.connect(self._runs_read)
+        task.failed.connect(self._read_failed)
+        task.finished.connect(self._load_finished)
+        self._loading = task
+        self.refresh_button.setEnabled(False)
+        self.runner.start(task)
+
+    @property
+    def loading(self) -> bool:
+        return self._loading is not None or self._opening is not None
+
+    @Slot(object)
+    def _runs_read(self, runs: list[RunInfo]) -> None:
+        self.runs_model.set_rows(runs)
+        self.title.setText(
+            QCoreApplication.translate("RunsTab", "Runs (%n)", "", len(runs))
+            if runs
+            else tr("Runs")
+        )
+        if not runs:
+            self._show_message(
+                tr(
+                    "No runs yet.\n\nEach time records are sent to Opus or marked destroyed, "
+                    "the run is kept here with every record's outcome, so an interrupted run "
+                    "can be resumed."
+                )
+            )
+            return
+        self.pages.setCurrentWidget(self.splitter)
+        if self.opened_run is not None and self.opened_run not in self.runs_model.run_ids():
+            self._clear_items()
+
+    @Slot(object)
+    def _read_failed(self, exc: BaseException) -> None:
+        if isinstance(exc, AppError):
+            log.info("the journal could not be read: %s", exc.message)
+            self._show_message(exc.message)
+        else:
+            self._show_message(
+                tr("The journal {path} could not be read.").format(path=self.journal_path)
+            )
+            show_error(self, exc)
+
+    @Slot()
+    def _load_finished(self) -> None:
+        self._loading = None
+        self.refresh_button.setEnabled(True)
+        if self._again:
+            self._again = False
+            self.refresh()
+
+    def _show_message(self, text: str) -> None:
+        self.message.setText(text)
+        self.pages.setCurrentWidget(self.message)
+
+    # -- one run's records ---------------------------------------------------------------
+
+    @Slot(QModelIndex)
+    def _run_activated(self, index: QModelIndex) -> None:
+        source = self.runs_proxy.mapToSource(index)
+        if source.isValid():
+            self.open_run(self.runs_model.row_at(source.row()).id)
+
+    def open_run(self, run_id: str) -> None:
+        """List the records of run `run_id` below the runs (read in a worker)."""
+        if self._opening is not None:
+            self._opening.cancel()
+        path = self.journal_path
+        task = Task(lambda state: read_items(path, run_id), name=f"read run {run_id}")
+        # Only the run opened last is shown: an earlier read that ends later is dropped.
+        task.succeeded.connect(lambda result: self._is_current(task) and self._items_read(result))
+        task.failed.connect(lambda exc: self._is_current(task) and self._items_failed(exc))
+        task.finished.connect(lambda: self._opening_finished(task))
+        self._opening = task
+        self.items_title.setText(tr("Reading run {id}...").format(id=run_id))
+        self.runner.start(task)
+
+    def _is_current(self, task: Task) -> bool:
+        return task is self._opening
+
+    def _opening_finished(self, task: Task) -> None:
+        if self._opening is task:
+            self._opening = None
+
+    @Slot(object)
+    def _items_read(self, result: tuple[RunInfo, list[Item]]) -> None:
+        run, items = result
+        self.opened_run = run.id
+        self.items_model.set_rows(items)
+        source = f" · {file_name(run.input_path)}" if run.input_path else ""
+        self.items_title.setText(
+            QCoreApplication.translate(
+                "RunsTab", "Run {id}{source}: %n record(s)", "", len(items)
+            ).format(id=run.id, source=source)
+            + tr(" ({ok} stored, {failed} failed, {pending} not sent yet)").format(
+                ok=f"{run.counts.ok:,}",
+                failed=f"{run.counts.failed:,}",
+                pending=f"{run.counts.remaining:,}",
+            )
+        )
+
+    @Slot(object)
+    def _items_failed(self, exc: BaseException) -> None:
+        self._clear_items()
+        if isinstance(exc, AppError):
+            self.items_title.setText(exc.message)
+        else:
+            show_error(self, exc)
+
+    def _clear_items(self) -> None:
+        self.opened_run = None
+        self.items_model.set_rows([])
+        self.items_title.setText(tr("Double-click a run to see its records."))
