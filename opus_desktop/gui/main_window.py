@@ -1,0 +1,295 @@
+"""The main window: the connection panel on the left, the Records and Runs tabs beside it.
+
+    window = MainWindow()               # the Records tab is the editor's RecordsTab
+    window.show()
+
+The Records tab is built by a factory, `records_tab(runner, parent)`, so tests can put a
+small stand-in there. It must offer the RecordsTab interface (RecordsTabApi below).
+Everything that runs in the background goes through the window's one TaskRunner, which
+closing the window cancels and joins, so no thread outlives it.
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol, cast
+
+from PySide6 import __version__ as pyside_version
+from PySide6.QtCore import QCoreApplication, QSize, Qt, QUrl, Slot, qVersion
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QTabWidget,
+    QWidget,
+)
+
+from opus_desktop import APP_NAME, __version__, paths
+from opus_desktop.gui.connection.panel import ConnectionPanel
+from opus_desktop.gui.connection.test_worker import StepsFunction
+from opus_desktop.gui.icons import app_icon
+from opus_desktop.gui.runs.tab import RunsTab
+from opus_desktop.gui.settings import (
+    CURRENT_TAB,
+    LAST_PROFILE,
+    WINDOW_GEOMETRY,
+    WINDOW_STATE,
+    GuiSettings,
+)
+from opus_desktop.gui.workers import TaskRunner
+from opus_desktop.profiles import Profile
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SIZE = QSize(1280, 800)
+PANEL_WIDTH = 310
+JOIN_TIMEOUT_MS = 30_000
+
+
+def tr(text: str) -> str:
+    return QCoreApplication.translate("MainWindow", text)
+
+
+class RecordsTabApi(Protocol):
+    """What the window uses of the Records tab (opus_desktop.gui.editor.tab.RecordsTab)."""
+
+    def set_profile(self, profile: Profile | None) -> None: ...
+    def open_sheet(self, path: Path | None = None) -> None: ...
+    def edit_actions(self) -> list[QAction]: ...
+    def file_actions(self) -> list[QAction]: ...
+    def can_close(self) -> bool: ...
+
+
+RecordsTabFactory = Callable[[TaskRunner, QWidget], QWidget]
+
+
+def default_records_tab(runner: TaskRunner, parent: QWidget) -> QWidget:
+    from opus_desktop.gui.editor.tab import RecordsTab
+
+    tab: QWidget = RecordsTab(runner, parent)
+    return tab
+
+
+class MainWindow(QMainWindow):
+    def __init__(
+        self,
+        settings: GuiSettings | None = None,
+        records_tab: RecordsTabFactory | None = None,
+        journal_path: Path | None = None,
+        connection_steps: StepsFunction | None = None,
+    ) -> None:
+        super().__init__()
+        self.settings = settings or GuiSettings()
+        self.runner = TaskRunner(self)
+        self._closed = False
+        self.setWindowIcon(app_icon())
+        self.setObjectName("main-window")
+
+        self.panel = ConnectionPanel(self.runner, connection_steps)
+        self.dock = QDockWidget(tr("Connection"), self)
+        self.dock.setObjectName("connection-dock")
+        self.dock.setWidget(self.panel)
+        self.dock.setAllowedAreas(
+            Qt.DockWidgetArea.LeftDockWidgetArea | Qt.DockWidgetArea.RightDockWidgetArea
+        )
+        self.dock.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetMovable
+            | QDockWidget.DockWidgetFeature.DockWidgetClosable
+        )
+        self.dock.setMinimumWidth(250)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.dock)
+
+        self.records_widget = (records_tab or default_records_tab)(self.runner, self)
+        self.records = cast(RecordsTabApi, self.records_widget)
+        self.runs = RunsTab(self.runner, journal_path, self)
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self.records_widget, tr("Records"))
+        self.tabs.addTab(self.runs, tr("Runs"))
+        self.setCentralWidget(self.tabs)
+
+        self.profile_label = QLabel()
+        self.sign_in_label = QLabel()
+        self.statusBar().addPermanentWidget(self.profile_label)
+        self.statusBar().addPermanentWidget(self.sign_in_label)
+        self._sign_in = ""
+
+        self._build_menus()
+        self._restore()
+        # Connected after the last profile is chosen, so the Records tab hears of it once.
+        self.panel.profile_changed.connect(self._profile_changed)
+        self.panel.sign_in_changed.connect(self._sign_in_changed)
+        self.records_widget.status_message.connect(  # type: ignore[attr-defined]
+            lambda text: self.statusBar().showMessage(text, 8000)
+        )
+        self._profile_changed(self.panel.current_profile())
+        self._sign_in_changed(self.panel.sign_in_short)
+
+    # -- menus ----------------------------------------------------------------------------
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu(tr("&File"))
+        self.open_action = self._action(
+            file_menu, tr("&Open sheet..."), self.open_sheet, QKeySequence.StandardKey.Open
+        )
+        for action in self.records.file_actions():
+            file_menu.addAction(action)
+        file_menu.addSeparator()
+        self.quit_action = self._action(
+            file_menu, tr("&Quit"), self.close, QKeySequence.StandardKey.Quit
+        )
+        self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
+
+        self.edit_menu = bar.addMenu(tr("&Edit"))
+        for action in self.records.edit_actions():
+            self.edit_menu.addAction(action)
+
+        connection = bar.addMenu(tr("&Connection"))
+        self.add_profile_action = self._action(
+            connection, tr("&Add profile..."), self.panel.add_profile
+        )
+        self.edit_profile_action = self._action(
+            connection, tr("&Edit profile..."), self.panel.edit_profile
+        )
+        self.remove_profile_action = self._action(
+            connection, tr("&Remove profile"), self.panel.remove_current_profile
+        )
+        connection.addSeparator()
+        self.test_action = self._action(
+            connection, tr("&Test connection"), self.panel.test_connection, "Ctrl+Shift+T"
+        )
+        connection.addSeparator()
+        self.panel_action = self.dock.toggleViewAction()
+        self.panel_action.setText(tr("Show the connection &panel"))
+        connection.addAction(self.panel_action)
+
+        help_menu = bar.addMenu(tr("&Help"))
+        self._action(help_menu, tr("Open the &log folder"), self.open_log_folder)
+        about = self._action(help_menu, tr("&About Opus Desktop"), self.show_about)
+        about.setMenuRole(QAction.MenuRole.AboutRole)
+
+        refresh = QAction(tr("Refresh runs"), self.runs)
+        refresh.setShortcut(QKeySequence.StandardKey.Refresh)
+        refresh.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        refresh.triggered.connect(self.runs.refresh)
+        self.runs.addAction(refresh)
+
+    def _action(
+        self,
+        menu: QMenu,
+        text: str,
+        slot: Callable[[], object],
+        shortcut: QKeySequence.StandardKey | str | None = None,
+    ) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(lambda _checked=False: slot())
+        menu.addAction(action)
+        return action
+
+    # -- actions --------------------------------------------------------------------------
+
+    @Slot()
+    def open_sheet(self, path: Path | None = None) -> None:
+        """Show the Records tab and open a sheet there (None: it asks for the file)."""
+        self.tabs.setCurrentWidget(self.records_widget)
+        self.records.open_sheet(path)
+
+    @Slot()
+    def open_log_folder(self) -> None:
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(paths.log_dir())))
+
+    def about_text(self) -> str:
+        return tr(
+            "<h3>{app} {version}</h3>"
+            "<p>Records from Excel into AvePoint Opus, and disposal of the records that "
+            "are due.</p>"
+            "<p>Qt {qt} · PySide6 {pyside} · Python {python}<br>{system}</p>"
+            "<p>Settings: {config}<br>Data: {data}<br>Logs: {logs}</p>"
+        ).format(
+            app=APP_NAME,
+            version=__version__,
+            qt=qVersion(),
+            pyside=pyside_version,
+            python=platform.python_version(),
+            system=platform.platform(),
+            config=paths.config_dir(),
+            data=paths.data_dir(),
+            logs=paths.log_dir(),
+        )
+
+    @Slot()
+    def show_about(self) -> None:
+        QMessageBox.about(self, tr("About Opus Desktop"), self.about_text())
+
+    # -- the profile and the status bar ----------------------------------------------------
+
+    @Slot(object)
+    def _profile_changed(self, profile: Profile | None) -> None:
+        if profile is None:
+            self.setWindowTitle(APP_NAME)
+            self.profile_label.setText(tr("No profile"))
+        else:
+            self.setWindowTitle(f"{APP_NAME} — {profile.name}")
+            self.profile_label.setText(tr("Profile: {name}").format(name=profile.name))
+            self.settings.set(LAST_PROFILE, profile.name)
+        has_profile = profile is not None
+        self.edit_profile_action.setEnabled(has_profile)
+        self.remove_profile_action.setEnabled(has_profile)
+        self.test_action.setEnabled(has_profile)
+        self.records.set_profile(profile)
+
+    @Slot(str)
+    def _sign_in_changed(self, text: str) -> None:
+        self._sign_in = text
+        self.sign_in_label.setText(text[:1].upper() + text[1:] if text else "")
+
+    def status_text(self) -> str:
+        return f"{self.profile_label.text()} · {self.sign_in_label.text()}"
+
+    # -- remembering and closing ---------------------------------------------------------
+
+    def _restore(self) -> None:
+        geometry = self.settings.get(WINDOW_GEOMETRY)
+        if geometry.isEmpty() or not self.restoreGeometry(geometry):
+            screen = QApplication.primaryScreen()
+            size = DEFAULT_SIZE
+            if screen is not None:
+                available = screen.availableGeometry().size()
+                size = size.boundedTo(available * 0.92)
+            self.resize(size)
+            self.resizeDocks([self.dock], [PANEL_WIDTH], Qt.Orientation.Horizontal)
+        state = self.settings.get(WINDOW_STATE)
+        if not state.isEmpty():
+            self.restoreState(state)
+        self.tabs.setCurrentIndex(
+            min(max(self.settings.get(CURRENT_TAB), 0), self.tabs.count() - 1)
+        )
+        last = self.settings.get(LAST_PROFILE)
+        if last:
+            self.panel.select_profile(last)
+
+    def save_settings(self) -> None:
+        self.settings.set(WINDOW_GEOMETRY, self.saveGeometry())
+        self.settings.set(WINDOW_STATE, self.saveState())
+        self.settings.set(CURRENT_TAB, self.tabs.currentIndex())
+        self.settings.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not self._closed and not self.records.can_close():
+            event.ignore()
+            return
+        self.save_settings()
+        if not self.runner.join(JOIN_TIMEOUT_MS):
+            log.warning("some background work did not stop within %d ms", JOIN_TIMEOUT_MS)
+        self._closed = True
+        event.accept()
