@@ -387,46 +387,61 @@ def test_a_destroy_whose_answer_was_lost_is_not_taken_for_a_failure(
 # -- tokens that expire --------------------------------------------------------------------------
 
 
+# These two wait for real tokens to expire, so each runs both protocols side by side on one
+# sandbox and sleeps once.
+
+
 def test_a_token_that_expires_mid_run_is_renewed(
-    make_sandbox: MakeSandbox, opened: Callable[..., Connection], protocol: str
+    make_sandbox: MakeSandbox, opened: Callable[..., Connection]
 ) -> None:
     sandbox = make_sandbox(token_ttl=2)
-    connection = opened(sandbox, protocol)
-    records = make_records(6, connection.profile.date_format)
-    connection.client.submit(records[:3])
-    first = connection.tokens.token()
-    assert connection.tokens.seconds_left() == pytest.approx(2, abs=0.5)
+    connections = [opened(sandbox, protocol) for protocol in PROTOCOLS]
+    first = [connection.tokens.token() for connection in connections]
+    assert all(c.tokens.seconds_left() == pytest.approx(2, abs=0.5) for c in connections)
+    records = make_records(60, connections[0].profile.date_format)
 
-    time.sleep(2.2)  # the sandbox now refuses the first token
-    assert "expired" in sandbox.identity.check_bearer(f"Bearer {first}")
-    connection.client.submit(records[3:])
-    connection.client.due_page(datetime.now(UTC), per_page=1)
+    # A run of small calls that lasts longer than a token lives.
+    ended = time.monotonic() + 2.6
+    sent = 0
+    while time.monotonic() < ended or sent < 8:
+        connection = connections[sent % 2]
+        batch = records[3 * sent : 3 * sent + 3]
+        assert connection.client.submit(batch).stored == [r["rowKey"] for r in batch]
+        sent += 1
+        time.sleep(0.3)
 
-    assert connection.tokens.token() != first
-    assert sandbox.stats()["tokens_issued"] >= 2
-    assert set(sandbox.records()) >= {str(r["rowKey"]) for r in records}
+    for connection, token in zip(connections, first, strict=True):
+        assert "expired" in sandbox.identity.check_bearer(f"Bearer {token}")
+        assert connection.tokens.token() != token
+    stats = sandbox.stats()
+    assert stats["tokens_issued"] >= 4  # at least one renewal per connection
+    assert {str(r["rowKey"]): r for r in records[: 3 * sent]}.items() <= sandbox.records().items()
 
 
 def test_a_refused_token_is_renewed_once_and_the_call_repeated(
-    make_sandbox: MakeSandbox, opened: Callable[..., Connection], protocol: str
+    make_sandbox: MakeSandbox, opened: Callable[..., Connection]
 ) -> None:
-    # The provider's clock stands still, so it believes its token is fresh while the
-    # sandbox has expired it: the API's 401 alone must make the client sign in again.
+    # The providers' clocks stand still, so they believe their tokens are fresh while the
+    # sandbox has expired them: the API's 401 alone must make the client sign in again.
     sandbox = make_sandbox(token_ttl=1)
-    connection = opened(sandbox, protocol)
+    connections = [opened(sandbox, protocol) for protocol in PROTOCOLS]
     frozen = time.time()
-    connection.tokens.clock = lambda: frozen
-    first = connection.tokens.token()
+    for connection in connections:
+        connection.tokens.clock = lambda: frozen
+    first = [connection.tokens.token() for connection in connections]
     time.sleep(1.1)
 
-    result = connection.client.submit(make_records(2, connection.profile.date_format))
+    for n, connection in enumerate(connections):
+        records = make_records(2, connection.profile.date_format, prefix=f"P{n}")
+        result = connection.client.submit(records)
+        assert result.stored == [f"P{n}-0000", f"P{n}-0001"]
 
-    assert result.stored == ["NEW-0000", "NEW-0001"]
     stats = sandbox.stats()
-    assert stats["http_401"] == 1
-    assert stats["tokens_issued"] == 2
-    assert stats["records_written"] == 2
-    assert connection.tokens.token() != first
+    assert stats["http_401"] == 2  # one per connection
+    assert stats["tokens_issued"] == 4
+    assert stats["records_written"] == 4
+    assert [c.tokens.token() for c in connections] != first
+    assert {"P0-0000", "P1-0001"} <= set(sandbox.records())
 
 
 # -- faults --------------------------------------------------------------------------------------
