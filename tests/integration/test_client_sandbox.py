@@ -109,17 +109,24 @@ def api_calls(sandbox: Sandbox, operation: str) -> int:
     return stats.get(f"graph.{operation}", 0) + stats.get(f"legacy.{operation}", 0)
 
 
-def all_due_keys(connection: Connection, now: datetime, per_page: int) -> list[list[str]]:
-    """Row keys of every page of due records, page by page."""
-    pages: list[list[str]] = []
+def all_due_items(
+    connection: Connection, now: datetime, per_page: int
+) -> list[list[dict[str, str]]]:
+    """Every page of due records, following the continuation tokens."""
+    pages: list[list[dict[str, str]]] = []
     start: str | None = None
     while True:
         page = connection.client.due_page(now, start, per_page)
-        pages.append([item["rowKey"] for item in page.items])
+        pages.append(page.items)
         if page.next_start is None:
             return pages
         assert not page.next_start.isdigit()  # opaque, not a page number
         start = page.next_start
+
+
+def all_due_keys(connection: Connection, now: datetime, per_page: int) -> list[list[str]]:
+    """Row keys of every page of due records, page by page."""
+    return [[item["rowKey"] for item in page] for page in all_due_items(connection, now, per_page)]
 
 
 # -- signing in ----------------------------------------------------------------------------------
@@ -295,12 +302,17 @@ def test_three_pages_of_due_records(
     expected = sandbox.due_keys(now)
     assert len(expected) == 120
 
-    pages = all_due_keys(connection, now, per_page=50)
+    pages = all_due_items(connection, now, per_page=50)
 
     assert [len(page) for page in pages] == [50, 50, 20]
-    keys = [key for page in pages for key in page]
+    items = [item for page in pages for item in page]
+    keys = [item["rowKey"] for item in items]
     assert len(set(keys)) == len(keys) == 120
     assert set(keys) == expected
+    # In the order the service promises across pages: by due date, then row key.
+    fmt = connection.profile.date_format
+    order = [(parse_datetime(item["disposalDueDate"], fmt), item["rowKey"]) for item in items]
+    assert order == sorted(order)
     assert api_calls(sandbox, "due") == 3
 
 
