@@ -1,0 +1,68 @@
+"""Undo steps. Each holds the Row objects it touched, not their positions, so sorting or
+filtering between a step and its undo changes nothing; the model does the actual work."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtGui import QUndoCommand
+
+from opus_desktop.gui.editor.rows import Row
+
+if TYPE_CHECKING:
+    from opus_desktop.gui.editor.model import CellState, RecordsModel
+
+
+class EditCells(QUndoCommand):
+    """New text in one or more cells. The states before and after are taken once, on the
+    first redo, so undo and redo restore exactly what was there."""
+
+    def __init__(
+        self, model: RecordsModel, edits: list[tuple[Row, int, str | None]], label: str
+    ) -> None:
+        super().__init__(label)
+        self._model = model
+        self._edits = edits
+        self._before: list[CellState] = []
+        self._after: list[CellState] = []
+
+    def redo(self) -> None:
+        if not self._after:
+            self._before, self._after = self._model.capture(self._edits)
+            self._edits = []
+        self._model.apply_cells(self._after)
+
+    def undo(self) -> None:
+        self._model.apply_cells(list(reversed(self._before)))
+
+
+class InsertRows(QUndoCommand):
+    """Rows put in at one position (added, duplicated, or appended by a paste)."""
+
+    def __init__(self, model: RecordsModel, position: int, rows: list[Row], label: str) -> None:
+        super().__init__(label)
+        self._model = model
+        self._placed = [(position + offset, row) for offset, row in enumerate(rows)]
+        self._rows = rows
+
+    def redo(self) -> None:
+        self._model.insert_placed(self._placed)
+
+    def undo(self) -> None:
+        self._model.remove_placed(self._rows)
+
+
+class RemoveRows(QUndoCommand):
+    """Rows taken out; undo puts each back where it was."""
+
+    def __init__(self, model: RecordsModel, rows: list[Row], label: str) -> None:
+        super().__init__(label)
+        self._model = model
+        self._rows = rows
+        self._placed: list[tuple[int, Row]] = []
+
+    def redo(self) -> None:
+        self._placed = self._model.remove_placed(self._rows)
+
+    def undo(self) -> None:
+        self._model.insert_placed(self._placed)

@@ -1,0 +1,569 @@
+"""The records table: one row per record, a Status column, then the template's columns.
+
+Every change goes through the undo stack (commands.py) and lands in a handful of
+methods here that emit the matching begin/end signals, keep the row-key index and the
+counts of invalid rows and problems up to date, and touch only the rows concerned.
+Cells are drawn from the rows' values on demand (rows.ColumnSet.text), never stored
+as strings, so 100,000 rows scroll as smoothly as 100.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QCoreApplication,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QColor, QFont, QIcon, QUndoStack
+
+from opus_desktop.core.records import Record
+from opus_desktop.core.schema import ColumnType
+from opus_desktop.gui.editor import icons
+from opus_desktop.gui.editor.rows import (
+    FAILED,
+    PENDING,
+    SKIPPED,
+    STATUSES,
+    STORED,
+    UNSENT,
+    Change,
+    ColumnSet,
+    KeyIndex,
+    Row,
+    SortKey,
+)
+from opus_desktop.gui.editor.words import count
+
+STATUS_COLUMN = 0
+FILTER_ROLE = Qt.ItemDataRole.UserRole + 1  # " invalid unsent failed " tokens for the filter
+PROBLEM_ROLE = Qt.ItemDataRole.UserRole + 2  # the cell's problem sentence, or None
+
+AnyIndex = QModelIndex | QPersistentModelIndex
+# row, template column, value, problem, status, message
+CellState = tuple[Row, int, object, "str | None", str, str]
+
+INVALID_COLOUR = QColor(229, 57, 53, 72)  # translucent: readable over light and dark bases
+_RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+_EDITABLE = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEditable
+_READ_ONLY = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+_CHANGED_AFTER_SENDING = (STORED, FAILED, SKIPPED)
+
+
+def tr(text: str, n: int = -1) -> str:
+    return QCoreApplication.translate("RecordsModel", text, None, n)
+
+
+def status_text(status: str) -> str:
+    return {
+        "pending": tr("Pending"),
+        "sent": tr("Sent"),
+        "stored": tr("Stored"),
+        "failed": tr("Failed"),
+        "skipped": tr("Skipped"),
+    }.get(status, status)
+
+
+class RecordsModel(QAbstractTableModel):
+    """Signals:
+    counts_changed(): the number of rows, invalid rows or problems may have changed.
+    problems_changed(): some cell's problem changed or rows moved (the panel refreshes).
+    sort_changed(int, Qt.SortOrder): the rows were sorted by that column.
+    """
+
+    counts_changed = Signal()
+    problems_changed = Signal()
+    sort_changed = Signal(int, Qt.SortOrder)
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.undo_stack = QUndoStack(self)
+        self.sheet_name: str | None = None
+        # While a worker reads the rows (checking them again, exporting), nothing may change.
+        self.locked = False
+        self._columns: ColumnSet | None = None
+        self._rows: list[Row] = []
+        self._keys = KeyIndex(0)
+        self._positions: dict[int, int] | None = None
+        self._next_seq = 0
+        self._invalid_rows = 0
+        self._problem_count = 0
+        self._bold = QFont()
+        self._bold.setBold(True)
+
+    # -- contents -----------------------------------------------------------------------------
+
+    @property
+    def columns(self) -> ColumnSet | None:
+        return self._columns
+
+    def set_columns(self, columns: ColumnSet | None) -> None:
+        """A new template (or none): the grid starts empty."""
+        self.load(columns, [], None)
+
+    def load(
+        self,
+        columns: ColumnSet | None,
+        rows: list[Row],
+        keys: KeyIndex | None = None,
+        sheet: str | None = None,
+    ) -> None:
+        """Show these rows (a fresh import); `keys` may come indexed from the worker."""
+        self.beginResetModel()
+        self._columns = columns
+        self._rows = rows
+        self.sheet_name = sheet
+        if keys is None:
+            keys = KeyIndex(columns.key_index if columns else 0)
+            keys.build(rows)
+        self._keys = keys
+        self._positions = None
+        self._next_seq = max((r.seq for r in rows), default=-1) + 1
+        self._invalid_rows = sum(1 for r in rows if r.invalid)
+        self._problem_count = sum(r.problem_count() for r in rows if r.invalid)
+        self.endResetModel()
+        self.undo_stack.clear()
+        self.undo_stack.setClean()
+        self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, self.columnCount() - 1)
+        self.counts_changed.emit()
+        self.problems_changed.emit()
+
+    def rows(self) -> list[Row]:
+        """The rows in their current order (the list itself: do not change it)."""
+        return self._rows
+
+    def row_at(self, position: int) -> Row:
+        return self._rows[position]
+
+    def position_of(self, row: Row) -> int | None:
+        if self._positions is None:
+            self._positions = {id(r): i for i, r in enumerate(self._rows)}
+        return self._positions.get(id(row))
+
+    @property
+    def invalid_rows(self) -> int:
+        return self._invalid_rows
+
+    @property
+    def problem_count(self) -> int:
+        return self._problem_count
+
+    def payload(self, position: int) -> dict[str, object]:
+        assert self._columns is not None
+        return self._columns.payload(self._rows[position])
+
+    def row_problems(self, position: int) -> list[tuple[int, str]]:
+        """(template column index, sentence) for each problem of the row."""
+        assert self._columns is not None
+        return self._columns.row_problems(self._rows[position])
+
+    def records(self, *, valid_only: bool = False) -> list[Record]:
+        """The rows as core Records, in the grid's order, for a submit run."""
+        if self._columns is None:
+            return []
+        record = self._columns.record
+        return [record(r, self.sheet_name) for r in self._rows if not (valid_only and r.invalid)]
+
+    def text(self, position: int, column: int) -> str:
+        """A cell's editor text (`column` counts the Status column)."""
+        row = self._rows[position]
+        if column == STATUS_COLUMN:
+            return status_text(row.status)
+        assert self._columns is not None
+        return self._columns.text(column - 1, row.values[column - 1])
+
+    # -- Qt's table interface -----------------------------------------------------------------
+
+    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        if parent.isValid() or self._columns is None:
+            return 0
+        return len(self._columns) + 1
+
+    def flags(self, index: AnyIndex) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        if self.locked or index.column() == STATUS_COLUMN:
+            return _READ_ONLY
+        return _EDITABLE
+
+    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or self._columns is None:
+            return None
+        row = self._rows[index.row()]
+        column = index.column()
+        if column == STATUS_COLUMN:
+            return self._status_data(row, role)
+        columns = self._columns
+        at = column - 1
+        if role == Qt.ItemDataRole.DisplayRole:
+            text = columns.text(at, row.values[at])
+            return text.replace("\n", " ↵ ") if "\n" in text else text
+        if role == Qt.ItemDataRole.EditRole:
+            return columns.text(at, row.values[at])
+        problem = columns.cell_problem(row, at) if row.invalid else None
+        if role == Qt.ItemDataRole.BackgroundRole:
+            return INVALID_COLOUR if problem is not None else None
+        if role == Qt.ItemDataRole.DecorationRole:
+            return icons.problem() if problem is not None else None
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if problem is not None:
+                return problem
+            value = row.values[at]
+            sent_as = columns.sent_as(at, value)
+            if sent_as is not None:
+                return sent_as
+            text = columns.text(at, value)
+            return text if len(text) > 40 or "\n" in text else None
+        if role == PROBLEM_ROLE:
+            return problem
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return _RIGHT if columns.columns[at].type is ColumnType.NUMBER else None
+        if role == FILTER_ROLE:
+            return _filter_tokens(row)
+        return None
+
+    def _status_data(self, row: Row, role: int) -> Any:
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
+            return status_text(row.status)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return row.message or None
+        if role == Qt.ItemDataRole.DecorationRole:
+            return _status_icon(row.status)
+        if role == FILTER_ROLE:
+            return _filter_tokens(row)
+        return None
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation == Qt.Orientation.Vertical:
+            if not 0 <= section < len(self._rows):
+                return None
+            source = self._rows[section].source
+            if role == Qt.ItemDataRole.DisplayRole:
+                return str(source) if source is not None else tr("new")
+            if role == Qt.ItemDataRole.ToolTipRole:
+                if source is None:
+                    return tr("A row added in the editor")
+                return tr("Row {0} of the sheet").format(source)
+            return None
+        if self._columns is None or not 0 <= section < self.columnCount():
+            return None
+        if section == STATUS_COLUMN:
+            if role == Qt.ItemDataRole.DisplayRole:
+                return tr("Status")
+            if role == Qt.ItemDataRole.ToolTipRole:
+                return tr("What Opus did with the row: pending, sent, stored, failed or skipped")
+            return None
+        column = self._columns.columns[section - 1]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return column.display_name
+        if role == Qt.ItemDataRole.ToolTipRole:
+            need = tr("Required: every record needs a value") if column.required else tr("Optional")
+            return tr("{0}\nInternal name: {1}\nType: {2}\n{3}").format(
+                column.display_name, column.internal_name, column.type.value, need
+            )
+        if role == Qt.ItemDataRole.FontRole and column.required:
+            return self._bold
+        return None
+
+    def setData(self, index: AnyIndex, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
+        if role != Qt.ItemDataRole.EditRole or not index.isValid():
+            return False
+        if index.column() == STATUS_COLUMN:
+            return False
+        text = "" if value is None else str(value)
+        name = self.headerData(index.column(), Qt.Orientation.Horizontal)
+        self.set_texts([(index.row(), index.column(), text)], tr("Edit {0}").format(name))
+        return True
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Sort in place (stable); selections and the current cell follow their rows."""
+        if self._columns is None or not 0 <= column < self.columnCount() or not self._rows:
+            return
+        if self.locked:
+            return
+        key: SortKey
+        if column == STATUS_COLUMN:
+            rank = {status: i for i, status in enumerate(("", *STATUSES))}
+
+            def key(row: Row) -> tuple[Any, ...]:
+                return (rank.get(row.status, len(rank)), row.seq)
+
+        else:
+            key = self._columns.sort_key(column - 1)
+        self.layoutAboutToBeChanged.emit()
+        persistent = self.persistentIndexList()
+        held = [(self._rows[i.row()], i.column()) for i in persistent]
+        self._rows.sort(key=key, reverse=order == Qt.SortOrder.DescendingOrder)
+        self._positions = None
+        moved = [self.index(self.position_of(row) or 0, c) for row, c in held]
+        self.changePersistentIndexList(persistent, moved)
+        self.layoutChanged.emit()
+        self.sort_changed.emit(column, order)
+        self.problems_changed.emit()
+
+    # -- edits (each one undo step) -----------------------------------------------------------
+
+    def set_texts(self, changes: Iterable[tuple[int, int, str | None]], label: str) -> int:
+        """Set cells (row position, column counting Status, text); return how many changed."""
+        from opus_desktop.gui.editor.commands import EditCells
+
+        if self._columns is None or self.locked:
+            return 0
+        last = len(self._columns)
+        edits: list[tuple[Row, int, str | None]] = []
+        for position, column, text in changes:
+            if not 1 <= column <= last or not 0 <= position < len(self._rows):
+                continue
+            row = self._rows[position]
+            if text == self._columns.text(column - 1, row.values[column - 1]):
+                continue  # unchanged: no undo step, and no second time-zone shift
+            edits.append((row, column - 1, text))
+        if edits:
+            self.undo_stack.push(EditCells(self, edits, label))
+        return len(edits)
+
+    def insert_rows(
+        self, position: int, contents: Sequence[dict[int, str]], label: str | None = None
+    ) -> list[Row]:
+        """Insert rows made from {column counting Status: text}; return them."""
+        from opus_desktop.gui.editor.commands import InsertRows
+
+        if self._columns is None or not contents or self.locked:
+            return []
+        position = max(0, min(position, len(self._rows)))
+        rows = [self.new_row(texts) for texts in contents]
+        label = label or count(len(rows), tr("Add a row"), tr("Add {0} rows"))
+        self.undo_stack.push(InsertRows(self, position, rows, label))
+        return rows
+
+    def new_row(self, texts: dict[int, str] | None = None) -> Row:
+        """A row not yet in the grid; `texts` counts the Status column."""
+        assert self._columns is not None
+        shifted = {column - 1: text for column, text in (texts or {}).items() if column >= 1}
+        row = self._columns.new_row(shifted, self._next_seq)
+        self._next_seq += 1
+        return row
+
+    def remove_rows(self, positions: Iterable[int], label: str | None = None) -> int:
+        from opus_desktop.gui.editor.commands import RemoveRows
+
+        if self.locked:
+            return 0
+        rows = [self._rows[p] for p in sorted(set(positions)) if 0 <= p < len(self._rows)]
+        if rows:
+            label = label or count(len(rows), tr("Delete a row"), tr("Delete {0} rows"))
+            self.undo_stack.push(RemoveRows(self, rows, label))
+        return len(rows)
+
+    def duplicate_rows(self, positions: Iterable[int]) -> list[Row]:
+        """Copies of the rows, inserted after the last of them, in grid order."""
+        from opus_desktop.gui.editor.commands import InsertRows
+
+        chosen = sorted({p for p in positions if 0 <= p < len(self._rows)})
+        if not chosen or self._columns is None or self.locked:
+            return []
+        copies: list[Row] = []
+        for position in chosen:
+            original = self._rows[position]
+            copy = Row(
+                [list(v) if isinstance(v, list) else v for v in original.values],
+                dict(original.problems) if original.problems else None,
+                None,
+                self._next_seq,
+            )
+            self._next_seq += 1
+            copies.append(copy)
+        label = count(len(copies), tr("Duplicate a row"), tr("Duplicate {0} rows"))
+        self.undo_stack.push(InsertRows(self, chosen[-1] + 1, copies, label))
+        return copies
+
+    def apply_block(
+        self,
+        edits: Sequence[tuple[int, int, str | None]],
+        appended: Sequence[dict[int, str]],
+        label: str,
+    ) -> int:
+        """Cells set and rows appended as one undo step (a paste or a fill)."""
+        from opus_desktop.gui.editor.commands import InsertRows
+
+        if self._columns is None or self.locked:
+            return 0
+        self.undo_stack.beginMacro(label)
+        try:
+            changed = self.set_texts(edits, label)
+            if appended:
+                rows = [self.new_row(texts) for texts in appended]
+                self.undo_stack.push(InsertRows(self, len(self._rows), rows, label))
+                changed += sum(len(texts) for texts in appended)
+        finally:
+            self.undo_stack.endMacro()
+        return changed
+
+    def set_row_status(self, row_key: str, status: str, message: str = "") -> int:
+        """Record what Opus did with the rows holding `row_key`; not an undo step."""
+        if status not in STATUSES and status != "":
+            raise ValueError(f"unknown row status {status!r}")
+        rows = self._keys.rows_with(row_key)
+        for row in rows:
+            row.status, row.message = status, message
+        self._emit_rows(rows, problems=False)
+        return len(rows)
+
+    # -- the only places rows and cells change (called by the commands) -----------------------
+
+    def capture(
+        self, edits: Sequence[tuple[Row, int, str | None]]
+    ) -> tuple[list[CellState], list[CellState]]:
+        """The cells' states before and after the edits, for a command to apply and revert."""
+        assert self._columns is not None
+        before: list[CellState] = []
+        after: list[CellState] = []
+        for row, at, text in edits:
+            old_problem = row.problems.get(at) if row.problems is not None else None
+            before.append((row, at, row.values[at], old_problem, row.status, row.message))
+            value, problem = self._columns.convert(at, text)
+            status, message = row.status, row.message
+            if status in _CHANGED_AFTER_SENDING:
+                status, message = PENDING, tr("Changed after it was sent: it will be sent again.")
+            after.append((row, at, value, problem, status, message))
+        return before, after
+
+    def apply_cells(self, states: Sequence[CellState]) -> None:
+        key_index = self._keys.key_index
+        edited = {id(row): row for row, *_ in states}
+        for row in edited.values():
+            self._tally(row, -1)
+        marks: list[Change] = []
+        for row, at, value, problem, status, message in states:
+            old_key = self._keys.key_of(row) if at == key_index else None
+            row.values[at] = value
+            if problem is None:
+                if row.problems is not None:
+                    row.problems.pop(at, None)
+                    if not row.problems:
+                        row.problems = None
+            elif row.problems is None:
+                row.problems = {at: problem}
+            else:
+                row.problems[at] = problem
+            row.status, row.message = status, message
+            if at == key_index:
+                marks += self._keys.remove(row, old_key)
+                marks += self._keys.add(row)
+        for row in edited.values():
+            self._tally(row, 1)
+        others = self._retally(marks, edited)
+        self._emit_rows([*edited.values(), *others])
+
+    def insert_placed(self, placed: Sequence[tuple[int, Row]]) -> None:
+        """Put rows back at positions (ascending), as RemoveRows found them."""
+        for wanted, rows in _runs(placed):
+            start = min(wanted, len(self._rows))  # positions come from this grid's own history
+            self.beginInsertRows(QModelIndex(), start, start + len(rows) - 1)
+            self._rows[start:start] = rows
+            self._positions = None
+            self.endInsertRows()
+        marks: list[Change] = []
+        added = {id(row): row for _, row in placed}
+        for row in added.values():
+            marks += self._keys.add(row)
+        for row in added.values():
+            self._tally(row, 1)  # after the index: their own marks are settled
+        others = self._retally(marks, added)
+        self._emit_rows(others)
+
+    def remove_placed(self, rows: Sequence[Row]) -> list[tuple[int, Row]]:
+        """Take rows out; return (position, row) ascending, for putting them back."""
+        placed = sorted(
+            ((p, row) for row in rows if (p := self.position_of(row)) is not None),
+            key=lambda item: item[0],
+        )
+        removed = {id(row): row for _, row in placed}
+        marks: list[Change] = []
+        for _, row in placed:
+            self._tally(row, -1)
+            marks += self._keys.remove(row, self._keys.key_of(row))
+        for start, run in reversed(_runs(placed)):
+            self.beginRemoveRows(QModelIndex(), start, start + len(run) - 1)
+            del self._rows[start : start + len(run)]
+            self._positions = None
+            self.endRemoveRows()
+        others = self._retally(marks, removed)
+        self._emit_rows(others)
+        return placed
+
+    # -- inside -------------------------------------------------------------------------------
+
+    def _tally(self, row: Row, sign: int) -> None:
+        if row.invalid:
+            self._invalid_rows += sign
+            self._problem_count += sign * row.problem_count()
+
+    def _retally(self, marks: list[Change], handled: dict[int, Row]) -> list[Row]:
+        """Correct the counts for rows whose only change was their duplicate mark."""
+        first_seen: dict[int, Change] = {}
+        for row, previous in marks:
+            if id(row) not in handled:
+                first_seen.setdefault(id(row), (row, previous))
+        for row, previous in first_seen.values():
+            own = len(row.problems) if row.problems is not None else 0
+            if row.problems is not None or previous is not None:
+                self._invalid_rows -= 1
+                self._problem_count -= own + (previous is not None)
+            self._tally(row, 1)
+        return [row for row, _ in first_seen.values()]
+
+    def _emit_rows(self, rows: Iterable[Row], *, problems: bool = True) -> None:
+        positions = sorted({p for row in rows if (p := self.position_of(row)) is not None})
+        last = self.columnCount() - 1
+        start = previous = None
+        for position in [*positions, None]:
+            if position is not None and previous is not None and position == previous + 1:
+                previous = position
+                continue
+            if start is not None and previous is not None:
+                self.dataChanged.emit(self.index(start, 0), self.index(previous, last))
+            start = previous = position
+        self.counts_changed.emit()
+        if problems:
+            self.problems_changed.emit()
+
+
+def _runs(placed: Sequence[tuple[int, Row]]) -> list[tuple[int, list[Row]]]:
+    """Group ascending (position, row) pairs into runs of consecutive positions."""
+    runs: list[tuple[int, list[Row]]] = []
+    for position, row in placed:
+        if runs and runs[-1][0] + len(runs[-1][1]) == position:
+            runs[-1][1].append(row)
+        else:
+            runs.append((position, [row]))
+    return runs
+
+
+def _filter_tokens(row: Row) -> str:
+    tokens = " "
+    if row.invalid:
+        tokens += "invalid "
+    if row.status in UNSENT:
+        tokens += "unsent "
+    elif row.status == FAILED:
+        tokens += "failed "
+    return tokens
+
+
+def _status_icon(status: str) -> QIcon | None:
+    if status == FAILED:
+        return icons.problem()
+    if status == STORED:
+        return icons.stored()
+    return None

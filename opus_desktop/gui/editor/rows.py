@@ -1,0 +1,387 @@
+"""The editor's rows and the per-column work behind them; no Qt, so a worker can build them.
+
+A Row keeps one value per template column: the API value when the cell is valid, the
+value as given (typed, pasted or read from the sheet) when it is not, with the problem's
+sentence in `problems`. Display strings are made when a cell is drawn, never stored, so
+100,000 rows cost one small object and one list each.
+
+Row keys are checked across rows by a KeyIndex (key -> the rows holding it): an edit
+re-checks only the rows sharing the old and the new key, never the whole sheet. Of the
+rows sharing a key, the one made first (lowest `seq`: sheet order, then rows added in
+the editor) keeps it; the others are marked as duplicates of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from opus_desktop.core import datetimes
+from opus_desktop.core.records import Problem, Record
+from opus_desktop.core.schema import ROW_KEY, Column, ColumnType, Template
+from opus_desktop.core.values import (
+    Converter,
+    ValueProblem,
+    ValueSettings,
+    display,
+    make_converter,
+)
+
+# A row's state with Opus, filled in by the submit run.
+PENDING, SENT, STORED, FAILED, SKIPPED = "pending", "sent", "stored", "failed", "skipped"
+STATUSES = (PENDING, SENT, STORED, FAILED, SKIPPED)
+UNSENT = ("", PENDING)  # never sent: imported or added and not yet submitted
+
+SortKey = Callable[["Row"], tuple[Any, ...]]
+
+
+class Row:
+    """One record in the editor. `seq` orders rows by creation, whatever the sort."""
+
+    __slots__ = ("duplicate_of", "message", "problems", "seq", "source", "status", "values")
+
+    def __init__(
+        self,
+        values: list[object],
+        problems: dict[int, str] | None = None,
+        source: int | None = None,
+        seq: int = 0,
+    ) -> None:
+        self.values = values
+        self.problems = problems or None  # template column index -> sentence
+        self.source = source  # the Excel row number; None for rows added in the editor
+        self.seq = seq
+        self.status = ""
+        self.message = ""
+        self.duplicate_of: Row | None = None
+
+    @property
+    def invalid(self) -> bool:
+        return self.problems is not None or self.duplicate_of is not None
+
+    def problem_count(self) -> int:
+        return (len(self.problems) if self.problems else 0) + (self.duplicate_of is not None)
+
+    def __repr__(self) -> str:
+        return f"Row(source={self.source}, seq={self.seq}, values={self.values!r})"
+
+
+def duplicate_message(key: str, first: Row) -> str:
+    """The sentence core.records uses for a repeated row key."""
+    where = f"row {first.source}" if first.source is not None else "a row added in the editor"
+    return f"The row key '{key}' is also used on {where}."
+
+
+class ColumnSet:
+    """One template under one profile's settings: conversion, display, sorting, payloads.
+
+    Read-only once made, so the GUI thread and a worker may share it.
+    """
+
+    def __init__(self, template: Template, settings: ValueSettings) -> None:
+        self.template = template
+        self.settings = settings
+        self.columns: tuple[Column, ...] = template.columns
+        self.names: tuple[str, ...] = tuple(template.internal_names)
+        self.key_index = self.names.index(ROW_KEY)
+        self._by_display = {c.display_name: i for i, c in enumerate(self.columns)}
+        self._converters: list[Converter] = [make_converter(c, settings) for c in self.columns]
+        self._labels: list[dict[int, str] | None] = []
+        for column in self.columns:
+            if column.type in (ColumnType.SINGLE_CHOICE, ColumnType.MULTIPLE_CHOICE):
+                labels: dict[int, str] = {}
+                for label, number in settings.choices.get(column.internal_name, {}).items():
+                    labels.setdefault(number, label)
+                self._labels.append(labels)
+            else:
+                self._labels.append(None)
+
+    def __len__(self) -> int:
+        return len(self.columns)
+
+    def same_columns(self, other: ColumnSet | None) -> bool:
+        return other is not None and self.columns == other.columns
+
+    def index_of_display(self, display_name: str | None) -> int | None:
+        return self._by_display.get(display_name) if display_name is not None else None
+
+    # -- cells --------------------------------------------------------------------------------
+
+    def convert(self, index: int, given: object) -> tuple[object, str | None]:
+        """(API value, None) for a usable cell, (the value as given, sentence) otherwise."""
+        if isinstance(given, str) and (not given or given.isspace()):
+            given = None
+        try:
+            return self._converters[index](given), None
+        except ValueProblem as exc:
+            return given, exc.message
+
+    def text(self, index: int, value: object) -> str:
+        """The cell as shown and edited: for a valid cell, exactly what will be sent
+        (option numbers as their labels)."""
+        if value is None:
+            return ""
+        if type(value) is str:
+            return value
+        labels = self._labels[index]
+        if labels is not None and type(value) is int:
+            return labels.get(value, str(value))
+        return display(self.columns[index], value, self.settings)
+
+    def option_labels(self, index: int) -> list[str]:
+        """A choice column's labels in option order (empty for other columns)."""
+        options = self.settings.choices.get(self.columns[index].internal_name, {})
+        return [label for label, _ in sorted(options.items(), key=lambda item: item[1])]
+
+    def terms(self, index: int) -> list[str]:
+        return list(self.settings.terms.get(self.columns[index].internal_name, ()))
+
+    def sent_as(self, index: int, value: object) -> str | None:
+        """For a choice cell, how its labels travel: "Sent as 3" or "Sent as [1, 4]"."""
+        if self._labels[index] is None or value is None:
+            return None
+        if isinstance(value, list):
+            return f"Sent as [{', '.join(str(v) for v in value)}]"
+        return f"Sent as {value}"
+
+    def sort_key(self, index: int) -> SortKey:
+        """Valid values in their natural order (numbers, dates, option order), then invalid
+        cells by their text, then empty cells."""
+        column = self.columns[index]
+        kind = column.type
+        text = self.text
+        pattern = self.settings.date_format
+        # Text in the default pattern sorts as the dates do; other patterns are read back.
+        lexical_dates = pattern.startswith("yyyy-MM-dd HH")
+        dates: dict[str, datetime] = {}
+
+        def date_of(value: str) -> object:
+            found = dates.get(value)
+            if found is None:
+                try:
+                    found = datetimes.parse_datetime(value, pattern)
+                except ValueError:
+                    return datetime.max
+                dates[value] = found
+            return found
+
+        def key(row: Row) -> tuple[Any, ...]:
+            value = row.values[index]
+            if row.problems is not None and index in row.problems:
+                return (1, text(index, value).casefold())
+            if value is None:
+                return (2, "")
+            if kind in (ColumnType.NUMBER, ColumnType.SINGLE_CHOICE):
+                return (0, value)
+            if kind is ColumnType.MULTIPLE_CHOICE and isinstance(value, list):
+                return (0, tuple(value))
+            if kind is ColumnType.DATE_TIME and isinstance(value, str) and not lexical_dates:
+                return (0, date_of(value))
+            return (0, text(index, value).casefold())
+
+        return key
+
+    # -- rows ---------------------------------------------------------------------------------
+
+    def cell_problem(self, row: Row, index: int) -> str | None:
+        if row.problems is not None:
+            found = row.problems.get(index)
+            if found is not None:
+                return found
+        if index == self.key_index and row.duplicate_of is not None:
+            return duplicate_message(str(row.values[index]), row.duplicate_of)
+        return None
+
+    def row_problems(self, row: Row) -> list[tuple[int, str]]:
+        """(column index, sentence) for every problem of the row, in column order."""
+        found = dict(row.problems) if row.problems is not None else {}
+        if row.duplicate_of is not None:
+            key = self.key_index
+            found.setdefault(key, duplicate_message(str(row.values[key]), row.duplicate_of))
+        return sorted(found.items())
+
+    def payload(self, row: Row) -> dict[str, object]:
+        """The record as it would be sent: usable cells only, keys in template order."""
+        problems = row.problems or {}
+        return {
+            name: value
+            for index, (name, value) in enumerate(zip(self.names, row.values, strict=True))
+            if index not in problems and value is not None and value != "" and value != []
+        }
+
+    def record(self, row: Row, sheet: str | None = None) -> Record:
+        """A core Record for the submit run: usable values, and a Problem per bad cell."""
+        problems = [
+            Problem(row.source, self.columns[index].display_name, row.values[index], text, sheet)
+            for index, text in self.row_problems(row)
+        ]
+        return Record(row.source or 0, self.payload(row), problems, {}, sheet, self.names)
+
+    def new_row(self, texts: dict[int, str] | None = None, seq: int = 0) -> Row:
+        """A row added in the editor: every column converted, so required ones say so."""
+        values: list[object] = []
+        problems: dict[int, str] = {}
+        for index in range(len(self.columns)):
+            value, problem = self.convert(index, (texts or {}).get(index))
+            values.append(value)
+            if problem is not None:
+                problems[index] = problem
+        return Row(values, problems, None, seq)
+
+    def rows_from_records(
+        self, records: Iterable[Record], unfed: Sequence[int] = (), seq: int = 0
+    ) -> list[Row]:
+        """Rows for validated records. Duplicate row keys are left to a KeyIndex; required
+        columns in `unfed` (nothing in the sheet feeds them) get their problem on every row."""
+        names = self.names
+        key_index = self.key_index
+        by_display = self._by_display
+        required = [(i, self.convert(i, None)[1]) for i in unfed if self.columns[i].required]
+        rows: list[Row] = []
+        append = rows.append
+        for record in records:
+            values = list(map(record.values.get, names))
+            problems: dict[int, str] | None = None
+            for problem in record.problems:
+                index = by_display.get(problem.column) if problem.column else None
+                if index is None:
+                    continue
+                if index == key_index and ROW_KEY in record.values:
+                    continue  # a repeated key: the KeyIndex marks it
+                if problems is None:
+                    problems = {}
+                values[index] = problem.value
+                problems[index] = problem.message
+            for index, message in required:
+                if message is not None:
+                    if problems is None:
+                        problems = {}
+                    problems[index] = message
+            append(Row(values, problems, record.row, seq))
+            seq += 1
+        return rows
+
+    def given_for(self, index: int, value: object, problem: str | None, new: ColumnSet) -> object:
+        """What to convert again when the settings change: the value as given for a bad
+        cell, else the API value in a form the new settings read the same way."""
+        if problem is not None or value is None:
+            return value
+        column = self.columns[index]
+        if column.type is ColumnType.DATE_TIME and isinstance(value, str):
+            try:
+                moment = datetimes.parse_datetime(value, self.settings.date_format)
+            except ValueError:
+                return value
+            if self.settings.time_zone and new.settings.time_zone:
+                return moment.replace(tzinfo=UTC)  # already in UTC: not converted twice
+            return moment
+        if column.type is ColumnType.TAXONOMY and isinstance(value, str):
+            return value.replace(self.settings.term_separator, "/")
+        return value
+
+
+def recheck_rows(
+    rows: Sequence[Row], old: ColumnSet, new: ColumnSet, cancelled: Callable[[], bool]
+) -> list[Row] | None:
+    """The rows converted again under new settings (same template), in the same order;
+    None if `cancelled()` turned true on the way."""
+    width = len(new)
+    fresh: list[Row] = []
+    for number, row in enumerate(rows):
+        if number % 1000 == 0 and cancelled():
+            return None
+        values: list[object] = []
+        problems: dict[int, str] = {}
+        for index in range(width):
+            old_problem = row.problems.get(index) if row.problems is not None else None
+            given = old.given_for(index, row.values[index], old_problem, new)
+            value, problem = new.convert(index, given)
+            values.append(value)
+            if problem is not None:
+                problems[index] = problem
+        copy = Row(values, problems, row.source, row.seq)
+        copy.status, copy.message = row.status, row.message
+        fresh.append(copy)
+    return fresh
+
+
+Change = tuple[Row, "Row | None"]  # a row whose duplicate mark changed, and its old mark
+
+
+class KeyIndex:
+    """Row key -> the rows holding it, so a key edit re-checks only the rows concerned."""
+
+    def __init__(self, key_index: int) -> None:
+        self.key_index = key_index
+        self.groups: dict[str, list[Row]] = {}
+
+    def key_of(self, row: Row) -> str | None:
+        value = row.values[self.key_index]
+        if type(value) is not str or not value:
+            return None
+        if row.problems is not None and self.key_index in row.problems:
+            return None
+        return value
+
+    def build(self, rows: Iterable[Row]) -> None:
+        """Index rows from scratch (rows in creation order, as a sheet is read)."""
+        groups: dict[str, list[Row]] = {}
+        key_of = self.key_of
+        for row in rows:
+            key = key_of(row)
+            if key is not None:
+                group = groups.get(key)
+                if group is None:
+                    groups[key] = [row]
+                else:
+                    group.append(row)
+        self.groups = groups
+        for group in groups.values():
+            if len(group) > 1:
+                self._settle(group)
+
+    def add(self, row: Row) -> list[Change]:
+        """Register the row under its key; return the rows whose duplicate mark changed."""
+        key = self.key_of(row)
+        if key is None:
+            return self._clear(row)
+        group = self.groups.setdefault(key, [])
+        group.append(row)
+        return self._settle(group)
+
+    def remove(self, row: Row, key: str | None) -> list[Change]:
+        """Forget the row under `key`, the key it was added with."""
+        changed = self._clear(row)
+        group = self.groups.get(key) if key is not None else None
+        if group is None:
+            return changed
+        for position, member in enumerate(group):
+            if member is row:
+                del group[position]
+                break
+        if not group:
+            del self.groups[key]  # type: ignore[arg-type]
+            return changed
+        return changed + self._settle(group)
+
+    def rows_with(self, key: str) -> list[Row]:
+        return list(self.groups.get(key, ()))
+
+    @staticmethod
+    def _clear(row: Row) -> list[Change]:
+        if row.duplicate_of is None:
+            return []
+        previous, row.duplicate_of = row.duplicate_of, None
+        return [(row, previous)]
+
+    @staticmethod
+    def _settle(group: list[Row]) -> list[Change]:
+        first = min(group, key=lambda r: r.seq)
+        changed: list[Change] = []
+        for row in group:
+            wanted = None if row is first else first
+            if row.duplicate_of is not wanted:
+                changed.append((row, row.duplicate_of))
+                row.duplicate_of = wanted
+        return changed

@@ -1,0 +1,110 @@
+"""Reading a sheet into editor rows: the function a Task runs in its worker thread.
+
+    task = Task(lambda state: load_records(request, state), name="import")
+
+Rows are read, mapped and checked in batches (core.validation's Validator), turned into
+compact editor rows at once so the Records never pile up, and the row keys are indexed
+here too: the GUI thread only swaps the finished rows in. Between batches the run
+checks for Cancel and reports how many rows it has read.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+
+from opus_desktop.core.mapping import Mapping, Plan, auto_match
+from opus_desktop.core.records import Problem
+from opus_desktop.core.schema import Template
+from opus_desktop.core.sheets import SheetInfo, open_sheet
+from opus_desktop.core.validation import BATCH, Validator
+from opus_desktop.core.values import ValueSettings
+from opus_desktop.gui.editor.rows import ColumnSet, KeyIndex, Row
+from opus_desktop.jobs.state import RunState
+
+
+@dataclass(frozen=True)
+class ImportRequest:
+    path: Path
+    template: Template
+    settings: ValueSettings
+    mapping: Mapping | None = None  # None: headers matched automatically
+    sheet: str | None = None  # None: the first sheet with a header row
+    header_row: int | None = None  # None: detected
+    # Stop before reading rows when required columns have no source (the caller asks).
+    require_complete: bool = False
+
+
+@dataclass
+class LoadedSheet:
+    """What an import hands the editor."""
+
+    source: SheetInfo
+    mapping: Mapping
+    plan: Plan
+    columns: ColumnSet
+    rows: list[Row] = field(default_factory=list)
+    keys: KeyIndex | None = None
+    sheet_problems: list[Problem] = field(default_factory=list)  # from the mapping, once
+    cancelled: bool = False
+    incomplete: bool = False  # require_complete and required columns have no source
+    seconds: float = 0.0
+
+    @property
+    def invalid_rows(self) -> int:
+        return sum(1 for row in self.rows if row.invalid)
+
+    def summary(self) -> str:
+        return (
+            f"{self.source.source}: {len(self.rows):,} rows, {self.invalid_rows:,} with problems."
+        )
+
+
+def plan_for(request: ImportRequest) -> tuple[SheetInfo, Mapping, Plan]:
+    """Open the sheet and resolve the mapping against its headers, reading no data rows."""
+    stream = open_sheet(request.path, request.sheet, request.header_row)
+    mapping = request.mapping or auto_match(stream.headers, request.template)
+    validator = Validator(stream, request.template, request.settings, mapping)
+    return stream, mapping, validator.plan
+
+
+def load_records(request: ImportRequest, state: RunState | None = None) -> LoadedSheet:
+    """Read every row of the sheet as editor rows; stops early (cancelled) on request."""
+    state = state or RunState()
+    started = time.perf_counter()
+    state.start(0)
+    state.set_status("Opening the sheet…")
+    stream = open_sheet(request.path, request.sheet, request.header_row)
+    mapping = request.mapping or auto_match(stream.headers, request.template)
+    validator = Validator(stream, request.template, request.settings, mapping)
+    columns = ColumnSet(request.template, request.settings)
+    fed = set(validator.fed_names)
+    unfed = [i for i, name in enumerate(columns.names) if name not in fed]
+    loaded = LoadedSheet(
+        source=stream,
+        mapping=mapping,
+        plan=validator.plan,
+        columns=columns,
+        sheet_problems=list(validator.sheet_problems),
+    )
+    if request.require_complete and validator.plan.missing:
+        loaded.incomplete = True
+        return loaded
+    rows = loaded.rows
+    batches = iter(stream.rows)
+    while batch := list(islice(batches, BATCH)):
+        if state.cancel_requested:
+            loaded.cancelled = True
+            break
+        records = validator.check_rows(batch)
+        rows.extend(columns.rows_from_records(records, unfed, seq=len(rows)))
+        state.add(stored=len(batch))
+        state.set_status(f"{len(rows):,} rows read and checked")
+    if not loaded.cancelled:
+        keys = KeyIndex(columns.key_index)
+        keys.build(rows)
+        loaded.keys = keys
+    loaded.seconds = time.perf_counter() - started
+    return loaded
