@@ -79,6 +79,8 @@ def dark_palette() -> QPalette:
     disabled = QPalette.ColorGroup.Disabled
     for role in (roles.WindowText, roles.Text, roles.ButtonText):
         palette.setColor(disabled, role, QColor("#7a7a7a"))
+    palette.setColor(disabled, roles.Base, QColor("#2b2d30"))  # a disabled field: flat
+    palette.setColor(disabled, roles.Button, QColor("#2f3134"))
     palette.setColor(disabled, roles.Highlight, QColor("#44474b"))
     palette.setColor(disabled, roles.HighlightedText, QColor("#a0a0a0"))
     return palette

@@ -78,7 +78,7 @@ class ErrorDialog(QDialog):
     def __init__(self, message: str, details: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(tr("Opus Desktop: a problem"))
-        self.setMinimumWidth(460)
+        self.setMinimumWidth(540)
         self._extra = 0
 
         icon = QLabel()
@@ -103,7 +103,7 @@ class ErrorDialog(QDialog):
 
         self.details = QPlainTextEdit(details)
         self.details.setReadOnly(True)
-        self.details.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.details.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         self.details.setMinimumHeight(180)
         self.details.setVisible(False)
 

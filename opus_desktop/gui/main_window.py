@@ -49,7 +49,7 @@ from opus_desktop.profiles import Profile
 log = logging.getLogger(__name__)
 
 DEFAULT_SIZE = QSize(1280, 800)
-PANEL_WIDTH = 310
+PANEL_WIDTH = 290
 JOIN_TIMEOUT_MS = 30_000
 
 
@@ -115,10 +115,9 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.runs, tr("Runs"))
         self.setCentralWidget(self.tabs)
 
-        self.profile_label = QLabel()
-        self.sign_in_label = QLabel()
-        self.statusBar().addPermanentWidget(self.profile_label)
-        self.statusBar().addPermanentWidget(self.sign_in_label)
+        self.status_label = QLabel()
+        self.status_label.setContentsMargins(0, 0, 6, 0)
+        self.statusBar().addPermanentWidget(self.status_label)
         self._sign_in = ""
 
         self._build_menus()
@@ -237,24 +236,33 @@ class MainWindow(QMainWindow):
     def _profile_changed(self, profile: Profile | None) -> None:
         if profile is None:
             self.setWindowTitle(APP_NAME)
-            self.profile_label.setText(tr("No profile"))
         else:
             self.setWindowTitle(f"{APP_NAME} — {profile.name}")
-            self.profile_label.setText(tr("Profile: {name}").format(name=profile.name))
             self.settings.set(LAST_PROFILE, profile.name)
         has_profile = profile is not None
         self.edit_profile_action.setEnabled(has_profile)
         self.remove_profile_action.setEnabled(has_profile)
         self.test_action.setEnabled(has_profile)
+        self._show_status()
         self.records.set_profile(profile)
 
     @Slot(str)
     def _sign_in_changed(self, text: str) -> None:
         self._sign_in = text
-        self.sign_in_label.setText(text[:1].upper() + text[1:] if text else "")
+        self._show_status()
+
+    def _show_status(self) -> None:
+        profile = self.panel.current_profile()
+        if profile is None:
+            self.status_label.setText(tr("No profile"))
+            return
+        text = tr("Profile: {name}").format(name=profile.name)
+        if self._sign_in:
+            text += f" · {self._sign_in}"
+        self.status_label.setText(text)
 
     def status_text(self) -> str:
-        return f"{self.profile_label.text()} · {self.sign_in_label.text()}"
+        return self.status_label.text()
 
     # -- remembering and closing ---------------------------------------------------------
 

@@ -109,7 +109,7 @@ def test_window_without_profile(qtbot: QtBot, gui_settings: GuiSettings, tmp_pat
     assert tabs == ["Records", "Runs"]  # no Disposal tab until it exists
     assert window.panel.pages.currentIndex() == 0  # "No connection profiles yet"
     assert records(window).profiles == [None]
-    assert window.profile_label.text() == "No profile"
+    assert window.status_text() == "No profile"
     assert not window.test_action.isEnabled()
     assert menu_texts(window) == {
         "File": ["Open sheet...", "Save mapping...", "Export...", "Quit"],
@@ -134,7 +134,7 @@ def test_window_with_the_sandbox_profile(
     assert window.windowTitle() == f"{APP_NAME} — Sandbox"
     tab = records(window)
     assert [p.name if p else None for p in tab.profiles] == ["Sandbox"]
-    assert window.status_text() == "Profile: Sandbox · Not signed in"
+    assert window.status_text() == "Profile: Sandbox · not signed in"
     assert gui_settings.get(LAST_PROFILE) == "Sandbox"
 
     window.panel.select_profile("Sandbox (legacy)")

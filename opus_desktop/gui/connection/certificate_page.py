@@ -99,6 +99,7 @@ class CertificatePage(QWidget):
         )
         self.password = QLineEdit()
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.password.setPlaceholderText(tr("Only if the .pfx or the key is protected"))
         self.keep_password = QCheckBox(tr("Remember the password in the system keyring"))
         self.keep_password.setChecked(True)
         self.password_env = QLineEdit()
@@ -158,7 +159,7 @@ class CertificatePage(QWidget):
         self.password_env.setText(profile.cert_password_env or "")
         self._known_password = certificate_password(profile) if profile.folder.exists() else None
         if self._known_password is not None:
-            self.password.setPlaceholderText(tr("Known (kept in the keyring or this session)"))
+            self.password.setPlaceholderText(tr("Known: kept in the keyring or for this session"))
         self.reload()
 
     def apply(self, profile: Profile) -> None:

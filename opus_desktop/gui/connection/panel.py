@@ -13,8 +13,10 @@ profile" button take the panel's place.
 from __future__ import annotations
 
 import logging
+import re
 
-from PySide6.QtCore import QCoreApplication, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QEvent, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -103,6 +105,64 @@ class StatusLine(QWidget):
         self.icon.setPixmap(status_icon(status, self.palette(), ICON_SIZE).pixmap(ICON_SIZE))
         self.text.setText(text)
 
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange and self.status:
+            self.show_status(self.status, self.text.text())
+
+
+_LONG_WORD = re.compile(r"\S{28,}")
+
+
+def breakable(text: str, every: int = 16) -> str:
+    """Long unbroken runs (thumbprints, ids) with zero-width spaces, so a narrow label can
+    wrap them instead of cutting them off."""
+    return _LONG_WORD.sub(
+        lambda m: "\u200b".join(
+            m.group(0)[i : i + every] for i in range(0, len(m.group(0)), every)
+        ),
+        text,
+    )
+
+
+class DetailLabel(QLabel):
+    """A step's sentence: wrapped in full, or one line elided with the rest in its tooltip.
+
+    Steps that passed take one line each, so the panel stays short; a failure or a
+    warning is shown whole, since that is the sentence the user has to act on.
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.detail = ""
+        self._whole = True
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        small = self.font()
+        small.setPointSizeF(max(small.pointSizeF() * 0.92, 7.0))
+        self.setFont(small)
+
+    def set_detail(self, detail: str, whole: bool) -> None:
+        self.detail, self._whole = detail, whole
+        self.setWordWrap(whole)
+        self.setToolTip("" if whole else detail)
+        self.setVisible(bool(detail))
+        self._fit()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if not self._whole:
+            self._fit()
+
+    def _fit(self) -> None:
+        if self._whole:
+            self.setText(breakable(self.detail))
+        else:
+            width = max(self.width(), 40)
+            self.setText(
+                self.fontMetrics().elidedText(self.detail, Qt.TextElideMode.ElideRight, width)
+            )
+
 
 class StepsView(QWidget):
     """The steps of the connection test: icon, name, and the sentence under the name."""
@@ -112,28 +172,25 @@ class StepsView(QWidget):
         self._grid = QGridLayout(self)
         self._grid.setContentsMargins(0, 0, 0, 0)
         self._grid.setHorizontalSpacing(6)
-        self._grid.setVerticalSpacing(2)
+        self._grid.setVerticalSpacing(1)
         self._grid.setColumnStretch(1, 1)
-        self.rows: dict[str, tuple[QLabel, QLabel, QLabel]] = {}
+        self.rows: dict[str, tuple[QLabel, QLabel, DetailLabel]] = {}
         self.states: dict[str, str] = {}
         for name in STEPS:
             self._add_row(name)
         self.reset()
 
     def _add_row(self, name: str) -> None:
-        icon, title, detail = QLabel(), QLabel(tr(name)), QLabel()
+        icon, title, detail = QLabel(), QLabel(tr(name)), DetailLabel()
         icon.setFixedSize(ICON_SIZE, ICON_SIZE)
-        detail.setWordWrap(True)
-        detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        detail.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        small = detail.font()
-        small.setPointSizeF(max(small.pointSizeF() * 0.92, 7.0))
-        detail.setFont(small)
         row = self._grid.rowCount()
         self._grid.addWidget(icon, row, 0, Qt.AlignmentFlag.AlignTop)
         self._grid.addWidget(title, row, 1)
         self._grid.addWidget(detail, row + 1, 1)
         self.rows[name] = (icon, title, detail)
+
+    def detail(self, name: str) -> str:
+        return self.rows[name][2].detail
 
     def reset(self, status: str = "waiting") -> None:
         for name in self.rows:
@@ -160,13 +217,23 @@ class StepsView(QWidget):
                 self._set(name, "waiting", tr("Not tried.") if not outcome.ok else "")
 
     def _set(self, name: str, status: str, detail: str) -> None:
-        icon, title, label = self.rows[name]
+        _, title, label = self.rows[name]
+        self.states[name] = status
+        self._paint_icon(name)
+        title.setEnabled(status != "waiting")
+        label.set_detail(detail, whole=status in ("failed", "warning"))
+
+    def _paint_icon(self, name: str) -> None:
+        icon = self.rows[name][0]
+        status = self.states[name]
         icon.setPixmap(status_icon(status, self.palette(), ICON_SIZE).pixmap(ICON_SIZE))
         icon.setToolTip(tr(status))
-        title.setEnabled(status != "waiting")
-        label.setText(detail)
-        label.setVisible(bool(detail))
-        self.states[name] = status
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:
+            for name in self.states:
+                self._paint_icon(name)
 
 
 class ConnectionPanel(QWidget):
@@ -287,7 +354,7 @@ class ConnectionPanel(QWidget):
         layout.addSpacing(4)
         layout.addWidget(_line())
         test_row = QHBoxLayout()
-        test_row.addWidget(_section(tr("Connection")), 1)
+        test_row.addWidget(_section(tr("Sign-in")), 1)
         test_row.addWidget(self.test_button)
         layout.addLayout(test_row)
         layout.addWidget(self.steps)

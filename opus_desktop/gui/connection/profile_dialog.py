@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QLabel,
     QLineEdit,
+    QSizePolicy,
     QSpinBox,
     QTabWidget,
     QVBoxLayout,
@@ -137,6 +138,9 @@ class ProfileDialog(QDialog):
         self.protocol.currentIndexChanged.connect(self._protocol_changed)
         self.verify_tls.toggled.connect(self._tls_changed)
         self.template_field.changed.connect(self._template_chosen)
+        for label in (self.api_hint, self.tls_warning, self.template_summary):
+            # A wrapped label in a form row keeps a narrow guess of its width otherwise.
+            label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self._protocol_changed()
         self._tls_changed()
         self.validate()
@@ -163,6 +167,8 @@ class ProfileDialog(QDialog):
             self.identity_url.setItemData(
                 self.identity_url.count() - 1, name, Qt.ItemDataRole.ToolTipRole
             )
+        for combo in (self.api_url, self.identity_url):
+            combo.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.client_id = QLineEdit()
         self.client_id.setPlaceholderText(tr("From AvePoint Online Services > App registrations"))
         self.destroy_path = QLineEdit()
@@ -207,6 +213,10 @@ class ProfileDialog(QDialog):
         self.time_zone = QComboBox()
         self.time_zone.setEditable(True)
         self.time_zone.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.time_zone.setMinimumContentsLength(32)
+        self.time_zone.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
         self.time_zone.addItem("")
         self.time_zone.addItems(list(COMMON_TIME_ZONES))
         line_edit = self.time_zone.lineEdit()
