@@ -196,10 +196,13 @@ class Journal:
         mapping: Mapping[str, Any] | None = None,
         options: Mapping[str, Any] | None = None,
         note: str = "",
+        skipped: Mapping[str, str] | None = None,
     ) -> str:
         """Record a new run with all its items pending, in one transaction; return its id.
 
-        `items` are (source row number, row key, payload to send). The new run is marked
+        `items` are (source row number, row key, payload to send). `skipped` names items
+        (row key -> reason) that start out skipped, such as invalid rows: in the same
+        transaction, so no crash can leave them pending to be sent. The new run is marked
         running and held by this journal until mark_ended() or close().
         """
         if kind not in get_args(RunKind):
@@ -230,6 +233,13 @@ class Journal:
                     " VALUES (?, ?, ?, ?, ?, ?)",
                     _item_rows(run_id, items, now),
                 )
+                if skipped:
+                    moved = db.executemany(
+                        "UPDATE items SET state = 'skipped', message = ? WHERE run = ? AND key = ?",
+                        [(reason, run_id, key) for key, reason in skipped.items()],
+                    ).rowcount
+                    if moved != len(skipped):
+                        raise ValueError("some records to skip are not among the run's items")
             except BaseException:
                 lock.release(remove=True)
                 raise

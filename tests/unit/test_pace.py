@@ -63,7 +63,7 @@ def test_a_long_retry_after_counts_as_one_episode() -> None:
 
 
 def test_grows_back_by_one_after_a_run_of_successes() -> None:
-    p, clock = pace(4, grow_after=3)
+    p, _ = pace(4, grow_after=3)
     p.throttled(0.0)
     assert p.limit == 2
     for _ in range(2):
@@ -104,7 +104,7 @@ def test_failures_in_a_row_back_off_exponentially_up_to_a_cap() -> None:
 
 
 def test_an_answer_resets_the_backoff() -> None:
-    p, clock = pace(4, base_delay=1.0)
+    p, _ = pace(4, base_delay=1.0)
     p.failed()
     p.failed()
     p.succeeded()
@@ -119,7 +119,7 @@ def test_jitter_stays_between_a_tenth_and_the_whole_backoff() -> None:
 
 
 def test_a_failure_holds_back_new_calls_for_its_backoff() -> None:
-    p, clock = pace(4, base_delay=1.0)
+    p, _ = pace(4, base_delay=1.0)
     wait = p.failed()
     assert p.limit == 2
     assert p.delay() == pytest.approx(wait)
