@@ -348,6 +348,11 @@ def from_excel_serial(days: float) -> datetime:
     """
     if isinstance(days, bool) or not math.isfinite(days):
         raise ValueError(f"{days!r} is not an Excel date number.")
+    if not -1e9 < days < 1e9:  # far outside Excel's range; also keeps round() finite
+        raise ValueError(
+            f"{days:g} is not an Excel date: Excel's dates run from 1 (1 January 1900) "
+            f"to {_EXCEL_LAST_DAY} (31 December 9999)."
+        )
     seconds = round(days * 86_400)
     whole_days = seconds // 86_400
     shown = str(int(days)) if days == int(days) else repr(days)

@@ -194,8 +194,8 @@ def _positive_integer(raw: object) -> int | None:
         number = raw
     elif isinstance(raw, float) and raw.is_integer():
         number = int(raw)
-    elif isinstance(raw, str) and raw.strip().isdigit():
-        number = int(raw.strip())
+    elif isinstance(raw, str) and raw.strip().isascii() and raw.strip().isdigit():
+        number = int(raw.strip())  # isdigit alone admits '²', which int() refuses
     else:
         return None
     return number if number > 0 else None

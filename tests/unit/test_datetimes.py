@@ -421,3 +421,10 @@ def test_round_to_second() -> None:
     assert round_to_second(datetime(2021, 3, 4, 8, 0, 6, 999_990)) == datetime(2021, 3, 4, 8, 0, 7)
     assert round_to_second(datetime(2021, 3, 4, 8, 0, 6, 499_999)) == datetime(2021, 3, 4, 8, 0, 6)
     assert round_to_second(datetime(2021, 12, 31, 23, 59, 59, 600_000)) == datetime(2022, 1, 1)
+
+
+@pytest.mark.parametrize("days", [1e300, -1e300, 1.7e308])
+def test_huge_excel_numbers_are_refused_in_a_short_sentence(days: float) -> None:
+    with pytest.raises(ValueError, match="is not an Excel date") as caught:
+        from_excel_serial(days)
+    assert len(str(caught.value)) < 120

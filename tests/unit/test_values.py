@@ -576,3 +576,10 @@ def test_display_then_convert_gives_the_same_value(col: Column, raw: str) -> Non
     value = convert(col, raw, SETTINGS)
     assert value is not None
     assert convert(col, display(col, value, SETTINGS), SETTINGS) == value
+
+
+def test_a_superscript_digit_is_not_an_option_number() -> None:
+    # str.isdigit() is true for '²', but it is no option number: a problem, not a crash.
+    column = Column("_Level", "Level", ColumnType.SINGLE_CHOICE, False, False)
+    with pytest.raises(ValueProblem):
+        convert(column, "²", ValueSettings())
