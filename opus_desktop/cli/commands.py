@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from opus_desktop.cli import profile_cmd, sandbox_cmd, schema_cmd, validate_cmd
+from opus_desktop.cli import (
+    profile_cmd,
+    runs_cmd,
+    sandbox_cmd,
+    schema_cmd,
+    submit_cmd,
+    validate_cmd,
+)
 
 Registrar = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
@@ -14,4 +21,6 @@ REGISTRARS: list[Registrar] = [
     profile_cmd.register,
     sandbox_cmd.register,
     validate_cmd.register,
+    submit_cmd.register,
+    runs_cmd.register,
 ]
