@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import shiboken6
 from PySide6.QtCore import QCoreApplication, QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
 
@@ -46,10 +47,12 @@ class EditActions(QObject):
         self.delete_rows = self._make(tr("Delete &rows"), view.delete_rows, ["Ctrl+-"])
         self.delete.setStatusTip(tr("Empty the selected cells"))
         self.fill_down.setStatusTip(tr("Copy the top selected cell into the cells below it"))
-        stack.canUndoChanged.connect(lambda _: self.update())
-        stack.canRedoChanged.connect(lambda _: self.update())
-        stack.undoTextChanged.connect(lambda _: self.update())
-        stack.redoTextChanged.connect(lambda _: self.update())
+        # Slots that use what the signal carries: the stack emits these while it is being
+        # destroyed, when asking it anything would fail.
+        stack.canUndoChanged.connect(self._can_undo)
+        stack.canRedoChanged.connect(self._can_redo)
+        stack.undoTextChanged.connect(self._undo_text)
+        stack.redoTextChanged.connect(self._redo_text)
         self.update()
 
     def all(self) -> list[QAction]:
@@ -69,13 +72,15 @@ class EditActions(QObject):
 
     def update(self) -> None:
         stack = self.model.undo_stack
+        if not shiboken6.isValid(stack):
+            return
         has_columns = self.model.columns is not None
         editable = has_columns and not self.model.locked
         has_rows = self.model.rowCount() > 0
-        self.undo.setEnabled(stack.canUndo() and not self.model.locked)
-        self.redo.setEnabled(stack.canRedo() and not self.model.locked)
-        self.undo.setText(tr("&Undo {0}").format(stack.undoText()).strip())
-        self.redo.setText(tr("&Redo {0}").format(stack.redoText()).strip())
+        self._can_undo(stack.canUndo())
+        self._can_redo(stack.canRedo())
+        self._undo_text(stack.undoText())
+        self._redo_text(stack.redoText())
         for action in (self.cut, self.delete, self.fill_down, self.duplicate_rows):
             action.setEnabled(editable and has_rows)
         self.delete_rows.setEnabled(editable and has_rows)
@@ -90,6 +95,18 @@ class EditActions(QObject):
         action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         action.triggered.connect(lambda _=False: slot())
         return action
+
+    def _can_undo(self, can: bool) -> None:
+        self.undo.setEnabled(can and not self.model.locked)
+
+    def _can_redo(self, can: bool) -> None:
+        self.redo.setEnabled(can and not self.model.locked)
+
+    def _undo_text(self, text: str) -> None:
+        self.undo.setText(tr("&Undo {0}").format(text).strip())
+
+    def _redo_text(self, text: str) -> None:
+        self.redo.setText(tr("&Redo {0}").format(text).strip())
 
     def _undo(self) -> None:
         if not self.model.locked:

@@ -21,7 +21,6 @@ from PySide6.QtCore import (
     QObject,
     QPersistentModelIndex,
     QRect,
-    QSize,
     Qt,
     Signal,
 )
@@ -302,10 +301,6 @@ class RecordsDelegate(QStyledItemDelegate):
         elif isinstance(editor, QComboBox | DateTimeLine):
             rect.setWidth(max(rect.width(), 200))
         editor.setGeometry(rect)
-
-    def sizeHint(self, option: QStyleOptionViewItem, index: AnyIndex) -> QSize:
-        size = super().sizeHint(option, index)
-        return QSize(min(size.width(), 420), size.height())
 
     def _finish(self, editor: QWidget) -> None:
         self.commitData.emit(editor)

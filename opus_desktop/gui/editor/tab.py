@@ -43,12 +43,12 @@ from opus_desktop.gui.editor.progress import TaskStrip
 from opus_desktop.gui.editor.rows import ColumnSet, KeyIndex, Row, recheck_rows
 from opus_desktop.gui.editor.view import RecordsView
 from opus_desktop.gui.editor.words import count as count_of
+from opus_desktop.gui.importer.dialog import ImportDialog
 from opus_desktop.gui.importer.loader import ImportRequest, LoadedSheet, load_records
 from opus_desktop.gui.workers import Task, TaskRunner
 from opus_desktop.jobs.state import RunState
 from opus_desktop.profiles import Profile
 
-SHEET_FILTER = "Sheets (*.xlsx *.xlsm *.csv *.tsv);;All files (*)"
 EXPORT_FILTER = "Excel workbook (*.xlsx);;CSV file (*.csv)"
 MAPPING_FILTER = "Mapping (*.json)"
 
@@ -175,10 +175,8 @@ class RecordsTab(QWidget):
         if not self._may_replace():
             return
         if path is None:
-            chosen, _ = QFileDialog.getOpenFileName(self, tr("Open a sheet"), "", SHEET_FILTER)
-            if not chosen:
-                return
-            path = Path(chosen)
+            self.show_import_dialog()
+            return
         columns = self.model.columns
         request = ImportRequest(
             Path(path),
@@ -234,6 +232,22 @@ class RecordsTab(QWidget):
         if loaded.sheet_problems:
             note += " " + " ".join(p.message for p in loaded.sheet_problems)
         self.status_message.emit(note)
+
+    def show_import_dialog(
+        self, path: Path | None = None, mapping: Mapping | None = None, sheet: str | None = None
+    ) -> ImportDialog | None:
+        """Open the import dialog (window-modal); without a path it asks for a file first."""
+        if self.profile is None or self.model.columns is None:
+            return None
+        dialog = ImportDialog(self.runner, self.profile, self.model.columns, self)
+        dialog.loaded.connect(self.load)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        if path is None:
+            dialog.browse()
+        else:
+            dialog.choose_file(path, mapping=mapping, sheet=sheet)
+        return dialog
 
     def saved_mapping(self) -> Mapping | None:
         """The profile's saved mapping, or None (headers then match by name)."""
@@ -333,6 +347,7 @@ class RecordsTab(QWidget):
             self.status_message.emit(
                 tr("Nothing in the sheet feeds {0}: choose a source for it.").format(missing)
             )
+            self.show_import_dialog(loaded.source.path, loaded.mapping, loaded.source.sheet)
             return
         self.load(loaded)
 

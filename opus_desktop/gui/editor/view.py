@@ -15,7 +15,7 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QGuiApplication, QPainter, QPaintEvent
+from PySide6.QtGui import QFontMetrics, QGuiApplication, QPainter, QPaintEvent
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
 from opus_desktop.gui.editor import clipboard
@@ -63,6 +63,7 @@ class RecordsView(QTableView):
         header.setStretchLastSection(False)
         header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
         header.setSortIndicatorShown(True)
+        header.setResizeContentsPrecision(100)  # double-clicking an edge measures 100 rows
         self.setSortingEnabled(True)
         model.modelReset.connect(self._after_reset)
 
@@ -85,15 +86,25 @@ class RecordsView(QTableView):
         )
         painter.end()
 
-    def fit_columns(self) -> None:
-        """Widths from the header and the rows in sight, capped so one long name cannot
-        push every other column off screen."""
-        self.resizeColumnsToContents()
+    def fit_columns(self, sample: int = 60) -> None:
+        """Widths from the header and the first rows, capped so one long name cannot
+        push every other column off screen. Measured here rather than by Qt's
+        resizeColumnsToContents, which would ask the delegate about 1,000 rows."""
         header = self.horizontalHeader()
+        plain = self.fontMetrics()
+        bold_font = self.font()
+        bold_font.setBold(True)
+        bold = QFontMetrics(bold_font)
+        rows = min(self.proxy.rowCount(), sample)
         limit = max(160, self.viewport().width() // 3)
-        for section in range(header.count()):
-            width = header.sectionSize(section)
-            header.resizeSection(section, min(max(width + 12, 70), limit))
+        icon = self.iconSize().width() if self.iconSize().width() > 0 else 16
+        for column in range(self.proxy.columnCount()):
+            title = str(self.proxy.headerData(column, Qt.Orientation.Horizontal) or "")
+            widest = bold.horizontalAdvance(title) + 28  # room for the sort arrow
+            for row in range(rows):
+                text = self.proxy.index(row, column).data() or ""
+                widest = max(widest, plain.horizontalAdvance(text) + icon + 16)
+            header.resizeSection(column, min(max(widest, 70), limit))
 
     def _after_reset(self) -> None:
         header = self.horizontalHeader()

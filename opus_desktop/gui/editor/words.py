@@ -8,4 +8,4 @@ def count(n: int, one: str, many: str) -> str:
 
     Both come through tr() at the call: count(n, tr("1 row"), tr("{0} rows")).
     """
-    return one if n == 1 else many.format(f"{n:,}")
+    return one if n == 1 else many.replace("{0}", f"{n:,}")

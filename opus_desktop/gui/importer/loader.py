@@ -18,7 +18,7 @@ from pathlib import Path
 from opus_desktop.core.mapping import Mapping, Plan, auto_match
 from opus_desktop.core.records import Problem
 from opus_desktop.core.schema import Template
-from opus_desktop.core.sheets import SheetInfo, open_sheet
+from opus_desktop.core.sheets import SheetData, SheetInfo, open_sheet, read_sheet, sheet_names
 from opus_desktop.core.validation import BATCH, Validator
 from opus_desktop.core.values import ValueSettings
 from opus_desktop.gui.editor.rows import ColumnSet, KeyIndex, Row
@@ -62,12 +62,21 @@ class LoadedSheet:
         )
 
 
-def plan_for(request: ImportRequest) -> tuple[SheetInfo, Mapping, Plan]:
-    """Open the sheet and resolve the mapping against its headers, reading no data rows."""
-    stream = open_sheet(request.path, request.sheet, request.header_row)
-    mapping = request.mapping or auto_match(stream.headers, request.template)
-    validator = Validator(stream, request.template, request.settings, mapping)
-    return stream, mapping, validator.plan
+PREVIEW_ROWS = 200  # rows the import dialog shows, and looks through for option labels
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """What the import dialog shows before anything is imported."""
+
+    sheets: list[str]
+    data: SheetData  # the header and the first PREVIEW_ROWS data rows
+
+
+def inspect_sheet(
+    path: Path, sheet: str | None = None, header_row: int | None = None
+) -> Inspection:
+    return Inspection(sheet_names(path), read_sheet(path, sheet, header_row, PREVIEW_ROWS))
 
 
 def load_records(request: ImportRequest, state: RunState | None = None) -> LoadedSheet:
