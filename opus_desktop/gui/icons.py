@@ -84,7 +84,7 @@ def render_pngs(svg: Path | None = None, folder: Path | None = None) -> list[Pat
         renderer.render(painter, QRectF(0, 0, size, size))
         painter.end()
         target = (folder or icons_dir()) / f"{ICON_NAME}-{size}.png"
-        if not image.save(str(target), b"PNG"):
+        if not image.save(str(target)):  # the format follows the .png suffix
             raise OSError(f"Cannot write {target}.")
         written.append(target)
     return written

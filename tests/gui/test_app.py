@@ -21,7 +21,14 @@ from opus_desktop import APP_NAME
 from opus_desktop.gui import errors
 from opus_desktop.gui.app import apply_colour_scheme
 from opus_desktop.gui.errors import current_error_dialog, install_excepthook, show_error
-from opus_desktop.gui.icons import SIZES, app_icon, is_dark, png_path, status_colour
+from opus_desktop.gui.icons import (
+    SIZES,
+    app_icon,
+    is_dark,
+    png_path,
+    render_pngs,
+    status_colour,
+)
 from opus_desktop.gui.main_window import MainWindow
 from opus_desktop.gui.settings import LAST_PROFILE, GuiSettings
 from opus_desktop.gui.workers import Task, TaskRunner
@@ -299,7 +306,17 @@ def test_the_dark_palette_and_its_status_colours(qapp: QApplication) -> None:
     assert dark_ok.lightness() > 128 > light_ok.lightness()
 
 
-def test_the_app_icon_comes_in_every_size() -> None:
+def test_the_icon_renders_from_its_drawing(qapp: QApplication, tmp_path: Path) -> None:
+    written = render_pngs(folder=tmp_path)
+    assert [p.name for p in written] == [f"opus-desktop-{s}.png" for s in SIZES]
+    for size, path in zip(SIZES, written, strict=True):
+        image = QImage(str(path))
+        assert (image.width(), image.height()) == (size, size)
+        assert image.pixelColor(0, 0).alpha() == 0  # a shape on a transparent ground
+        assert image.pixelColor(size // 2, size * 3 // 4).alpha() == 255
+
+
+def test_the_app_icon_comes_in_every_size(qapp: QApplication) -> None:
     for size in SIZES:
         image = QImage(str(png_path(size)))
         assert (image.width(), image.height()) == (size, size)

@@ -80,6 +80,7 @@ def test_every_field_is_saved(
     dialog.identity_url.setEditText(IDENTITY_PRESETS["us-gov"])
     dialog.client_id.setText(CLIENT_ID)
     dialog.destroy_path.setText("/api/connector/Dispose/")
+    dialog.proxy.setText("http://proxy.contoso.example:8080")
     dialog.verify_tls.setChecked(False)
     assert dialog.tls_warning.isVisibleTo(dialog)
 
@@ -129,6 +130,7 @@ def test_every_field_is_saved(
     assert saved.client_id == CLIENT_ID
     assert saved.destroy_path == "api/connector/Dispose"
     assert saved.verify_tls is False
+    assert saved.proxy == "http://proxy.contoso.example:8080"
     assert (saved.cert_pfx, saved.cert_pem, saved.key_pem) == (str(pfx), None, None)
     assert saved.cert_password_env == "CONTOSO_PFX"
     assert saved.date_format == "dd-MM-yyyy h:mm:ss tt"
@@ -153,6 +155,7 @@ def test_every_field_is_saved(
         (lambda d: d.template_field.set_path(""), "Choose the connection template"),
         (lambda d: d.term_separator.setText(""), "The term separator cannot be empty"),
         (lambda d: d.time_zone.setEditText("Mars/Olympus"), 'The time zone "Mars/Olympus"'),
+        (lambda d: d.proxy.setText("proxy:8080"), 'The proxy address "proxy:8080" is not'),
     ],
 )
 def test_bad_input_is_refused_with_the_sentence(

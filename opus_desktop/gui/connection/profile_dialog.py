@@ -9,6 +9,7 @@ there is none. OK saves through profiles.save_profile; `saved_profile` is the re
 from __future__ import annotations
 
 import dataclasses
+import re
 import zoneinfo
 from pathlib import Path
 
@@ -125,6 +126,7 @@ class ProfileDialog(QDialog):
             self.identity_url.currentTextChanged,
             self.client_id.textChanged,
             self.destroy_path.textChanged,
+            self.proxy.textChanged,
             self.verify_tls.toggled,
             self.date_format.currentIndexChanged,
             self.term_separator.textChanged,
@@ -173,6 +175,11 @@ class ProfileDialog(QDialog):
         self.client_id.setPlaceholderText(tr("From AvePoint Online Services > App registrations"))
         self.destroy_path = QLineEdit()
         self.destroy_path.setPlaceholderText(DEFAULT_DESTROY_PATH)
+        self.proxy = QLineEdit()
+        self.proxy.setPlaceholderText(tr("None: the system's proxy settings apply"))
+        self.proxy.setToolTip(
+            tr("Only if your network needs one, e.g. http://proxy.contoso.com:8080")
+        )
         self.verify_tls = QCheckBox(tr("Check the service's TLS certificate (recommended)"))
         self.tls_warning = QLabel(
             tr(
@@ -190,6 +197,7 @@ class ProfileDialog(QDialog):
         form.addRow(tr("Identity service:"), self.identity_url)
         form.addRow(tr("Client id:"), self.client_id)
         form.addRow(tr("Destroy call path:"), self.destroy_path)
+        form.addRow(tr("Proxy:"), self.proxy)
         form.addRow("", self.verify_tls)
         form.addRow("", self.tls_warning)
         return page
@@ -249,6 +257,7 @@ class ProfileDialog(QDialog):
         self.identity_url.setEditText(profile.identity_url)
         self.client_id.setText(profile.client_id)
         self.destroy_path.setText(profile.destroy_path)
+        self.proxy.setText(profile.proxy or "")
         self.verify_tls.setChecked(profile.verify_tls)
         self.date_format.setCurrentIndex(max(self.date_format.findData(profile.date_format), 0))
         self.term_separator.setText(profile.term_separator)
@@ -276,6 +285,7 @@ class ProfileDialog(QDialog):
             identity_url=self.identity_url.currentText().strip().rstrip("/"),
             client_id=self.client_id.text().strip(),
             destroy_path=self.destroy_path.text().strip().strip("/") or DEFAULT_DESTROY_PATH,
+            proxy=self.proxy.text().strip() or None,
             verify_tls=self.verify_tls.isChecked(),
             date_format=str(self.date_format.currentData()),
             term_separator=self.term_separator.text(),
@@ -322,6 +332,10 @@ class ProfileDialog(QDialog):
                     'The time zone "{zone}" is not known; use a name such as Europe/London, '
                     "or leave it empty."
                 ).format(zone=profile.time_zone)
+        if profile.proxy is not None and not re.match(r"^(https?|socks5)://[^\s/]+", profile.proxy):
+            return tr(
+                'The proxy address "{proxy}" is not a web address (http://host:port).'
+            ).format(proxy=profile.proxy)
         if profile.protocol == "legacy" and " " in profile.destroy_path:
             return tr("The destroy call path cannot contain spaces.")
         options = self.options.problems()
