@@ -10,6 +10,8 @@ much as TCP does with its congestion window:
 - Several calls in flight usually run into the same episode of throttling, so after a
   halving the next signs within `settle` seconds only hold back new calls; they do not
   halve again. Otherwise four calls throttled together would drop the run to one.
+- The backoff after failures grows once per episode too, not once per call that failed in
+  it, so four calls failing together wait as long as one would.
 - After `grow_after` successful calls in a row the limit grows back by one, up to the
   concurrency asked for.
 
@@ -80,7 +82,9 @@ class Pace:
         throttled throughout, connection dropped): halve and back off longer each time in
         a row. Returns the backoff chosen, in seconds."""
         with self._lock:
-            self._failures += 1
+            if self._clock() >= self._settled_at:
+                # Calls failing together are one episode: the backoff grows once for them.
+                self._failures += 1
             wait = self._backoff()
             self._slow_down(wait)
             return wait

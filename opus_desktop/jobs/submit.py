@@ -301,7 +301,8 @@ class SubmitRun:
                         running, timeout=min(delay, _POLL), return_when=futures.FIRST_COMPLETED
                     )
                 else:
-                    self._sleep(delay)
+                    # Not past the outage limit, though: the run stops there, not later.
+                    self._sleep(min(delay, self._until_outage()))
                 continue
             batch = self.journal.claim(self.run_id, self.batch_size)
             if not batch:
@@ -336,6 +337,12 @@ class SubmitRun:
             )
         )
         return True
+
+    def _until_outage(self) -> float:
+        with self._lock:
+            if not self._failing:
+                return float("inf")
+            return max(self.outage_limit - (self._clock() - self._last_answer), 0.0)
 
     def _show_limit(self) -> None:
         limit = self.pace.limit
@@ -541,8 +548,7 @@ def _refusal(exc: OpusError) -> str:
 
 
 def _span(seconds: float) -> str:
-    seconds = round(seconds)
-    if seconds < 120:
-        return f"{seconds} seconds"
-    minutes = seconds // 60
-    return f"{minutes} minutes"
+    whole = round(seconds)
+    if whole < 120:
+        return f"{whole} second{'s' * (whole != 1)}"
+    return f"{whole // 60} minutes"

@@ -103,6 +103,15 @@ def test_failures_in_a_row_back_off_exponentially_up_to_a_cap() -> None:
     assert waits == [1.0, 2.0, 4.0, 5.0, 5.0]
 
 
+def test_calls_failing_together_grow_the_backoff_once() -> None:
+    p, clock = pace(8, base_delay=1.0, settle=1.0)
+    assert [p.failed() for _ in range(4)] == [1.0, 1.0, 1.0, 1.0]
+    assert p.limit == 4
+    clock.now += 1.0
+    assert p.failed() == 2.0  # the next episode
+    assert p.limit == 2
+
+
 def test_an_answer_resets_the_backoff() -> None:
     p, _ = pace(4, base_delay=1.0)
     p.failed()
