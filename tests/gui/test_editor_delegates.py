@@ -1,0 +1,170 @@
+"""Cell editors per column type: what they show, what they check, what they write back."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from PySide6.QtCore import QDate, QModelIndex, Qt
+from PySide6.QtWidgets import QComboBox, QStyleOptionViewItem, QWidget
+from pytestqt.qtbot import QtBot
+
+from opus_desktop.gui.editor.delegates import (
+    CheckedLine,
+    ChecklistEditor,
+    DateTimeLine,
+    MultiLineEditor,
+)
+from opus_desktop.gui.editor.model import PROBLEM_ROLE
+from opus_desktop.gui.editor.tab import RecordsTab
+from opus_desktop.gui.importer.loader import ImportRequest, load_records
+from opus_desktop.gui.workers import TaskRunner
+from tests.helpers.editor import DEMO_SHEET, demo_profile
+
+
+@pytest.fixture
+def tab(qtbot: QtBot) -> Iterator[RecordsTab]:
+    runner = TaskRunner()
+    tab = RecordsTab(runner)
+    qtbot.addWidget(tab)
+    profile = demo_profile()
+    tab.set_profile(profile)
+    tab.load(load_records(ImportRequest(DEMO_SHEET, profile.template(), profile.value_settings())))
+    yield tab
+    runner.join()
+
+
+def cell(tab: RecordsTab, excel_row: int, column_name: str) -> QModelIndex:
+    model = tab.model
+    row = next(p for p in range(model.rowCount()) if model.row_at(p).source == excel_row)
+    column = next(
+        c
+        for c in range(model.columnCount())
+        if model.headerData(c, Qt.Orientation.Horizontal) == column_name
+    )
+    return tab.proxy.mapFromSource(model.index(row, column))
+
+
+def edit(tab: RecordsTab, index: QModelIndex) -> QWidget:
+    delegate = tab.delegate
+    editor = delegate.createEditor(tab.view.viewport(), QStyleOptionViewItem(), index)
+    delegate.setEditorData(editor, index)
+    return editor
+
+
+def commit(tab: RecordsTab, editor: QWidget, index: QModelIndex) -> None:
+    tab.delegate.setModelData(editor, tab.proxy, index)
+
+
+def test_date_time_editor_checks_as_you_type_and_has_a_calendar(tab: RecordsTab) -> None:
+    index = cell(tab, 4, "Created time")
+    editor = edit(tab, index)
+    assert isinstance(editor, DateTimeLine)
+    assert editor.text() == "2020-04-20 10:07:00"
+    hints: list[str] = []
+    tab.delegate.hint.connect(hints.append)
+    editor.setText("31/02/2021")
+    assert "not a date in the format yyyy-MM-dd HH:mm:ss" in editor.toolTip()
+    assert "border" in editor.styleSheet() and hints[-1] == editor.toolTip()
+    editor.setText("2021-3-4 8:05")
+    assert editor.toolTip() == "" and editor.styleSheet() == ""
+    editor._picked(QDate(2022, 5, 6))  # a click in the calendar keeps the time
+    assert editor.text() == "2022-05-06 08:05:00"
+    commit(tab, editor, index)
+    assert index.data() == "2022-05-06 08:05:00"
+
+
+def test_single_choice_offers_the_options_and_keeps_a_wrong_value_until_changed(
+    tab: RecordsTab,
+) -> None:
+    index = cell(tab, 28, "Security Level")
+    editor = edit(tab, index)
+    assert isinstance(editor, QComboBox)
+    items = [editor.itemText(i) for i in range(editor.count())]
+    assert items == ["Top secret", "", "Public", "Internal", "Confidential", "Secret"]
+    assert editor.currentText() == "Top secret"
+    commit(tab, editor, index)
+    assert index.data(PROBLEM_ROLE) is not None and tab.model.undo_stack.count() == 0
+    editor.setCurrentText("Confidential")
+    commit(tab, editor, index)
+    assert index.data() == "Confidential" and index.data(PROBLEM_ROLE) is None
+    source = tab.proxy.mapToSource(index).row()
+    assert tab.model.payload(source)["_Security_%20_Level"] == 3
+
+
+def test_multiple_choice_is_a_checklist(tab: RecordsTab, qtbot: QtBot) -> None:
+    index = cell(tab, 4, "Departments")
+    editor = edit(tab, index)
+    assert isinstance(editor, ChecklistEditor)
+    checked = [
+        editor.options.item(i).text()
+        for i in range(editor.options.rowCount())
+        if editor.options.item(i).checkState() == Qt.CheckState.Checked
+    ]
+    assert checked == ["Legal", "Operations"]
+    editor.toggle(0)  # Finance
+    editor.toggle(2)  # Legal off
+    assert editor.text() == "Finance; Operations"
+    commit(tab, editor, index)
+    source = tab.proxy.mapToSource(index).row()
+    assert tab.model.payload(source)["_Departments"] == [1, 4]
+    assert editor.wanted_height() > editor.sizeHintForRow(0) * 4
+
+
+def test_multi_line_text_keeps_line_breaks_and_ctrl_enter_finishes(
+    tab: RecordsTab, qtbot: QtBot
+) -> None:
+    index = cell(tab, 4, "Description")
+    tab.show()
+    tab.view.edit(index)  # opened by the view, which takes the commit
+    editor = tab.view.indexWidget(index)
+    assert isinstance(editor, MultiLineEditor)
+    assert editor.height() > tab.view.rowHeight(index.row()) * 3
+    editor.setPlainText("First line\nSecond line")
+    with qtbot.waitSignal(tab.delegate.closeEditor):
+        qtbot.keyClick(editor, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert index.data(Qt.ItemDataRole.EditRole) == "First line\nSecond line"
+    assert index.data() == "First line ↵ Second line"  # one line in the grid
+
+
+def test_taxonomy_offers_the_terms_with_completion(tab: RecordsTab) -> None:
+    index = cell(tab, 56, "Classification")
+    editor = edit(tab, index)
+    assert isinstance(editor, QComboBox) and editor.isEditable()
+    assert editor.currentText() == "Records/Finance/Invoice"
+    line = editor.lineEdit()
+    assert isinstance(line, CheckedLine)
+    assert "did you mean 'Records/Finance/Invoices'" in line.toolTip()
+    completer = editor.completer()
+    assert completer is not None
+    completer.setCompletionPrefix("payroll")
+    assert completer.currentCompletion() == "Records/Finance/Payroll"
+    editor.setEditText("Records/Finance/Invoices")
+    assert line.toolTip() == ""
+    commit(tab, editor, index)
+    assert index.data(PROBLEM_ROLE) is None
+
+
+def test_number_and_people_editors_validate(tab: RecordsTab) -> None:
+    pages = cell(tab, 73, "Page Count")
+    editor = edit(tab, pages)
+    assert isinstance(editor, CheckedLine)
+    assert editor.alignment() & Qt.AlignmentFlag.AlignRight
+    assert editor.toolTip() == "'twelve' is not a number."
+    editor.setText("1,024")
+    assert editor.toolTip() == ""
+    commit(tab, editor, pages)
+    assert pages.data() == "1024"
+    owner = cell(tab, 17, "Record Owner")
+    editor = edit(tab, owner)
+    assert isinstance(editor, CheckedLine) and "@" in editor.placeholderText()
+    editor.setText("bob.smith@contoso.example, carol.jones@contoso.example")
+    commit(tab, editor, owner)
+    assert owner.data() == "bob.smith@contoso.example; carol.jones@contoso.example"
+    assert owner.data(PROBLEM_ROLE) is None
+
+
+def test_the_status_column_cannot_be_edited(tab: RecordsTab) -> None:
+    index = tab.proxy.index(0, 0)
+    assert not index.flags() & Qt.ItemFlag.ItemIsEditable
+    assert not tab.proxy.setData(index, "stored")
