@@ -142,8 +142,10 @@ class ErrorDialog(QDialog):
         """Another error while this one is shown: count it and keep its details."""
         self._extra += 1
         self.more_label.setText(
-            QCoreApplication.translate(
-                "errors", "%n more problem(s) happened since; see the details.", "", self._extra
+            tr("1 more problem happened since; see the details.")
+            if self._extra == 1
+            else tr("{count} more problems happened since; see the details.").format(
+                count=self._extra
             )
         )
         self.more_label.setVisible(True)

@@ -245,7 +245,7 @@ def test_a_bug_says_something_went_wrong_with_the_traceback(
     # A second error while the first is shown joins it instead of opening another dialog.
     again = show_error(None, ValueError("password=hunter2 was refused"))
     assert again is dialog
-    assert dialog.more_label.text() == "1 more problem(s) happened since; see the details."
+    assert dialog.more_label.text() == "1 more problem happened since; see the details."
     assert "password=hunter2" not in dialog.details.toPlainText()
     assert "[removed]" in dialog.details.toPlainText()
 

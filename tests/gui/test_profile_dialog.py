@@ -98,7 +98,7 @@ def test_every_field_is_saved(
 
     dialog.template_field.set_path(str(template_file))
     assert dialog.template_summary.text() == (
-        "15 column(s), connection 6f1c2a4e-3b7d-4e21-9a5c-0d8e7f6a1b2c"
+        "15 columns, connection 6f1c2a4e-3b7d-4e21-9a5c-0d8e7f6a1b2c"
     )
     dialog.date_format.setCurrentIndex(dialog.date_format.findData("dd-MM-yyyy h:mm:ss tt"))
     dialog.term_separator.setText(">")
@@ -203,12 +203,12 @@ def test_a_broken_template_and_a_key_of_another_certificate(
 def test_an_expiring_certificate_is_allowed_with_a_warning(
     qtbot: QtBot, tmp_path: Path, template_file: Path
 ) -> None:
-    pair = expiring_certificate(days=10).write_pem(tmp_path / "soon.crt", tmp_path / "soon.key")
+    pair = expiring_certificate(days=9.5).write_pem(tmp_path / "soon.crt", tmp_path / "soon.key")
     dialog = open_dialog(qtbot)
     fill_required(dialog, template_file, *pair)
     warning = dialog.certificate.warning
     assert warning.isVisibleTo(dialog.certificate)
-    assert "expires in 9 day(s)" in warning.text() or "expires in 10 day(s)" in warning.text()
+    assert "This certificate expires in 9 days." in warning.text()  # 9 whole days left
     assert dialog.validate()
 
 
@@ -323,7 +323,7 @@ def test_import_options_from_an_xlsx_sheet(editor: OptionsEditor, tmp_path: Path
     book.save(path)
 
     summary = editor.import_sheet(path)
-    assert summary.startswith("Imported 4 option(s) for ")
+    assert summary == ('Imported 4 options for "Classification", "Security Level", "Departments".')
     assert editor.choices() == {
         SECURITY: {"Secret": 4},  # replaced: the sheet names this column
         DEPARTMENTS: {"Finance": 1, "Legal": 2},

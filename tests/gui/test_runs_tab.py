@@ -108,7 +108,7 @@ def test_opening_a_run_lists_its_records(
     assert column(model, "Attempts") == ["1", "1", "1", "1"]
     assert column(model, "Message")[3] == "The Name column is empty."
     assert tab.items_title.text() == (
-        f"Run {done} · Register 2024.xlsx: 4 record(s) (3 stored, 1 failed, 0 not sent yet)"
+        f"Run {done} · Register 2024.xlsx: 4 records (3 stored, 1 failed, 0 not sent yet)"
     )
 
 

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from opus_desktop.gui.editor.words import count
 from opus_desktop.opus.certificate import Credential, load_certificate
 from opus_desktop.opus.errors import CertificateError
 from opus_desktop.profiles import Profile, certificate_password
@@ -257,13 +258,11 @@ class CertificatePage(QWidget):
         if credential.expired:
             text, status = tr("This certificate has expired: Opus will refuse it."), "failed"
         elif credential.expires_soon:
-            text = QCoreApplication.translate(
-                "CertificatePage",
-                "This certificate expires in %n day(s). Create a new one and register it in "
-                "AvePoint Online Services before then.",
-                "",
-                max(credential.days_left, 0),
-            )
+            days = max(credential.days_left, 0)
+            text = tr(
+                "This certificate expires in {days}. Create a new one and register it in "
+                "AvePoint Online Services before then."
+            ).format(days=count(days, tr("1 day"), tr("{0} days")))
             status = "warning"
         else:
             return

@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
 from opus_desktop.core.schema import Column, ColumnType, Template
 from opus_desktop.core.sheets import read_sheet
 from opus_desktop.errors import AppError
+from opus_desktop.gui.editor.words import count
 
 Index = QModelIndex | QPersistentModelIndex
 CHOICE_TYPES = (ColumnType.SINGLE_CHOICE, ColumnType.MULTIPLE_CHOICE)
@@ -195,12 +196,12 @@ class OptionColumnsModel(QAbstractListModel):
         if not index.isValid() or not 0 <= index.row() < len(self._items):
             return None
         item = self._items[index.row()]
-        count = len(item.rows)
+        number = len(item.rows)
         if role == Qt.ItemDataRole.DisplayRole:
             what = (
-                QCoreApplication.translate("OptionsEditor", "%n option(s)", "", count)
+                count(number, tr("1 option"), tr("{0} options"))
                 if item.is_choice
-                else QCoreApplication.translate("OptionsEditor", "%n term(s)", "", count)
+                else count(number, tr("1 term"), tr("{0} terms"))
             )
             return f"{item.column.display_name}\n{what}"
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -415,15 +416,14 @@ class OptionsEditor(QWidget):
         self.options_model.set_options(self.options_model.options)
         self.columns_model.refresh()
         self._edited()
-        count = sum(len(rows) for rows in new_rows.values())
-        return QCoreApplication.translate(
-            "OptionsEditor", "Imported %n option(s) for {columns}.", "", count
-        ).format(
+        number = sum(len(rows) for rows in new_rows.values())
+        return tr("Imported {options} for {columns}.").format(
+            options=count(number, tr("1 option"), tr("{0} options")),
             columns=", ".join(
                 f'"{item.column.display_name}"'
                 for item in self._items
                 if item.column.internal_name in new_rows
-            )
+            ),
         )
 
     # -- inside -------------------------------------------------------------------------

@@ -449,9 +449,7 @@ class ConnectionPanel(QWidget):
             self.columns_view.setVisible(False)
             return
         self.columns_model.set_template(template)
-        self.columns_title.setText(
-            QCoreApplication.translate("ConnectionPanel", "Columns (%n)", "", len(template))
-        )
+        self.columns_title.setText(tr("Columns ({count})").format(count=len(template)))
         self.columns_note.setText(
             tr("Connection {id}").format(id=template.connection_id or tr("without an id"))
         )

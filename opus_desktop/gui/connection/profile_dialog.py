@@ -35,6 +35,7 @@ from opus_desktop.core.schema import Template, load_template
 from opus_desktop.errors import AppError
 from opus_desktop.gui.connection.certificate_page import CertificatePage, FileField
 from opus_desktop.gui.connection.options_editor import OptionsEditor
+from opus_desktop.gui.editor.words import count
 from opus_desktop.gui.icons import status_colour
 from opus_desktop.presets import DEFAULT_DESTROY_PATH, GRAPH_PRESETS, IDENTITY_PRESETS
 from opus_desktop.profiles import (
@@ -415,9 +416,10 @@ class ProfileDialog(QDialog):
             self.template_summary.setText(exc.message)
             return
         self.template_summary.setText(
-            QCoreApplication.translate(
-                "ProfileDialog", "%n column(s), connection {id}", "", len(self._template)
-            ).format(id=self._template.connection_id)
+            tr("{columns}, connection {id}").format(
+                columns=count(len(self._template), tr("1 column"), tr("{0} columns")),
+                id=self._template.connection_id,
+            )
         )
 
     # -- saving -----------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from opus_desktop import paths
 from opus_desktop.errors import AppError
+from opus_desktop.gui.editor.words import count
 from opus_desktop.gui.errors import show_error
 from opus_desktop.gui.runs.models import SORT_ROLE, ItemsModel, RunsModel, file_name
 from opus_desktop.gui.workers import Task, TaskRunner
@@ -173,9 +174,7 @@ class RunsTab(QWidget):
     def _runs_read(self, runs: list[RunInfo]) -> None:
         self.runs_model.set_rows(runs)
         self.title.setText(
-            QCoreApplication.translate("RunsTab", "Runs (%n)", "", len(runs))
-            if runs
-            else tr("Runs")
+            tr("Runs ({count})").format(count=f"{len(runs):,}") if runs else tr("Runs")
         )
         if not runs:
             self._show_message(
@@ -249,9 +248,11 @@ class RunsTab(QWidget):
         self.items_model.set_rows(items)
         source = f" · {file_name(run.input_path)}" if run.input_path else ""
         self.items_title.setText(
-            QCoreApplication.translate(
-                "RunsTab", "Run {id}{source}: %n record(s)", "", len(items)
-            ).format(id=run.id, source=source)
+            tr("Run {id}{source}: {records}").format(
+                id=run.id,
+                source=source,
+                records=count(len(items), tr("1 record"), tr("{0} records")),
+            )
             + tr(" ({ok} stored, {failed} failed, {pending} not sent yet)").format(
                 ok=f"{run.counts.ok:,}",
                 failed=f"{run.counts.failed:,}",
