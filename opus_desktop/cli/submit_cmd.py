@@ -188,7 +188,7 @@ def dry_run(args: argparse.Namespace, result: ValidationResult) -> int:
     invalid = result.rows - len(valid)
     print(
         f"Dry run: {_records(len(valid))} would be sent in {calls} call{'s' * (calls != 1)}"
-        + (f"; {_rows(invalid)} invalid would be skipped" if invalid else "")
+        + (f"; {_invalid_rows(invalid)} would be skipped" if invalid else "")
         + ". Nothing was sent."
     )
     if args.report is not None:
@@ -299,5 +299,5 @@ def _records(count: int) -> str:
     return f"{count:,} record{'s' * (count != 1)}"
 
 
-def _rows(count: int) -> str:
-    return f"{count:,} row{'s' * (count != 1)}"
+def _invalid_rows(count: int) -> str:
+    return f"{count:,} invalid row{'s' * (count != 1)}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -10,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from opus_desktop.cli.progress import ProgressBar, duration
 from opus_desktop.core.sheets import SheetData, SheetRow
 from opus_desktop.core.validation import validate
 from opus_desktop.jobs.errors import JobError, RunInProgress
@@ -589,3 +591,57 @@ def test_a_crash_right_after_creating_a_run_never_sends_an_invalid_row(tmp_path:
         client = FakeClient()
         submit(journal, run_id, client)
         assert client.sent() == ["A-1"]
+
+
+# -- the CLI's progress bar -----------------------------------------------------------------
+
+
+def test_the_progress_bar_redraws_one_line_at_most_five_times_a_second(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")  # the line is cut to the terminal's width
+    clock = FakeClock()
+    stream = io.StringIO()
+    bar = ProgressBar(stream, tty=True, clock=clock)
+    state = RunState(clock=clock)
+    state.on_progress(bar.update)
+    state.start(600)
+    for _ in range(10):  # ten batches within a tenth of a second: drawn once
+        clock.sleep(0.01)
+        state.batch_done(BatchResult(ok=tuple(str(n) for n in range(15))))
+    clock.sleep(0.2)
+    state.batch_done(BatchResult(ok=("x",)))
+    bar.close(state.progress())
+
+    text = stream.getvalue()
+    assert text.count("\r") == 3  # the start, one redraw after 0.2 s, the close
+    assert text.endswith("\n") and "\n" not in text[:-1]
+    last = text.rsplit("\r", 1)[1]
+    assert last.startswith("[#") and "151 / 600 records (25%)" in last
+    assert "records/s" in last and "left" in last
+
+
+def test_without_a_terminal_the_progress_is_plain_lines() -> None:
+    clock = FakeClock()
+    stream = io.StringIO()
+    bar = ProgressBar(stream, tty=False, clock=clock, plain_interval=10.0)
+    state = RunState(clock=clock)
+    state.on_progress(bar.update)
+    state.start(30)
+    clock.sleep(1.0)
+    state.batch_done(BatchResult(ok=tuple(str(n) for n in range(15)), failed={"f": "no"}))
+    clock.sleep(10.0)
+    state.batch_done(BatchResult(ok=tuple(str(n) for n in range(14))))
+    bar.close()
+
+    lines = stream.getvalue().splitlines()
+    assert "\r" not in stream.getvalue()
+    assert lines[0] == "0 / 30 records (0%)"
+    assert lines[-1].startswith("30 / 30 records (100%), 1 failed")
+    assert len(lines) == 2  # the middle report came too soon; the end is written once
+
+
+def test_durations_read_as_minutes_or_hours() -> None:
+    assert duration(5) == "0:05"
+    assert duration(754.4) == "12:34"
+    assert duration(3725) == "1:02:05"
