@@ -9,13 +9,15 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
 
 from opus_desktop.cli.progress import ProgressBar, duration
-from opus_desktop.core.sheets import SheetData, SheetRow
+from opus_desktop.core.sheets import SheetData, SheetRow, read_sheet
 from opus_desktop.core.validation import validate
 from opus_desktop.jobs.errors import JobError, RunInProgress
 from opus_desktop.jobs.journal import Journal
+from opus_desktop.jobs.report import file_sha256, write_run_report
 from opus_desktop.jobs.state import BatchResult, RunState
 from opus_desktop.jobs.submit import (
     SERVER_ERROR_TRIES,
@@ -33,7 +35,7 @@ from opus_desktop.opus.errors import (
 )
 from opus_desktop.opus.protocols import SubmitResult
 from opus_desktop.opus.retry import RetryPolicy
-from tests.helpers.workbooks import demo_settings, demo_template
+from tests.helpers.workbooks import demo_settings, demo_template, write_csv
 
 Outcome = SubmitResult | BaseException
 Behaviour = Callable[[list[str]], Outcome]
@@ -645,3 +647,75 @@ def test_durations_read_as_minutes_or_hours() -> None:
     assert duration(5) == "0:05"
     assert duration(754.4) == "12:34"
     assert duration(3725) == "1:02:05"
+
+
+# -- run reports ------------------------------------------------------------------------------
+
+
+def report_run(journal: Journal, path: Path) -> str:
+    """A run from a CSV: row 2 stored, row 3 failed at the service, row 4 invalid."""
+    time_ = "2024-01-02 03:04:05"
+    write_csv(
+        path,
+        [
+            [*HEADERS, "Notes"],
+            ["A-1", "First", time_, time_, 3, "keep"],
+            ["A-2", "=Second", time_, time_, 4, "call back"],
+            ["A-3", "Third", "soon", time_, 5, ""],
+        ],
+    )
+    result = validate(read_sheet(path), demo_template(), demo_settings())
+    run_id = create_submit_run(
+        journal,
+        "Sandbox",
+        result,
+        input_path=path,
+        input_hash=file_sha256(path),
+        options={"sheet": result.source.sheet, "header_row": result.source.header_row},
+    ).run_id
+    client = FakeClient(lambda sent: SubmitResult("", ["A-1"], {"A-2": "Name is reserved."}))
+    submit(journal, run_id, client)
+    return run_id
+
+
+def test_a_report_lists_every_row_and_copies_failed_rows_from_the_input(
+    journal: Journal, tmp_path: Path
+) -> None:
+    run_id = report_run(journal, tmp_path / "in.csv")
+
+    summary = write_run_report(tmp_path / "out.xlsx", journal, run_id)
+
+    assert (summary.rows, summary.to_fix, summary.from_input, summary.note) == (3, 2, True, "")
+    book = openpyxl.load_workbook(tmp_path / "out.xlsx")
+    assert list(book["Outcome"].iter_rows(values_only=True)) == [
+        ("Row", "Row key", "Outcome", "Message"),
+        (2, "A-1", "stored", None),
+        (3, "A-2", "failed", "Name is reserved."),
+        (4, "A-3", "skipped", next(journal.items(run_id, ["skipped"])).message),
+    ]
+    failed = list(book["Failed rows"].iter_rows(values_only=True))
+    assert failed[0] == (*HEADERS, "Notes", "Reason")
+    assert failed[1][:2] == ("A-2", "=Second") and failed[1][-2:] == (
+        "call back",
+        "Name is reserved.",
+    )
+    assert book["Failed rows"]["B2"].data_type == "s"  # text, never a formula
+    assert failed[2][0] == "A-3" and failed[2][-1].startswith("Created time:")
+
+
+def test_a_changed_input_makes_the_report_rebuild_failed_rows_from_the_journal(
+    journal: Journal, tmp_path: Path
+) -> None:
+    source = tmp_path / "in.csv"
+    run_id = report_run(journal, source)
+    source.write_text(source.read_text() + "A-9,Later,,,,\n")
+
+    summary = write_run_report(tmp_path / "out.csv", journal, run_id)
+
+    assert not summary.from_input and "has changed since the run" in summary.note
+    lines = (tmp_path / "out.failed.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert lines[0].split(",")[:3] == ["rowKey", "leafName", "timeCreated"]
+    assert lines[0].endswith(",Reason")
+    assert lines[1].startswith("A-2,'=Second,2024-01-02 03:04:05")
+    outcome = (tmp_path / "out.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert outcome[0] == "Row,Row key,Outcome,Message" and len(outcome) == 4
