@@ -151,7 +151,7 @@ class SteppedFake:
         for name in STEPS:
             if not self.gates[name].wait(10):
                 return
-            detail = "the token is valid for 2 seconds" if name == TOKEN else f"{name} fine"
+            detail = "the token is valid for 1 second" if name == TOKEN else f"{name} fine"
             yield ConnectStep(name, True, detail)
 
     def release_all(self) -> None:
@@ -177,7 +177,7 @@ def test_each_step_shows_as_it_happens_and_the_token_counts_down(
         qtbot.waitUntil(lambda: panel.outcome is not None)
     finally:
         fake.release_all()
-    assert "valid for another 0:0" in panel.sign_in_text()
+    assert panel.sign_in_text() == "Signed in; the token is valid for another 0:01."
     qtbot.waitUntil(lambda: panel.sign_in.status == "warning", timeout=5000)
     assert panel.sign_in_text() == "The token has expired; Test connection signs in again."
     assert fake.passwords == [None]  # the sandbox key has no password
@@ -268,6 +268,8 @@ def test_token_lifetime_and_countdown_format() -> None:
     assert token_lifetime(ConnectStep(TOKEN, False, "valid for 60 minutes")) is None
     assert token_lifetime(ConnectStep(DISCOVERY, True, "valid for 60 minutes")) is None
     assert format_left(3600) == "1:00:00"
-    assert format_left(3599.4) == "59:59"
+    assert format_left(3599.4) == "1:00:00"
+    assert format_left(3599) == "59:59"
+    assert format_left(0.2) == "0:01"
     assert format_left(61) == "1:01"
     assert format_left(-3) == "0:00"

@@ -13,6 +13,7 @@ profile" button take the panel's place.
 from __future__ import annotations
 
 import logging
+import math
 import re
 
 from PySide6.QtCore import QCoreApplication, QEvent, Qt, QTimer, Signal, Slot
@@ -62,8 +63,8 @@ def tr(text: str) -> str:
 
 
 def format_left(seconds: float) -> str:
-    """59:41, or 1:00:00 from an hour up."""
-    whole = max(int(seconds), 0)
+    """59:41, or 1:00:00 from an hour up; rounded up, so 0:00 means expired."""
+    whole = max(math.ceil(seconds), 0)
     hours, rest = divmod(whole, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
