@@ -21,8 +21,8 @@ Destroy run
     before it is sent and finished after, so a killed run resumes where it stopped and a
     destroyed record is never sent again. A record's payload keeps its name,
     classification and due date for the audit log and the certificate. Records left out
-    (not due) are kept in the run's options with the reason, never as items, so no crash
-    can send them.
+    (not due) are journalled as skipped, with the reason, in the same transaction as the
+    run, so no crash can send them.
 
     Marking destroyed is not idempotent: a record the service destroyed before the app
     heard back is "already destroyed" when sent again. So a record that may have been
@@ -33,9 +33,15 @@ Destroy run
     counts as destroyed by this run. After a definite answer (a refusal), "already
     destroyed" stays a failure: someone else destroyed it.
 
-    The outage habit is submit's: a call that gets no usable answer is put back and tried
-    again with growing pauses; once the service has been unreachable for `outage_limit`
-    seconds the run stops cleanly ("stopped"), everything journalled, to be resumed.
+    The habits are submit's (jobs/submit.py), one call at a time: a call that gets no
+    usable answer (unreachable, throttled throughout, a garbled reply) is put back and
+    tried again with growing pauses; once the service has given no answer for
+    `outage_limit` seconds the run stops cleanly ("stopped", error ServiceUnavailable,
+    exit 4), to be resumed. A call refused as a whole (400) is split in halves down to
+    the record at fault; HTTP 500 is split too, and a record that keeps getting it is
+    failed (NOT_CONFIRMED). A refused sign-in or a wrong URL stops the run at once. The
+    service's errors and the audit log's come back in the outcome (`error`, `exit_code`);
+    the journal's own errors and bugs are raised, after the run is ended.
 
 Audit: one entry per action (the first run, each resume, each retry), appended when the
 action ends however it ends (done, cancelled, stopped or an error). It lists every record
@@ -48,10 +54,11 @@ log must verify before anything is sent: no disposal without its audit entry.
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -60,24 +67,30 @@ from opus_desktop.core.datetimes import DEFAULT_FORMAT, parse_with_offset
 from opus_desktop.core.errors import SheetError
 from opus_desktop.core.schema import BUILT_INS, ROW_KEY, Template, decode_internal_name
 from opus_desktop.core.sheets import CellValue, read_sheet
+from opus_desktop.errors import AppError
 from opus_desktop.jobs.audit import AuditEntry, AuditLog, DisposedRecord, destroy_entry
 from opus_desktop.jobs.errors import AuditError, JobError
 from opus_desktop.jobs.journal import EndStatus, Item, Journal, RunInfo
 from opus_desktop.jobs.state import BatchResult, RunState
 from opus_desktop.opus.errors import (
-    AuthError,
+    InvalidRequest,
+    OpusError,
     ProtocolError,
     RequestRejected,
+    ServerError,
     ServiceUnavailable,
 )
 from opus_desktop.opus.protocols import DestroyResult, DuePage
+
+log = logging.getLogger(__name__)
 
 MAX_PER_CALL = 15
 MAX_PER_PAGE = 100
 DUE_DATE = "disposalDueDate"
 DUE_DATE_HEADER = "Disposal due date"
 NAME, CLASSIFICATION = "leafName", "termFullPath"
-OUTAGE_LIMIT = 300.0  # seconds without a usable answer before a run stops
+OUTAGE_LIMIT = 600.0  # seconds without a usable answer before a run stops (as submit)
+SERVER_ERROR_TRIES = 3  # HTTP 500 for one record this many times in a row: it is failed
 NOT_CONFIRMED = "Not confirmed:"
 
 DESTROYED, FAILED, NOT_SENT, PENDING = "destroyed", "failed", "not sent", "pending"
@@ -449,12 +462,13 @@ class DestroyOutcome:
     """A destroy run as it stands: every record with its outcome, and its audit entries."""
 
     run: RunInfo
-    records: list[DisposedRecord]  # every record of the run, in order; left-out ones last
+    records: list[DisposedRecord]  # every record of the run, in order
     justification: str
     before: str  # the due-before date of the list the records were chosen from, ISO
     organisation: str
     entries: list[AuditEntry]  # this run's audit entries, oldest first
     entry: AuditEntry | None = None  # the one the last action wrote, if it wrote one
+    error: AppError | None = None  # why the last action stopped, if it did
 
     def _with(self, outcome: str) -> list[DisposedRecord]:
         return [r for r in self.records if r.outcome == outcome]
@@ -480,6 +494,16 @@ class DestroyOutcome:
         return bool(self.records) and len(self.destroyed) == len(self.records)
 
     @property
+    def exit_code(self) -> int:
+        """DESIGN §4, as for submit: 0 all destroyed, 1 some not, 3 auth, 4 unreachable;
+        130 for a cancelled run (as for Ctrl-C)."""
+        if self.error is not None:
+            return self.error.exit_code
+        if self.run.status == "cancelled":
+            return 130
+        return 0 if self.all_destroyed else 1
+
+    @property
     def operators(self) -> list[dict[str, str]]:
         """Who acted, once each, in order (the OS account and the typed name)."""
         found: list[dict[str, str]] = []
@@ -491,7 +515,11 @@ class DestroyOutcome:
 
 
 class DestroyRun:
-    """Marks records destroyed through `client`, journalled in `journal`, audited in `audit`."""
+    """Marks records destroyed through `client`, journalled in `journal`, audited in `audit`.
+
+    `clock` measures the outage limit; pauses between attempts grow from `pause` to
+    `max_pause` seconds and are cut short by a cancel.
+    """
 
     def __init__(
         self,
@@ -523,16 +551,18 @@ class DestroyRun:
         *,
         operator_name: str = "",
         before: datetime | None = None,
-        not_sent: Mapping[str, DisposalItem] | None = None,
+        not_sent: Sequence[DisposalItem] = (),
         reason: str = "",
         organisation: str = "",
         input_path: Path | None = None,
         input_hash: str | None = None,
+        certificate: Path | None = None,
     ) -> str:
         """Record a destroy run (held by this journal) and return its id; nothing is sent.
 
-        `not_sent` are selected records left out, each with `reason`, listed in the audit
-        entry and on the certificate."""
+        `not_sent` are selected records left out: journalled as skipped with `reason`, in
+        the same transaction, so no crash can send them; the audit entry and the
+        certificate list them. `certificate` is where the certificate goes (for resume)."""
         if not justification.strip():
             raise JobError("A disposal needs a justification: say why these records go.")
         options = {
@@ -541,19 +571,18 @@ class DestroyRun:
             "before": before.isoformat() if before else "",
             "organisation": organisation.strip(),
             "tenant": self.tenant.as_json(),
-            "notSent": [
-                {**item.payload(), "row": item.row, "reason": reason}
-                for item in (not_sent or {}).values()
-            ],
+            "certificate": str(certificate) if certificate else "",
         }
+        every = [*items, *not_sent]
         return self.journal.create_run(
             "destroy",
             self.tenant.profile,
-            ((item.row, item.key, item.payload()) for item in items),
+            ((item.row, item.key, item.payload()) for item in every),
             input_path=input_path,
             input_hash=input_hash,
             options=options,
             note=f"Destroy {len(items)} records",
+            skipped={item.key: reason or "Not sent." for item in not_sent},
         )
 
     def run(self, run_id: str, state: RunState, operator_name: str | None = None) -> DestroyOutcome:
@@ -607,119 +636,152 @@ class DestroyRun:
     def _act(
         self, run_id: str, state: RunState, operator_name: str | None, kind: str
     ) -> DestroyOutcome:
+        """Send what is pending, then write the audit entry and end the run, however the
+        sending ended. The service's and the audit log's errors come back in the outcome
+        (`error`); anything else (the journal failing, a bug) is raised after that."""
         info = self.journal.run(run_id)
         who = info.options.get("operatorName", "") if operator_name is None else operator_name
-        check = self.audit.verify()
-        if not check.ok:
-            self.journal.mark_ended(run_id, "stopped", "The audit log is damaged.")
-            raise AuditError(
-                f"The audit log {self.audit.path} is damaged, so nothing was destroyed: "
-                f"{check.reason} Keep the file for your records manager; `opus-desktop audit "
-                "verify` shows the same."
-            )
-        counts = info.counts
-        state.start(counts.total, stored=counts.ok, failed=counts.failed, skipped=counts.skipped)
         action = _Action(kind, run_id)
         status: EndStatus = "stopped"
-        note = ""
-        failed = True
+        note: str | None = None
+        error: AppError | None = None
+        counts = info.counts
+        state.start(counts.total, stored=counts.ok, failed=counts.failed, skipped=counts.skipped)
         try:
-            status, note = self._send_all(run_id, state, action)
-            failed = False
+            check = self.audit.verify()
+            if not check.ok:
+                raise AuditError(
+                    f"The audit log {self.audit.path} is damaged, so nothing was sent to Opus: "
+                    f"{check.reason} Keep the file for your records manager; `opus-desktop "
+                    "audit verify` shows the same."
+                )
+            status, note = self._send_all(state, action)
+        except (OpusError, AuditError) as exc:
+            error, note = exc, exc.message
         except BaseException as exc:
-            note = getattr(exc, "message", "") or f"Stopped by an error: {exc}"
+            self._abandon(action, str(who), exc)
             raise
+        self._release(action, None)  # refused before acting (sign-in, a wrong URL)
+        entry: AuditEntry | None = None
+        try:
+            entry = self._write_audit(action, str(who))
+        except AuditError as exc:
+            error = error or exc
+            note = note or exc.message
         finally:
-            try:
-                if failed:
-                    self._release(
-                        action,
-                        f"{NOT_CONFIRMED} the run stopped on an error while this record was "
-                        "being sent. Sending it again tells.",
-                    )
-                # After an error the entry is still written if it can be; its own failure
-                # must not hide the error that stopped the run.
-                entry = self._write_audit(run_id, action, who or "", raise_errors=not failed)
-            finally:
-                self.journal.mark_ended(run_id, status, note or None)
-        return self.outcome(run_id, entry)
+            self.journal.mark_ended(run_id, status, note)
+        state.set_status({"done": "Done", "cancelled": "Cancelled", "stopped": "Stopped"}[status])
+        return replace(self.outcome(run_id, entry), error=error)
 
-    def _send_all(
-        self, run_id: str, state: RunState, action: _Action
-    ) -> tuple[EndStatus, str]:
+    def _abandon(self, action: _Action, operator_name: str, exc: BaseException) -> None:
+        """After an error that is not the service's (the journal failing, a bug, a second
+        Ctrl-C): whatever may have been sent is marked so, what can be audited is, and the
+        run ends, as far as the journal still allows; the error itself is raised after."""
+        steps: list[Callable[[], object]] = [
+            lambda: self._release(
+                action,
+                f"{NOT_CONFIRMED} the run stopped on an error while this record was being "
+                "sent. Sending it again tells.",
+            ),
+            lambda: self._write_audit(action, operator_name),
+            lambda: self.journal.mark_ended(
+                action.run_id,
+                "cancelled" if isinstance(exc, KeyboardInterrupt) else "stopped",
+                f"Stopped by an error: {exc!r}",
+            ),
+        ]
+        for step in steps:
+            try:
+                step()
+            except Exception:
+                log.exception("run %s: cleaning up after an error failed", action.run_id)
+
+    def _send_all(self, state: RunState, action: _Action) -> tuple[EndStatus, str | None]:
+        """Claim, send and journal batches until none is left, a cancel, or an outage."""
         outage_since: float | None = None
         failures = 0
         while True:
             if state.cancel_requested:
                 return "cancelled", "Cancelled."
-            batch = self.journal.claim(run_id, MAX_PER_CALL)
+            batch = self.journal.claim(action.run_id, MAX_PER_CALL)
             if not batch:
-                return "done", ""
+                return "done", None
             action.in_flight = [item.key for item in batch]
             done = state.progress().done
             state.set_status(f"Marking records {done + 1} to {done + len(batch)} destroyed")
+            trouble = self._deliver(batch, state, action)
+            if trouble is None:
+                outage_since, failures = None, 0
+                continue
+            now = self._clock()
+            outage_since = now if outage_since is None else outage_since
+            if now - outage_since >= self.outage_limit:
+                raise ServiceUnavailable(
+                    f"Opus gave no answer for {now - outage_since:.0f} seconds, so the run "
+                    f"stopped. The last attempt: {trouble.message} Every record's state is in "
+                    "the journal; resume the run when the service is back."
+                )
+            wait = min(self.max_pause, self.pause * 2**failures)
+            failures += 1
+            state.set_status(f"No answer from Opus; trying again in {wait:.0f} s")
+            if state.wait(wait):
+                return "cancelled", "Cancelled while Opus gave no answer."
+
+    def _deliver(
+        self, batch: list[Item], state: RunState, action: _Action
+    ) -> OpusError | None:
+        """Send one claimed batch, split when refused; returns the error that left records
+        without an answer (they are put back to pending), or None."""
+        parts = [batch]
+        while parts:
+            part = parts.pop()
+            keys = [item.key for item in part]
             try:
-                self._exchange(run_id, batch, state, action)
-            except AuthError:
-                self.journal.release(run_id, action.in_flight)  # refused before anything
-                action.in_flight = []
-                raise
+                result = self.client.destroy(keys)
+            except (RequestRejected, InvalidRequest) as exc:
+                if len(part) > 1:  # one bad key must not sink the others
+                    parts.extend(reversed(_halves(part)))
+                    continue
+                reason = getattr(exc, "service_message", "") or exc.message
+                self._finish({}, {keys[0]: reason}, state, action, exc.message)
+                continue
+            except ServerError as exc:
+                action.unsure.update(keys)  # a failing service may have done part of it
+                if len(part) > 1:
+                    parts.extend(reversed(_halves(part)))
+                    continue
+                tries = action.server_errors[keys[0]] = action.server_errors.get(keys[0], 0) + 1
+                if tries < SERVER_ERROR_TRIES:
+                    parts.append(part)
+                    state.wait(self.pause)
+                    continue
+                said = exc.service_message or exc.message
+                failed = {keys[0]: f"{NOT_CONFIRMED} Opus failed on this record {tries} times "
+                          f"({said}). Retry to find out whether it was destroyed."}
+                self._finish({}, failed, state, action, exc.message)
+                continue
             except ProtocolError as exc:
-                if exc.status in (404, 405):  # nothing there handled it
-                    self.journal.release(run_id, action.in_flight)
-                else:
-                    self._release(action, f"{NOT_CONFIRMED} Opus's answer could not be read "
-                                  f"({exc.message}). Sending it again tells.")
-                action.in_flight = []
-                raise
+                if exc.status in (404, 405):  # nothing there handled it: the profile is wrong
+                    raise
+                self._release(action, f"{NOT_CONFIRMED} Opus's answer could not be read "
+                              f"({exc.message}). Sending it again tells.")
+                return exc
             except ServiceUnavailable as exc:
                 self._release(action, f"{NOT_CONFIRMED} the call may have reached Opus before "
                               f"it failed ({exc.message}). Sending it again tells.")
-                now = self._clock()
-                outage_since = now if outage_since is None else outage_since
-                if now - outage_since >= self.outage_limit:
-                    return "stopped", (
-                        f"Stopped: Opus could not be reached for {now - outage_since:.0f} "
-                        f"seconds ({exc.message}). Resume the run when it is back."
-                    )
-                wait = min(self.max_pause, self.pause * 2**failures)
-                failures += 1
-                state.set_status(f"Opus cannot be reached; trying again in {wait:.0f} s")
-                if state.wait(wait):
-                    return "cancelled", "Cancelled while Opus could not be reached."
-                continue
-            action.in_flight = []
-            outage_since, failures = None, 0
+                return exc
+            self._record(part, result, state, action)
+        return None
 
-    def _release(self, action: _Action, message: str) -> None:
+    def _release(self, action: _Action, message: str | None) -> None:
+        """Put what is still in flight back to pending (with `message` if it may have been
+        sent: see NOT_CONFIRMED)."""
         if action.in_flight:
             self.journal.release(action.run_id, action.in_flight, message)
         action.in_flight = []
 
-    def _exchange(
-        self, run_id: str, batch: list[Item], state: RunState, action: _Action
-    ) -> None:
-        keys = [item.key for item in batch]
-        try:
-            result = self.client.destroy(keys)
-        except RequestRejected as exc:
-            if len(batch) == 1:
-                reason = exc.service_message or exc.message
-                self._finish(run_id, {}, {keys[0]: reason}, state, action, reason)
-                return
-            # One bad key must not sink the others: send them one at a time.
-            for item in batch:
-                self._exchange(run_id, [item], state, action)
-            return
-        self._record(run_id, batch, result, state, action)
-
     def _record(
-        self,
-        run_id: str,
-        batch: list[Item],
-        result: DestroyResult,
-        state: RunState,
-        action: _Action,
+        self, part: list[Item], result: DestroyResult, state: RunState, action: _Action
     ) -> None:
         ok: dict[str, str] = {}
         failed: dict[str, str] = {}
@@ -731,10 +793,10 @@ class DestroyRun:
                 "was destroyed."
             )
         doubtful = set(result.doubtful)
-        for item in batch:
+        for item in part:
             if item.key in result.failed:
                 reason = result.failed[item.key]
-                again = item.key in doubtful or _maybe_sent(item)
+                again = item.key in doubtful or item.key in action.unsure or _maybe_sent(item)
                 if reason_kind(reason) == "already destroyed" and again:
                     ok[item.key] = (
                         f"Opus answered: {reason} An earlier sending of this run that got no "
@@ -747,18 +809,17 @@ class DestroyRun:
                     failed[item.key] = unsure
                 else:
                     ok[item.key] = ""
-        self._finish(run_id, ok, failed, state, action, result.message)
+        self._finish(ok, failed, state, action, result.message)
 
     def _finish(
         self,
-        run_id: str,
         ok: dict[str, str],
         failed: dict[str, str],
         state: RunState,
         action: _Action,
         message: str,
     ) -> None:
-        self.journal.finish(run_id, ok=list(ok), failed=failed)
+        self.journal.finish(action.run_id, ok=list(ok), failed=failed)
         action.answered.update(ok)
         action.answered.update(failed)
         action.notes.update((k, v) for k, v in ok.items() if v)
@@ -769,52 +830,41 @@ class DestroyRun:
 
     # -- the audit entry -----------------------------------------------------------------------
 
-    def _write_audit(
-        self, run_id: str, action: _Action, operator_name: str, raise_errors: bool
-    ) -> AuditEntry | None:
-        try:
-            info = self.journal.run(run_id)
-            current = _current_answers(self.journal, info)
-            previous = self._audited(run_id)
-            # Every answer got now, and any the log does not hold yet (records left out,
-            # answers an interrupted action got but never wrote).
-            records = [
-                record
-                for record in current
-                if record.outcome != PENDING
-                and (record.key in action.answered or not _same(previous.get(record.key), record))
-            ]
-            if not records:
-                return None
-            records = [
-                DisposedRecord(
-                    r.key, r.name, r.classification, r.due, r.outcome,
-                    action.notes.get(r.key, r.message),
-                )
-                for r in records
-            ]
-            body = destroy_entry(
-                run_id=run_id,
-                profile=self.tenant.profile,
-                identity_url=self.tenant.identity_url,
-                api_url=self.tenant.api_url,
-                connection_id=self.tenant.connection_id,
-                justification=str(info.options.get("justification", "")),
-                records=records,
-                operator_name=operator_name,
-                service_message=" | ".join(action.messages),
+    def _write_audit(self, action: _Action, operator_name: str) -> AuditEntry | None:
+        """Append the action's entry (when there is anything to say) and anchor it."""
+        info = self.journal.run(action.run_id)
+        previous = self._audited(action.run_id)
+        # Every answer got now, and any the log does not hold yet (records left out,
+        # answers an interrupted action got but never wrote).
+        records = [
+            DisposedRecord(
+                r.key, r.name, r.classification, r.due, r.outcome,
+                action.notes.get(r.key, r.message),
             )
-            body["part"] = action.kind
-            body["recovered"] = [
-                r.key for r in records if r.key not in action.answered and r.outcome != NOT_SENT
-            ]
-            entry = self.audit.append(body)
-            self.journal.record_audit(run_id, entry.hash)
-            return entry
-        except AuditError:
-            if raise_errors:
-                raise
+            for r in _current_answers(self.journal, info)
+            if r.outcome != PENDING
+            and (r.key in action.answered or not _same(previous.get(r.key), r))
+        ]
+        if not records:
             return None
+        body = destroy_entry(
+            run_id=action.run_id,
+            profile=self.tenant.profile,
+            identity_url=self.tenant.identity_url,
+            api_url=self.tenant.api_url,
+            connection_id=self.tenant.connection_id,
+            justification=str(info.options.get("justification", "")),
+            records=records,
+            operator_name=operator_name,
+            service_message=" | ".join(action.messages),
+        )
+        body["part"] = action.kind
+        body["recovered"] = [
+            r.key for r in records if r.key not in action.answered and r.outcome != NOT_SENT
+        ]
+        entry = self.audit.append(body)
+        self.journal.record_audit(action.run_id, entry.hash)
+        return entry
 
     def _audited(self, run_id: str) -> dict[str, tuple[str, str]]:
         answers: dict[str, tuple[str, str]] = {}
@@ -838,6 +888,13 @@ class _Action:
     answered: dict[str, str] = field(default_factory=dict)
     notes: dict[str, str] = field(default_factory=dict)  # why a failure counts as destroyed
     messages: list[str] = field(default_factory=list)
+    unsure: set[str] = field(default_factory=set)  # sent in a call that failed on the way
+    server_errors: dict[str, int] = field(default_factory=dict)
+
+
+def _halves(part: list[Item]) -> list[list[Item]]:
+    middle = len(part) // 2
+    return [part[:middle], part[middle:]]
 
 
 def _maybe_sent(item: Item) -> bool:
@@ -869,17 +926,6 @@ def _current_answers(journal: Journal, info: RunInfo) -> list[DisposedRecord]:
                 item.message,
             )
         )
-    for left in info.options.get("notSent") or []:
-        records.append(
-            DisposedRecord(
-                str(left.get("rowKey", "")),
-                str(left.get("name", "")),
-                str(left.get("classification", "")),
-                str(left.get("dueDate", "")),
-                NOT_SENT,
-                str(left.get("reason", "")),
-            )
-        )
     return records
 
 
@@ -905,9 +951,7 @@ def destroy_outcome(
             if isinstance(answer, dict) and answer.get("outcome") == DESTROYED:
                 notes[key] = str(answer.get("message", ""))
     records = [
-        DisposedRecord(r.key, r.name, r.classification, r.due, r.outcome, notes.get(r.key, ""))
-        if r.outcome == DESTROYED
-        else r
+        replace(r, message=notes.get(r.key, "")) if r.outcome == DESTROYED else r
         for r in _current_answers(journal, info)
     ]
     return DestroyOutcome(

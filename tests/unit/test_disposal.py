@@ -37,7 +37,13 @@ from opus_desktop.jobs.disposal import (
 from opus_desktop.jobs.errors import AuditError, JobError
 from opus_desktop.jobs.journal import Journal
 from opus_desktop.jobs.state import BatchResult, RunState
-from opus_desktop.opus.errors import AuthError, RequestRejected, ServiceUnavailable
+from opus_desktop.opus.errors import (
+    AuthError,
+    ProtocolError,
+    RequestRejected,
+    ServerError,
+    ServiceUnavailable,
+)
 from opus_desktop.opus.protocols import DestroyResult, DuePage
 
 BEFORE = datetime(2026, 1, 1, tzinfo=UTC)
@@ -388,7 +394,7 @@ def test_refusals_keep_opus_reasons_and_are_retried(journal: Journal, audit: Aud
 def test_records_left_out_are_audited_as_not_sent(journal: Journal, audit: AuditLog) -> None:
     opus = FakeOpus(3)
     run = runner(journal, audit, opus)
-    left = {"OLD-1": DisposalItem("OLD-1", "Old file", "Records/X", "", 7)}
+    left = [DisposalItem("OLD-1", "Old file", "Records/X", "", 7)]
     run_id = run.create([DisposalItem(key(0))], "Schedule", not_sent=left,
                         reason=not_due_reason(BEFORE))
     outcome = run.run(run_id, RunState())
@@ -397,6 +403,8 @@ def test_records_left_out_are_audited_as_not_sent(journal: Journal, audit: Audit
     answer = answers_in_log(audit, run_id)["OLD-1"]
     assert answer["outcome"] == NOT_SENT and "--include-not-due" in answer["message"]
     assert all("OLD-1" not in call for call in opus.destroy_calls)
+    assert journal.run(run_id).counts.skipped == 1
+    assert outcome.exit_code == 1  # not everything selected was destroyed
 
 
 def test_a_lost_answer_is_sent_again_and_counts_once(journal: Journal, audit: AuditLog) -> None:
@@ -459,7 +467,8 @@ def test_a_long_outage_stops_cleanly_and_resume_finishes(
 
     outcome = run.run(run_id, RunState())
 
-    assert outcome.run.status == "stopped" and "could not be reached" in outcome.run.note
+    assert outcome.run.status == "stopped" and "no answer for" in outcome.run.note
+    assert isinstance(outcome.error, ServiceUnavailable) and outcome.exit_code == 4
     assert len(outcome.destroyed) == 15 and len(outcome.pending) == 15
     assert len(list(audit.entries())) == 1  # the first fifteen are audited already
     pending = [i for i in journal.items(run_id) if i.state == "pending"]
@@ -549,8 +558,8 @@ def test_a_refused_sign_in_stops_the_run_with_nothing_lost(
     opus.before_call = refuse
     run = runner(journal, audit, opus)
     run_id = run.create(items_of(opus, [key(n) for n in range(20)]), "S")
-    with pytest.raises(AuthError):
-        run.run(run_id, RunState())
+    stopped = run.run(run_id, RunState())
+    assert isinstance(stopped.error, AuthError) and stopped.exit_code == 3
     info = journal.run(run_id)
     assert info.status == "stopped" and info.counts.ok == 15 and info.counts.pending == 5
     assert info.audit_hash is not None  # the fifteen destroyed are in the log
@@ -569,6 +578,7 @@ def test_cancel_stops_between_calls_and_resume_goes_on(
     state.on_batch(lambda batch: state.cancel())
     outcome = run.run(run_id, state)
     assert outcome.run.status == "cancelled" and len(outcome.destroyed) == 15
+    assert outcome.exit_code == 130
     assert run.resume(run_id, RunState()).all_destroyed
     assert sum(opus.destroyed_times.values()) == 40
 
@@ -580,8 +590,9 @@ def test_a_damaged_audit_log_stops_everything(journal: Journal, audit: AuditLog)
     opus = FakeOpus(3)
     run = runner(journal, audit, opus)
     run_id = run.create([DisposalItem(key(0))], "S")
-    with pytest.raises(AuditError, match="nothing was destroyed"):
-        run.run(run_id, RunState())
+    outcome = run.run(run_id, RunState())
+    assert isinstance(outcome.error, AuditError) and "nothing was sent" in outcome.error.message
+    assert outcome.exit_code == 2
     assert opus.destroy_calls == []
     assert journal.run(run_id).status == "stopped"
 
@@ -609,3 +620,80 @@ def test_due_record_item_keeps_what_the_audit_needs() -> None:
     record = DueRecord("K", "Name", "Class", "2025-01-01", None, {"rowKey": "K"})
     assert record.item(4).payload() == {
         "rowKey": "K", "name": "Name", "classification": "Class", "dueDate": "2025-01-01"}
+
+
+def test_a_server_error_is_split_and_a_record_that_keeps_failing_is_failed(
+    journal: Journal, audit: AuditLog
+) -> None:
+    opus = FakeOpus(6)
+    first = iter([True])
+
+    def fail_on_bad(keys: list[str]) -> None:
+        if key(3) in keys:
+            raise ServerError("The service failed while marking records destroyed.")
+        if next(first, False):  # the first call acts, then fails: the answer is a 500
+            for k in keys:
+                opus.state[k] = "destroyed"
+            raise ServerError("The service failed after doing its work.")
+
+    opus.before_call = fail_on_bad
+    run = runner(journal, audit, opus)
+    run_id = run.create(items_of(opus, [key(n) for n in range(6)]), "S")
+    outcome = run.run(run_id, RunState())
+    assert sorted(r.key for r in outcome.destroyed) == [key(n) for n in (0, 1, 2, 4, 5)]
+    (bad,) = outcome.failed
+    assert bad.key == key(3) and bad.message.startswith(NOT_CONFIRMED) and "3 times" in bad.message
+    assert sum(1 for call in opus.destroy_calls if call == [key(3)]) == 3
+
+
+def test_an_unreadable_answer_is_sent_again_and_a_wrong_url_stops(
+    journal: Journal, audit: AuditLog
+) -> None:
+    opus = FakeOpus(4)
+    garbled = iter([True])
+
+    def garble(keys: list[str]) -> None:
+        if next(garbled, False):
+            raise ProtocolError("The reply is not JSON.", status=200)
+
+    opus.after_call = garble
+    run = runner(journal, audit, opus)
+    run_id = run.create(items_of(opus, [key(n) for n in range(4)]), "S")
+    outcome = run.run(run_id, RunState())
+    assert outcome.all_destroyed and outcome.exit_code == 0
+    assert all(n == 1 for n in opus.destroyed_times.values())
+
+    lost = FakeOpus(2)
+
+    def not_there(keys: list[str]) -> None:
+        raise ProtocolError("Nothing at that URL handles this.", status=404)
+
+    lost.before_call = not_there
+    other = runner(journal, audit, lost)
+    stopped = other.run(other.create([DisposalItem(key(0))], "S"), RunState())
+    assert isinstance(stopped.error, ProtocolError) and stopped.exit_code == 4
+    assert stopped.run.status == "stopped" and len(stopped.pending) == 1
+    item = next(iter(journal.items(stopped.run.id)))
+    assert item.state == "pending" and not item.message.startswith(NOT_CONFIRMED)
+
+
+def test_a_journal_failure_is_raised_after_the_run_is_ended(
+    journal: Journal, audit: AuditLog
+) -> None:
+    opus = FakeOpus(3)
+
+    def boom(keys: list[str]) -> None:
+        raise RuntimeError("a bug")
+
+    opus.after_call = boom
+    run = runner(journal, audit, opus)
+    run_id = run.create([DisposalItem(key(0))], "S")
+    with pytest.raises(RuntimeError, match="a bug"):
+        run.run(run_id, RunState())
+    info = journal.run(run_id)
+    assert info.status == "stopped" and info.counts.pending == 1
+    (item,) = journal.items(run_id)
+    assert item.message.startswith(NOT_CONFIRMED)  # it reached Opus: a resume confirms it
+    opus.after_call = None
+    assert run.resume(run_id, RunState()).all_destroyed
+    assert opus.destroyed_times[key(0)] == 1
