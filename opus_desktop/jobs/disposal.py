@@ -469,6 +469,7 @@ class DestroyOutcome:
     entries: list[AuditEntry]  # this run's audit entries, oldest first
     entry: AuditEntry | None = None  # the one the last action wrote, if it wrote one
     error: AppError | None = None  # why the last action stopped, if it did
+    rows: dict[str, int | None] = field(default_factory=dict)  # key -> its signed-off sheet row
 
     def _with(self, outcome: str) -> list[DisposedRecord]:
         return [r for r in self.records if r.outcome == outcome]
@@ -962,4 +963,5 @@ def destroy_outcome(
         organisation=str(info.options.get("organisation", "")),
         entries=entries,
         entry=entry,
+        rows={item.key: item.row for item in journal.items(info.id)},
     )

@@ -1,0 +1,341 @@
+"""The certificate of destruction: a PDF laid out by QTextDocument, written by QPdfWriter.
+
+    documents = write_disposal_documents(outcome, Path("certificate.pdf"))
+    documents.pdf, documents.manifest, documents.manifest_sha256, documents.pages
+
+It states who destroyed what, when and why: title, organisation and operator, date,
+justification, the statement that the listed records were destroyed in the source system
+and marked destroyed in Opus, counts by classification, a table of every record (row key,
+name, classification, due date, outcome), the SHA-256 of the manifest written beside it
+and the hash of each audit entry of the run. The record table repeats its header row on
+every page (QTextTableFormat.setHeaderRowCount); each page carries a footer with the run
+and the page number.
+
+Qt needs a QGuiApplication for fonts; `gui_application()` makes an offscreen one when
+there is none and no display, so `opus-desktop destroy` writes the PDF headless.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from html import escape
+from pathlib import Path
+
+from PySide6.QtCore import QMarginsF, QPointF, QRectF, QSizeF, Qt
+from PySide6.QtGui import (
+    QAbstractTextDocumentLayout,
+    QColor,
+    QFont,
+    QGuiApplication,
+    QPageLayout,
+    QPageSize,
+    QPainter,
+    QPdfWriter,
+    QTextDocument,
+)
+
+from opus_desktop.documents import DocumentError
+from opus_desktop.documents.manifest import (
+    disposal_fields,
+    outcome_label,
+    temporary_beside,
+    write_manifest,
+)
+from opus_desktop.jobs.audit import DisposedRecord
+from opus_desktop.jobs.disposal import DESTROYED, NOT_SENT, DestroyOutcome, reason_kind
+
+TITLE = "Certificate of destruction"
+RECORD_HEADERS = ("Row key", "Name", "Classification", "Due date", "Outcome")
+_RECORD_WIDTHS = (16, 26, 22, 11, 25)  # per cent of the text width
+_RESOLUTION = 300
+_BASE_POINTS = 9.0
+_RULE = QColor("#8a94a3")
+_application: QGuiApplication | None = None
+
+
+def gui_application() -> QGuiApplication:
+    """The running QGuiApplication, or a new one (offscreen when there is no display)."""
+    global _application
+    existing = QGuiApplication.instance()
+    if isinstance(existing, QGuiApplication):
+        return existing
+    headless = sys.platform.startswith("linux") and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    )
+    if headless:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    _application = QGuiApplication(["opus-desktop"])
+    return _application
+
+
+@dataclass(frozen=True)
+class DisposalDocuments:
+    pdf: Path
+    manifest: Path
+    manifest_sha256: str
+    pages: int
+
+
+def manifest_path_for(pdf: Path) -> Path:
+    """certificate.pdf -> certificate-manifest.xlsx, beside it."""
+    return pdf.with_name(f"{pdf.stem}-manifest.xlsx")
+
+
+def write_disposal_documents(
+    outcome: DestroyOutcome, pdf: Path, issued: datetime | None = None
+) -> DisposalDocuments:
+    """Write the manifest beside `pdf`, then the certificate quoting its SHA-256."""
+    pdf = Path(pdf)
+    if pdf.suffix.lower() != ".pdf":
+        raise DocumentError(f"{pdf.name}: the certificate must be a .pdf file.")
+    issued = issued or datetime.now(UTC)
+    manifest = manifest_path_for(pdf)
+    digest = write_manifest(manifest, outcome, issued)
+    pages = write_certificate(pdf, outcome, manifest, digest, issued)
+    return DisposalDocuments(pdf, manifest, digest, pages)
+
+
+def write_certificate(
+    path: Path,
+    outcome: DestroyOutcome,
+    manifest: Path,
+    manifest_sha256: str,
+    issued: datetime,
+) -> int:
+    """Write the certificate PDF to `path`; return its number of pages."""
+    gui_application()
+    path = Path(path)
+    temporary = temporary_beside(path)
+    try:
+        pages = _render(temporary, outcome, manifest, manifest_sha256, issued)
+        os.replace(temporary, path)
+    except OSError as exc:
+        raise DocumentError(f"Cannot write {path}: {exc.strerror or exc}.") from None
+    finally:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+    return pages
+
+
+# -- layout ------------------------------------------------------------------------------------
+
+
+def _render(
+    target: Path, outcome: DestroyOutcome, manifest: Path, digest: str, issued: datetime
+) -> int:
+    writer = QPdfWriter(str(target))
+    writer.setResolution(_RESOLUTION)
+    writer.setPageSize(QPageSize(QPageSize.PageSizeId.A4))
+    writer.setPageMargins(QMarginsF(16, 16, 16, 14), QPageLayout.Unit.Millimeter)
+    writer.setTitle(f"{TITLE}, run {outcome.run.id}")
+    writer.setCreator("Opus Desktop")
+
+    area = writer.pageLayout().paintRectPixels(_RESOLUTION)
+    footer = _points(writer, 22)
+    body = QSizeF(area.width(), area.height() - footer)
+
+    document = QTextDocument()
+    document.setDefaultFont(_font(_BASE_POINTS))
+    document.setDocumentMargin(0)
+    document.setHtml(_html(outcome, manifest, digest, issued))
+    # Laid out once, for the PDF's resolution and page, after the content is in.
+    document.documentLayout().setPaintDevice(writer)
+    document.setPageSize(body)
+
+    pages = document.pageCount()
+    painter = QPainter()
+    if not painter.begin(writer):
+        raise DocumentError(f"Cannot write {target}: Qt could not open the PDF for writing.")
+    try:
+        for page in range(pages):
+            if page:
+                writer.newPage()
+            painter.save()
+            painter.translate(0, -page * body.height())
+            context = QAbstractTextDocumentLayout.PaintContext()
+            context.clip = QRectF(0, page * body.height(), body.width(), body.height())
+            document.documentLayout().draw(painter, context)
+            painter.restore()
+            _footer(painter, writer, outcome, page + 1, pages, body, footer)
+    finally:
+        painter.end()
+    return pages
+
+
+def _points(writer: QPdfWriter, points: float) -> float:
+    return points * writer.resolution() / 72.0
+
+
+def _footer(
+    painter: QPainter,
+    writer: QPdfWriter,
+    outcome: DestroyOutcome,
+    page: int,
+    pages: int,
+    body: QSizeF,
+    height: float,
+) -> None:
+    painter.setFont(_font(7.5))
+    painter.setPen(_RULE)
+    top = body.height() + _points(writer, 8)
+    painter.drawLine(QPointF(0, top), QPointF(body.width(), top))
+    box = QRectF(0, top + _points(writer, 2), body.width(), height - _points(writer, 10))
+    left = f"{TITLE} · run {outcome.run.id} · {outcome.organisation or outcome.run.profile}"
+    painter.drawText(box, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop), left)
+    painter.drawText(
+        box, int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop), f"Page {page} of {pages}"
+    )
+
+
+def _plain_letters() -> dict[QFont.Tag, int]:
+    """Font features that keep "fi" and "ffi" as separate letters: a ligature would make
+    the PDF's text read "Certiﬁcate", and row keys must be found as typed. (Qt 6.7+.)"""
+    if not hasattr(QFont, "Tag"):
+        return {}
+    return {QFont.Tag(name): 0 for name in ("liga", "clig", "dlig")}
+
+
+def _font(points: float) -> QFont:
+    font = QFont()
+    font.setPointSizeF(points)
+    for tag, value in _plain_letters().items():
+        font.setFeature(tag, value)
+    return font
+
+
+# The document is built as one piece of HTML: QTextDocument lays a table out again on
+# every cursor edit (slow for long tables), and one setHtml() keeps calls into Qt few.
+_STYLE = """
+body { font-size: 9pt; }
+h1 { font-size: 20pt; font-weight: bold; margin: 0; }
+h2 { font-size: 12pt; font-weight: bold; margin-top: 14px; margin-bottom: 4px; }
+p { margin-top: 0; margin-bottom: 4px; }
+p.organisation { font-size: 12pt; margin-bottom: 10px; }
+p.hash { font-family: 'DejaVu Sans Mono', Consolas, Menlo, 'Courier New', monospace;
+         font-size: 8pt; margin-bottom: 6px; }
+p.small { font-size: 8pt; }
+p.signature { margin-top: 28px; }
+table.grid { border-collapse: collapse; border-color: #8a94a3; border-style: solid; }
+table.grid th { background-color: #e4e8ee; font-weight: bold; text-align: left; }
+table.records td { font-size: 8pt; }
+table.records th { font-size: 8.5pt; }
+td.number { text-align: right; }
+td.label { font-weight: bold; }
+"""
+
+
+def _e(text: str) -> str:
+    return escape(text, quote=True)
+
+
+def _html(outcome: DestroyOutcome, manifest: Path, digest: str, issued: datetime) -> str:
+    destroyed = outcome.destroyed
+    parts = [
+        f"<html><head><style>{_STYLE}</style></head><body>",
+        f"<h1>{TITLE}</h1>",
+        f"<p class='organisation'>{_e(outcome.organisation or outcome.run.profile)}</p>",
+        "<table width='100%' cellspacing='0' cellpadding='2'>",
+    ]
+    for label, value in disposal_fields(outcome, issued):
+        if label.startswith(("Audit entry", "Records ")):
+            continue
+        parts.append(
+            f"<tr><td class='label' width='24%'>{_e(label)}</td>"
+            f"<td width='76%'>{_e(value)}</td></tr>"
+        )
+    parts.append("</table>")
+
+    noun = "record" if len(destroyed) == 1 else "records"
+    parts += [
+        "<h2>Statement</h2>",
+        f"<p>The {len(destroyed)} {noun} listed below as Destroyed were destroyed in the "
+        "source system and marked destroyed in Opus, which confirmed each of them, for the "
+        "justification above and by the operator named above.</p>",
+    ]
+    others = len(outcome.records) - len(destroyed)
+    if others:
+        parts.append(
+            f"<p>{others} other {'record' if others == 1 else 'records'} of this disposal "
+            "were not destroyed in Opus; the table gives the reason for each.</p>"
+        )
+
+    parts.append("<h2>Records destroyed by classification</h2>")
+    parts.append(_counts_table(destroyed))
+    parts.append("<h2>Records</h2>")
+    parts.append(_records_table(outcome.records))
+
+    parts += [
+        "<h2>Integrity</h2>",
+        f"<p>Manifest: {_e(manifest.name)} (every record and Opus's answer), SHA-256:</p>",
+        f"<p class='hash'>{digest}</p>",
+    ]
+    for entry in outcome.entries:
+        parts.append(f"<p>Audit log entry {entry.seq}, written {_e(entry.time)}, SHA-256:</p>")
+        parts.append(f"<p class='hash'>{_e(entry.hash)}</p>")
+    parts += [
+        "<p class='small'>`opus-desktop audit verify` checks that the audit log still holds "
+        "these entries unchanged.</p>",
+        "<p class='signature'>Signature: ______________________________"
+        "&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;Date: ________________</p>",
+        "</body></html>",
+    ]
+    return "".join(parts)
+
+
+def _counts_table(destroyed: list[DisposedRecord]) -> str:
+    counts = Counter(r.classification or "(no classification)" for r in destroyed)
+    rows = sorted(counts.items(), key=lambda pair: (-pair[1], pair[0].casefold()))
+    parts = [
+        "<table class='grid' width='100%' border='0.5' cellspacing='0' cellpadding='3'>",
+        "<thead><tr><th width='80%'>Classification</th><th width='20%'>Destroyed</th></tr>"
+        "</thead><tbody>",
+    ]
+    for name, count in rows:
+        parts.append(f"<tr><td>{_e(name)}</td><td class='number'>{count}</td></tr>")
+    parts.append(
+        f"<tr><td class='label'>Total</td><td class='number label'>{len(destroyed)}</td></tr>"
+    )
+    parts.append("</tbody></table>")
+    return "".join(parts)
+
+
+def _records_table(records: list[DisposedRecord]) -> str:
+    # <thead> becomes the table's header row, repeated at the top of every page.
+    head = "".join(
+        f"<th width='{width}%'>{_e(name)}</th>"
+        for name, width in zip(RECORD_HEADERS, _RECORD_WIDTHS, strict=True)
+    )
+    parts = [
+        "<table class='grid records' width='100%' border='0.5' cellspacing='0' "
+        f"cellpadding='3'><thead><tr>{head}</tr></thead><tbody>"
+    ]
+    for record in records:
+        cells = (record.key, record.name, record.classification, _day(record.due),
+                 _outcome(record))
+        parts.append("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in cells) + "</tr>")
+    parts.append("</tbody></table>")
+    return "".join(parts)
+
+
+def _outcome(record: DisposedRecord) -> str:
+    """"Destroyed", or why not in a few words (the manifest keeps Opus's full answer)."""
+    label = outcome_label(record)
+    if record.outcome == DESTROYED or not record.message:
+        return label
+    if record.outcome == NOT_SENT:
+        return f"{label}: not in the due list"
+    kind = reason_kind(record.message)
+    return f"{label}: {record.message if kind == 'other' else kind}"
+
+
+def _day(due: str) -> str:
+    """The due date without a midnight time, which only takes room in the table."""
+    for suffix in (" 00:00:00", "T00:00:00", " 12:00:00 AM"):
+        if due.endswith(suffix):
+            return due[: -len(suffix)]
+    return due

@@ -1,0 +1,182 @@
+"""The manifest of a disposal: an .xlsx workbook listing every record and what became of it.
+
+Sheet "Records": Row key, Name, Classification, Disposal due date, Outcome, Opus's answer,
+Sheet row (the row of the signed-off sheet the key came from). Sheet "Disposal": who,
+when, why, where, the counts and the audit entries, one field per row.
+
+The certificate quotes the SHA-256 of this file, so the file is written whole (to a
+temporary file renamed into place) and never touched again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import tempfile
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
+
+from opus_desktop.documents import DocumentError
+from opus_desktop.jobs.audit import DisposedRecord
+from opus_desktop.jobs.disposal import DESTROYED, FAILED, NOT_SENT, DestroyOutcome
+
+RECORD_HEADERS = (
+    "Row key",
+    "Name",
+    "Classification",
+    "Disposal due date",
+    "Outcome",
+    "Opus's answer",
+    "Sheet row",
+)
+_WIDTHS = (24, 40, 34, 20, 16, 60, 10)
+_BOLD = Font(bold=True)
+
+
+def outcome_label(record: DisposedRecord) -> str:
+    """"Destroyed", "Not destroyed", "Not sent" or "Not sent yet": one word for the table."""
+    if record.outcome == DESTROYED:
+        return "Destroyed"
+    if record.outcome == FAILED:
+        return "Not destroyed"
+    if record.outcome == NOT_SENT:
+        return "Not sent"
+    return "Not sent yet"
+
+
+def operator_text(who: dict[str, str]) -> str:
+    """'Jane Officer (account jdoe)', or the account alone."""
+    name, account = who.get("name", ""), who.get("account", "")
+    if name and account:
+        return f"{name} (account {account})"
+    return name or (f"account {account}" if account else "unknown")
+
+
+def utc_text(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def disposal_fields(outcome: DestroyOutcome, issued: datetime) -> list[tuple[str, str]]:
+    """The facts of a disposal, as (label, value) pairs, for the manifest and the PDF."""
+    run = outcome.run
+    tenant = run.options.get("tenant") or {}
+    fields = [
+        ("Organisation", outcome.organisation or run.profile),
+        ("Operator", "; ".join(operator_text(w) for w in outcome.operators) or "unknown"),
+        ("Date", utc_text(issued)),
+        ("Justification", outcome.justification),
+        ("Disposal run", f"{run.id}, started {utc_text(run.started)}"),
+        ("Profile", run.profile),
+        ("Opus API", str(tenant.get("api", ""))),
+        ("Identity service", str(tenant.get("identity", ""))),
+        ("Connection", str(tenant.get("connection", ""))),
+    ]
+    if outcome.before:
+        fields.append(("Records due before", _before_text(outcome.before)))
+    if run.input_path:
+        fields.append(("Signed-off sheet", Path(run.input_path).name))
+    fields += [
+        ("Records destroyed", str(len(outcome.destroyed))),
+        ("Records not destroyed", str(len(outcome.failed))),
+        ("Records not sent", str(len(outcome.not_sent) + len(outcome.pending))),
+    ]
+    for entry in outcome.entries:
+        fields.append((f"Audit entry {entry.seq}", f"{entry.time}, SHA-256 {entry.hash}"))
+    return fields
+
+
+def _before_text(iso: str) -> str:
+    try:
+        moment = datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    if moment.tzinfo is None:
+        return moment.strftime("%Y-%m-%d %H:%M:%S")
+    return utc_text(moment)
+
+
+def write_manifest(path: Path, outcome: DestroyOutcome, issued: datetime) -> str:
+    """Write the manifest to `path` (.xlsx); return its SHA-256 (hex)."""
+    path = Path(path)
+    if path.suffix.lower() != ".xlsx":
+        raise DocumentError(f"{path.name}: the manifest must be an .xlsx file.")
+    book = Workbook(write_only=True)
+    records = book.create_sheet("Records")
+    _header(records, RECORD_HEADERS, _WIDTHS)
+    for record in outcome.records:
+        records.append(
+            [
+                _text(records, record.key),
+                _text(records, record.name),
+                _text(records, record.classification),
+                _text(records, record.due),
+                outcome_label(record),
+                _text(records, record.message),
+                outcome.rows.get(record.key),
+            ]
+        )
+    facts = book.create_sheet("Disposal")
+    _header(facts, ("Field", "Value"), (24, 100))
+    for label, value in disposal_fields(outcome, issued):
+        facts.append([label, _text(facts, value, wrap=True)])
+    return _save(book, path)
+
+
+def _header(sheet: Any, headers: Sequence[str], widths: Sequence[int]) -> None:
+    for index, width in enumerate(widths, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    sheet.freeze_panes = "A2"
+    cells = []
+    for text in headers:
+        cell = WriteOnlyCell(sheet, value=text)
+        cell.font = _BOLD
+        cells.append(cell)
+    sheet.append(cells)
+
+
+def _text(sheet: Any, value: str, wrap: bool = False) -> WriteOnlyCell | str:
+    """Text as text: never a formula, never a control character XML cannot hold."""
+    clean = "".join(c for c in value if c >= " " or c in "\t\n")
+    if not clean.startswith("=") and not wrap:
+        return clean
+    cell = WriteOnlyCell(sheet, value=clean)
+    cell.data_type = "s"
+    if wrap:
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    return cell
+
+
+def temporary_beside(path: Path) -> Path:
+    """A new empty file in the folder of `path`, to be renamed over it once complete."""
+    try:
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except FileNotFoundError:
+        raise DocumentError(
+            f"Cannot write {path}: the folder {path.parent} does not exist."
+        ) from None
+    except OSError as exc:
+        raise DocumentError(f"Cannot write {path}: {exc.strerror or exc}.") from None
+    os.close(fd)
+    return Path(name)
+
+
+def _save(book: Workbook, path: Path) -> str:
+    temporary = temporary_beside(path)
+    try:
+        book.save(temporary)
+        digest = hashlib.sha256(temporary.read_bytes()).hexdigest()
+        os.replace(temporary, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+        hint = " (is it open in Excel?)" if isinstance(exc, PermissionError) else ""
+        raise DocumentError(f"Cannot write {path}{hint}: {exc.strerror or exc}.") from None
+    return digest
