@@ -6,6 +6,8 @@ import argparse
 from collections.abc import Callable
 
 from opus_desktop.cli import (
+    audit_cmd,
+    disposal_cmd,
     profile_cmd,
     runs_cmd,
     sandbox_cmd,
@@ -23,4 +25,6 @@ REGISTRARS: list[Registrar] = [
     validate_cmd.register,
     submit_cmd.register,
     runs_cmd.register,
+    disposal_cmd.register,
+    audit_cmd.register,
 ]

@@ -51,7 +51,8 @@ from opus_desktop.jobs.disposal import DESTROYED, NOT_SENT, DestroyOutcome, reas
 
 TITLE = "Certificate of destruction"
 RECORD_HEADERS = ("Row key", "Name", "Classification", "Due date", "Outcome")
-_RECORD_WIDTHS = (16, 26, 22, 11, 25)  # per cent of the text width
+_RECORD_WIDTHS = (13, 26, 22, 19, 20)  # per cent of the text width
+_COUNTED = ("Records destroyed", "Records not destroyed", "Records not sent")
 _RESOLUTION = 300
 _BASE_POINTS = 9.0
 _RULE = QColor("#8a94a3")
@@ -157,8 +158,12 @@ def _render(
                 writer.newPage()
             painter.save()
             painter.translate(0, -page * body.height())
+            page_rect = QRectF(0, page * body.height(), body.width(), body.height())
+            # A block split by the page break (a table row) is drawn whole on both pages;
+            # the clip keeps each page to its own lines.
+            painter.setClipRect(page_rect)
             context = QAbstractTextDocumentLayout.PaintContext()
-            context.clip = QRectF(0, page * body.height(), body.width(), body.height())
+            context.clip = page_rect
             document.documentLayout().draw(painter, context)
             painter.restore()
             _footer(painter, writer, outcome, page + 1, pages, body, footer)
@@ -224,7 +229,7 @@ table.grid { border-collapse: collapse; border-color: #8a94a3; border-style: sol
 table.grid th { background-color: #e4e8ee; font-weight: bold; text-align: left; }
 table.records td { font-size: 8pt; }
 table.records th { font-size: 8.5pt; }
-td.number { text-align: right; }
+td.number, th.number { text-align: right; }
 td.label { font-weight: bold; }
 """
 
@@ -242,7 +247,7 @@ def _html(outcome: DestroyOutcome, manifest: Path, digest: str, issued: datetime
         "<table width='100%' cellspacing='0' cellpadding='2'>",
     ]
     for label, value in disposal_fields(outcome, issued):
-        if label.startswith(("Audit entry", "Records ")):
+        if label.startswith("Audit entry") or label in _COUNTED:
             continue
         parts.append(
             f"<tr><td class='label' width='24%'>{_e(label)}</td>"
@@ -261,7 +266,8 @@ def _html(outcome: DestroyOutcome, manifest: Path, digest: str, issued: datetime
     if others:
         parts.append(
             f"<p>{others} other {'record' if others == 1 else 'records'} of this disposal "
-            "were not destroyed in Opus; the table gives the reason for each.</p>"
+            f"{'was' if others == 1 else 'were'} not destroyed in Opus; the table gives the "
+            "reason for each.</p>"
         )
 
     parts.append("<h2>Records destroyed by classification</h2>")
@@ -292,8 +298,8 @@ def _counts_table(destroyed: list[DisposedRecord]) -> str:
     rows = sorted(counts.items(), key=lambda pair: (-pair[1], pair[0].casefold()))
     parts = [
         "<table class='grid' width='100%' border='0.5' cellspacing='0' cellpadding='3'>",
-        "<thead><tr><th width='80%'>Classification</th><th width='20%'>Destroyed</th></tr>"
-        "</thead><tbody>",
+        "<thead><tr><th width='80%'>Classification</th>"
+        "<th class='number' width='20%'>Destroyed</th></tr></thead><tbody>",
     ]
     for name, count in rows:
         parts.append(f"<tr><td>{_e(name)}</td><td class='number'>{count}</td></tr>")
@@ -315,15 +321,14 @@ def _records_table(records: list[DisposedRecord]) -> str:
         f"cellpadding='3'><thead><tr>{head}</tr></thead><tbody>"
     ]
     for record in records:
-        cells = (record.key, record.name, record.classification, _day(record.due),
-                 _outcome(record))
+        cells = (record.key, record.name, record.classification, _day(record.due), _outcome(record))
         parts.append("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in cells) + "</tr>")
     parts.append("</tbody></table>")
     return "".join(parts)
 
 
 def _outcome(record: DisposedRecord) -> str:
-    """"Destroyed", or why not in a few words (the manifest keeps Opus's full answer)."""
+    """ "Destroyed", or why not in a few words (the manifest keeps Opus's full answer)."""
     label = outcome_label(record)
     if record.outcome == DESTROYED or not record.message:
         return label

@@ -42,7 +42,7 @@ _BOLD = Font(bold=True)
 
 
 def outcome_label(record: DisposedRecord) -> str:
-    """"Destroyed", "Not destroyed", "Not sent" or "Not sent yet": one word for the table."""
+    """ "Destroyed", "Not destroyed", "Not sent" or "Not sent yet": one word for the table."""
     if record.outcome == DESTROYED:
         return "Destroyed"
     if record.outcome == FAILED:
@@ -71,7 +71,8 @@ def disposal_fields(outcome: DestroyOutcome, issued: datetime) -> list[tuple[str
     fields = [
         ("Organisation", outcome.organisation or run.profile),
         ("Operator", "; ".join(operator_text(w) for w in outcome.operators) or "unknown"),
-        ("Date", utc_text(issued)),
+        ("Date of destruction", _destroyed_on(outcome) or "none destroyed yet"),
+        ("Certificate issued", utc_text(issued)),
         ("Justification", outcome.justification),
         ("Disposal run", f"{run.id}, started {utc_text(run.started)}"),
         ("Profile", run.profile),
@@ -91,6 +92,17 @@ def disposal_fields(outcome: DestroyOutcome, issued: datetime) -> list[tuple[str
     for entry in outcome.entries:
         fields.append((f"Audit entry {entry.seq}", f"{entry.time}, SHA-256 {entry.hash}"))
     return fields
+
+
+def _destroyed_on(outcome: DestroyOutcome) -> str:
+    """When Opus confirmed the destruction: the time of each audit entry that recorded a
+    record destroyed (a run resumed later has several)."""
+    times: list[str] = []
+    for entry in outcome.entries:
+        answers = entry.entry.get("answers") or {}
+        if any(a.get("outcome") == DESTROYED for a in answers.values() if isinstance(a, dict)):
+            times.append(_before_text(entry.time.replace("Z", "+00:00")))
+    return ", ".join(times)
 
 
 def _before_text(iso: str) -> str:

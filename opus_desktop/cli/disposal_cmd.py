@@ -1,0 +1,508 @@
+"""`opus-desktop due` and `opus-desktop destroy`: review the records due for disposal and
+mark exactly the approved ones destroyed, with an audit entry and a certificate.
+
+    due --profile NAME --before DATETIME [--out FILE.xlsx|.csv]
+    destroy --profile NAME --input FILE --justification TEXT --yes [--certificate OUT.pdf]
+            [--operator NAME] [--organisation NAME] [--include-not-due]
+    destroy --resume RUN | --retry-failed RUN        (a disposal run that stopped)
+
+`destroy` reads the row keys of the column headed "Row key" (or rowKey), such as the sheet
+`due --out` writes, asks Opus afresh which records are due now, and sends only the keys
+that are; the others are listed and left out unless --include-not-due. Without --yes it
+asks for the number of records to be typed, and refuses when there is no terminal.
+
+The certificate goes where --certificate says, else beside the input file as
+certificate-of-destruction-RUN.pdf (in the data folder's "certificates" when that folder
+cannot be written); its .xlsx manifest goes beside it. Exit codes: 0 every record
+destroyed, 1 some were not (listed with Opus's reasons), 2 bad input, 3 sign-in refused,
+4 the service could not be reached; 130 when cancelled with Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections import Counter
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from opus_desktop import paths
+from opus_desktop.cli import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, fail
+from opus_desktop.cli.progress import ProgressBar
+from opus_desktop.cli.submit_cmd import cancel_on_interrupt, password_for, retry_policy
+from opus_desktop.core.datetimes import parse_with_offset
+from opus_desktop.core.reports import ReportError, write_table
+from opus_desktop.errors import AppError
+from opus_desktop.jobs.audit import AuditLog
+from opus_desktop.jobs.disposal import (
+    MAX_PER_PAGE,
+    NOT_CONFIRMED,
+    DestroyOutcome,
+    DestroyRun,
+    DisposalClient,
+    DisposalItem,
+    DisposalPlan,
+    DueRecord,
+    Selection,
+    Tenant,
+    due_table,
+    fetch_due,
+    not_due_reason,
+    plan_disposal,
+    read_selection,
+    reason_kind,
+)
+from opus_desktop.jobs.journal import Journal, RunInfo
+from opus_desktop.jobs.report import file_sha256
+from opus_desktop.jobs.state import Progress, RunState
+from opus_desktop.profiles import Profile, find_profile
+
+if TYPE_CHECKING:
+    from opus_desktop.documents.certificate import DisposalDocuments
+
+SHOWN = 25  # records listed on the terminal; the sheet, manifest and certificate hold all
+CERTIFICATES = "certificates"
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    due = sub.add_parser(
+        "due",
+        help="list the records due for disposal before a date",
+        description="List the records whose disposal is due before a date, page by page. "
+        "With --out, write them to a sheet for sign-off: a 'Row key' column, every column "
+        "by its display name and the disposal due date.",
+    )
+    due.add_argument("--profile", required=True, metavar="NAME", help="the connection profile")
+    due.add_argument(
+        "--before",
+        required=True,
+        metavar="DATETIME",
+        help="'now', ISO 8601 (2025-06-30T00:00:00, with an offset for another zone) or the "
+        "profile's date format",
+    )
+    due.add_argument("--out", type=Path, metavar="FILE.xlsx|.csv", help="write the list to a sheet")
+    due.add_argument(
+        "--per-page",
+        type=_per_page,
+        default=MAX_PER_PAGE,
+        metavar="N",
+        help=f"records per page asked of Opus (1 to {MAX_PER_PAGE}, default {MAX_PER_PAGE})",
+    )
+    due.set_defaults(func=run_due)
+
+    destroy = sub.add_parser(
+        "destroy",
+        help="mark the records of a signed-off sheet destroyed (audited, with a certificate)",
+        description="Mark destroyed in Opus the records whose row keys a signed-off sheet "
+        "lists (column 'Row key' or rowKey), once they are destroyed in the source system. "
+        "Only keys that are due now are sent. Exit 0 when every record was destroyed, 1 when "
+        "some were not, 2 for bad input, 3 when signing in failed, 4 when the service could "
+        "not be reached.",
+    )
+    destroy.add_argument("--profile", metavar="NAME", help="the connection profile")
+    destroy.add_argument(
+        "--input", type=Path, metavar="FILE", help="the signed-off sheet (.xlsx, .xlsm, .csv)"
+    )
+    destroy.add_argument("--sheet", metavar="S", help="the sheet's name (default: the first)")
+    destroy.add_argument(
+        "--justification", metavar="TEXT", help="why these records go (kept in the audit log)"
+    )
+    destroy.add_argument(
+        "--yes", action="store_true", help="confirm without typing the number of records"
+    )
+    destroy.add_argument(
+        "--certificate",
+        type=Path,
+        metavar="OUT.pdf",
+        help="where to write the certificate of destruction (default: beside the input)",
+    )
+    destroy.add_argument("--operator", default="", metavar="NAME", help="your name, for the record")
+    destroy.add_argument(
+        "--organisation", default="", metavar="NAME", help="shown on the certificate"
+    )
+    destroy.add_argument(
+        "--include-not-due",
+        action="store_true",
+        help="also send keys that are not in the due list (Opus then says why not)",
+    )
+    again = destroy.add_mutually_exclusive_group()
+    again.add_argument("--resume", metavar="RUN", help="go on with a disposal run that stopped")
+    again.add_argument(
+        "--retry-failed", metavar="RUN", help="send a disposal run's failed records again"
+    )
+    destroy.set_defaults(func=run_destroy)
+
+
+def _per_page(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= MAX_PER_PAGE:
+        raise argparse.ArgumentTypeError(f"choose from 1 to {MAX_PER_PAGE}, not {value}")
+    return value
+
+
+def parse_before(text: str, profile: Profile) -> datetime:
+    """'now', ISO 8601 or the profile's format. A time with an offset becomes UTC; one
+    without is sent as written (Opus reads it as UTC)."""
+    stripped = text.strip()
+    if stripped.casefold() == "now":
+        return datetime.now(UTC).replace(microsecond=0)
+    try:
+        value, offset = parse_with_offset(stripped, profile.date_format)
+    except ValueError as exc:
+        raise AppError(
+            f"--before {text!r} is not a date and time: {exc} Give 'now', ISO 8601 such as "
+            f"2025-06-30T00:00:00, or the profile's format ({profile.date_format})."
+        ) from None
+    return value if offset is None else (value - offset).replace(tzinfo=UTC)
+
+
+def when(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        return moment.strftime("%Y-%m-%d %H:%M:%S")
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+# -- due ---------------------------------------------------------------------------------------
+
+
+def run_due(args: argparse.Namespace) -> int:
+    if args.out is not None:
+        _check_target(args.out, (".xlsx", ".xlsm", ".csv"), "a sheet must be an .xlsx or .csv file")
+    profile = find_profile(args.profile)
+    before = parse_before(args.before, profile)
+    records = _due_now(profile, before, args.per_page)
+    headers, rows = due_table(records, profile.template())
+    count = f"{len(records):,} record{'s' * (len(records) != 1)}"
+    if args.out is not None:
+        write_table(args.out, headers, rows, "Due records")
+        print(f"{count} due for disposal before {when(before)}, written to {args.out}.")
+        return EXIT_OK
+    _print_table(records)
+    print(f"{count} due for disposal before {when(before)}.")
+    return EXIT_OK
+
+
+def _due_now(profile: Profile, before: datetime, per_page: int = MAX_PER_PAGE) -> list[DueRecord]:
+    from opus_desktop.jobs.connect import connect
+
+    with connect(profile, password_for(profile), retry=retry_policy()) as connection:
+        return _fetch(connection.client, profile, before, per_page)
+
+
+def _fetch(
+    client: DisposalClient, profile: Profile, before: datetime, per_page: int
+) -> list[DueRecord]:
+    state = RunState()
+    bar = _LoadingLine()
+    state.on_progress(bar.update)
+    try:
+        with cancel_on_interrupt(state):
+            listing = fetch_due(
+                client,
+                before,
+                per_page=per_page,
+                state=state,
+                template=profile.template(),
+                date_format=profile.date_format,
+            )
+    finally:
+        bar.close()
+    if not listing.complete:
+        raise KeyboardInterrupt
+    return listing.records
+
+
+class _LoadingLine:
+    """'Page 3: 300 due records so far' redrawn on a terminal; nothing in a log."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.shown = False
+
+    def update(self, progress: Progress) -> None:
+        if self.tty and progress.status:
+            sys.stderr.write(f"\r{progress.status}")
+            sys.stderr.flush()
+            self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+def _print_table(records: Sequence[DueRecord]) -> None:
+    headers = ("Row key", "Name", "Classification", "Disposal due date")
+    rows = [(r.row_key, r.name, r.classification, r.due) for r in records]
+    widths = [
+        min(max([len(h), *(len(row[i]) for row in rows)]), limit)
+        for i, (h, limit) in enumerate(zip(headers, (24, 40, 40, 20), strict=True))
+    ]
+
+    def line(cells: Sequence[str]) -> str:
+        fitted = [
+            c if len(c) <= w else c[: w - 1] + "…" for c, w in zip(cells, widths, strict=True)
+        ]
+        return "  ".join(c.ljust(w) for c, w in zip(fitted, widths, strict=True)).rstrip()
+
+    print(line(headers))
+    print(line(["-" * w for w in widths]))
+    for row in rows:
+        print(line(row))
+
+
+# -- destroy -----------------------------------------------------------------------------------
+
+
+def run_destroy(args: argparse.Namespace) -> int:
+    if args.resume or args.retry_failed:
+        return resume(
+            args.resume or args.retry_failed,
+            failed=bool(args.retry_failed),
+            operator=args.operator or None,
+        )
+    missing = [
+        flag
+        for flag, value in (
+            ("--profile", args.profile),
+            ("--input", args.input),
+            ("--justification", args.justification),
+        )
+        if not value
+    ]
+    if missing:
+        return fail(f"destroy needs {', '.join(missing)} (or --resume RUN).", EXIT_USAGE)
+    justification = args.justification.strip()
+    if not justification:
+        return fail("The justification is empty: say why these records are destroyed.", EXIT_USAGE)
+    if not args.yes and not _interactive():
+        return fail(
+            "destroy asks you to type the number of records to confirm, but there is no "
+            "terminal to type it in. Add --yes to confirm in a script. Nothing was destroyed.",
+            EXIT_USAGE,
+        )
+    if args.certificate is not None:
+        _check_target(args.certificate, (".pdf",), "the certificate must be a .pdf file")
+    profile = find_profile(args.profile)
+    selection = read_selection(args.input, args.sheet)
+    from opus_desktop.jobs.connect import connect
+
+    with connect(profile, password_for(profile), retry=retry_policy()) as connection:
+        warning = connection.certificate_warning
+        if warning:
+            print(f"Warning: {warning}", file=sys.stderr)
+        now = datetime.now(UTC).replace(microsecond=0)
+        print(f"Asking Opus which records are due for disposal now ({when(now)}).", flush=True)
+        due = _fetch(connection.client, profile, now, MAX_PER_PAGE)
+        plan = plan_disposal(selection.items, due, args.include_not_due)
+        _show_plan(selection, plan, args.include_not_due, now)
+        if not plan.send:
+            print("Nothing to mark destroyed.")
+            return EXIT_SOME_FAILED
+        if not args.yes and not _confirmed(plan.send):
+            return fail("The number typed does not match. Nothing was destroyed.", EXIT_USAGE)
+        tenant = Tenant(
+            profile.name, profile.identity_url, profile.api_url, connection.client.connection_id
+        )
+        with Journal() as journal:
+            runner = DestroyRun(journal, AuditLog(), connection.client, tenant)
+            run_id = runner.create(
+                plan.send,
+                justification,
+                operator_name=args.operator,
+                before=now,
+                not_sent=[] if args.include_not_due else plan.not_due,
+                reason=not_due_reason(now),
+                organisation=args.organisation,
+                input_path=args.input.resolve(),
+                input_hash=file_sha256(args.input),
+                certificate=args.certificate.resolve() if args.certificate else None,
+            )
+            count = len(plan.send)
+            print(
+                f"Run {run_id} started: marking {count:,} record{'s' * (count != 1)} destroyed.",
+                flush=True,
+            )
+            outcome = _drive(lambda state: runner.run(run_id, state))
+            return report(outcome)
+
+
+def resume(run: str, *, failed: bool = False, operator: str | None = None) -> int:
+    """Go on with a disposal run (`destroy --resume` / `--retry-failed`); `runs resume`
+    can hand disposal runs here too."""
+    from opus_desktop.jobs.connect import connect
+
+    with Journal() as journal:
+        info = journal.run(run)
+        if info.kind != "destroy":
+            raise AppError(
+                f"Run {info.id} submitted records; continue it with `opus-desktop runs "
+                f"{'retry-failed' if failed else 'resume'} {info.id}`."
+            )
+        profile = find_profile(info.profile)
+        with connect(profile, password_for(profile), retry=retry_policy()) as connection:
+            tenant = Tenant(
+                profile.name, profile.identity_url, profile.api_url, connection.client.connection_id
+            )
+            runner = DestroyRun(journal, AuditLog(), connection.client, tenant)
+            left = info.counts.failed if failed else info.counts.remaining
+            what = "failed records" if failed else "records"
+            print(
+                f"Run {info.id}: {left:,} {what} to send ({info.counts.ok:,} destroyed already).",
+                flush=True,
+            )
+            act = runner.retry_failed if failed else runner.resume
+            outcome = _drive(lambda state: act(info.id, state, operator))
+            return report(outcome)
+
+
+def _drive(act: Callable[[RunState], DestroyOutcome]) -> DestroyOutcome:
+    state = RunState()
+    bar = ProgressBar()
+    state.on_progress(bar.update)
+    try:
+        with cancel_on_interrupt(state):
+            return act(state)
+    finally:
+        bar.close(state.progress())
+
+
+def _interactive() -> bool:
+    return sys.stdin is not None and sys.stdin.isatty()
+
+
+def _show_plan(
+    selection: Selection, plan: DisposalPlan, include_not_due: bool, now: datetime
+) -> None:
+    listed = len(selection.items)
+    print(
+        f"{selection.path.name} lists {listed:,} row key{'s' * (listed != 1)}; "
+        f"{listed - len(plan.not_due):,} of them are due for disposal."
+    )
+    for key, rows in list(selection.repeated.items())[:SHOWN]:
+        print(
+            f"  {key} appears again in row{'s' * (len(rows) > 1)} "
+            f"{', '.join(map(str, rows))}: it counts once."
+        )
+    if plan.not_due:
+        fate = "sent anyway (--include-not-due)" if include_not_due else "left out"
+        print(f"{len(plan.not_due):,} not in the list of records due before {when(now)}, {fate}:")
+        for item in plan.not_due[:SHOWN]:
+            print(f"  {item.key}" + (f" (row {item.row})" if item.row else ""))
+        if len(plan.not_due) > SHOWN:
+            print(f"  ... and {len(plan.not_due) - SHOWN:,} more.")
+
+
+def _confirmed(items: Sequence[DisposalItem]) -> bool:
+    count = len(items)
+    classes = Counter(item.classification or "(no classification)" for item in items)
+    dues = sorted(item.due for item in items if item.due)
+    print(
+        f"About to mark {count:,} record{'s' * (count != 1)} destroyed in Opus. This cannot "
+        "be undone."
+    )
+    for name, number in classes.most_common(10):
+        print(f"  {number:>6,}  {name}")
+    if len(classes) > 10:
+        print(f"  ... and {len(classes) - 10} more classifications.")
+    if dues:
+        print(f"Due dates from {dues[0]} to {dues[-1]}.")
+    try:
+        typed = input(f"Type the number of records ({count}) to confirm: ")
+    except EOFError:
+        return False
+    return typed.strip().replace(",", "") == str(count)
+
+
+def _check_target(path: Path, suffixes: tuple[str, ...], what: str) -> None:
+    if path.suffix.lower() not in suffixes:
+        raise ReportError(f"{path.name}: {what}.")
+    if not path.resolve().parent.is_dir():
+        raise ReportError(f"Cannot write {path}: the folder {path.parent} does not exist.")
+
+
+def certificate_path(info: RunInfo) -> Path:
+    """Where a run's certificate goes: as chosen, else beside the input, else the data
+    folder's "certificates"."""
+    chosen = str(info.options.get("certificate") or "")
+    if chosen:
+        return Path(chosen)
+    name = f"certificate-of-destruction-{info.id}.pdf"
+    if info.input_path:
+        folder = Path(info.input_path).parent
+        if folder.is_dir() and os.access(folder, os.W_OK):
+            return folder / name
+    return paths.private_dir(paths.data_dir() / CERTIFICATES) / name
+
+
+def report(outcome: DestroyOutcome) -> int:
+    """Print what became of the run, write its certificate and manifest, return the exit code."""
+    run = outcome.run
+    words = {"done": "finished", "cancelled": "was cancelled", "stopped": "stopped"}
+    line = (
+        f"Run {run.id} {words.get(run.status, run.status)}: {len(outcome.destroyed):,} "
+        f"destroyed, {len(outcome.failed):,} not destroyed"
+    )
+    if outcome.not_sent:
+        line += f", {len(outcome.not_sent):,} left out"
+    if outcome.pending:
+        line += f", {len(outcome.pending):,} not sent yet"
+    print(line + ".")
+    for record in outcome.failed[:SHOWN]:
+        row = outcome.rows.get(record.key)
+        print(f"  {record.key}" + (f" (row {row})" if row else "") + f": {record.message}")
+    if len(outcome.failed) > SHOWN:
+        where = "the manifest" if outcome.destroyed else f"`opus-desktop runs show {run.id}`"
+        print(f"  ... and {len(outcome.failed) - SHOWN:,} more: {where} lists them.")
+    code = outcome.exit_code
+    if not outcome.destroyed:
+        print("No record was destroyed, so no certificate was written.")
+    elif _documents(outcome) is None and code == EXIT_OK:
+        code = EXIT_USAGE
+    if outcome.entry is not None:
+        print(f"Audit log entry {outcome.entry.seq}: SHA-256 {outcome.entry.hash}")
+    if outcome.pending:
+        print(f"Continue with: opus-desktop destroy --resume {run.id}")
+    elif any(_retryable(record.message) for record in outcome.failed):
+        print(f"Send the failed ones again with: opus-desktop destroy --retry-failed {run.id}")
+    if outcome.error is not None:
+        return fail(outcome.error.message, code)
+    return code
+
+
+def _retryable(message: str) -> bool:
+    """Whether sending again may change the answer (not for "already destroyed")."""
+    return message.startswith(NOT_CONFIRMED) or reason_kind(message) not in (
+        "already destroyed",
+        "not found",
+    )
+
+
+def _documents(outcome: DestroyOutcome) -> DisposalDocuments | None:
+    """Write the certificate and its manifest; None (and a sentence) when they cannot be."""
+    from opus_desktop.documents import DocumentError
+
+    pdf = certificate_path(outcome.run)
+    try:
+        from opus_desktop.documents.certificate import write_disposal_documents
+
+        written = write_disposal_documents(outcome, pdf)
+    except (DocumentError, ImportError) as exc:
+        message = exc.message if isinstance(exc, DocumentError) else f"Qt cannot load ({exc})."
+        print(
+            f"opus-desktop: the certificate could not be written: {message} The disposal "
+            f"itself is journalled and audited; `opus-desktop destroy --resume {outcome.run.id}` "
+            "writes the certificate again.",
+            file=sys.stderr,
+        )
+        return None
+    pages = f"{written.pages} page{'s' * (written.pages != 1)}"
+    print(f"Certificate of destruction: {written.pdf} ({pages})")
+    print(f"Manifest: {written.manifest} (SHA-256 {written.manifest_sha256})")
+    return written
