@@ -10,7 +10,9 @@ RunState it is given (progress, one BatchResult per call, cancel). How a run goe
 - The dispatching thread (the caller's) claims up to 15 pending records from the journal
   (committed as in flight before the call) and hands them to one of `concurrency` worker
   threads, which share the client and its token. A worker sends the call and commits the
-  outcome to the journal as soon as the answer is read.
+  outcome to the journal as soon as the answer is read. The next batch is claimed while
+  the calls are under way, so one more batch than the calls in flight may be in flight
+  in the journal: it has not been sent, and is sent once on resume.
 - The client retries temporary failures a few times itself (opus/retry.py); its
   `on_retry` hook tells the run's Pace (pace.py) about 429s and 503s, so the run keeps
   fewer calls in flight while the service is busy and grows back when calls succeed.
@@ -284,34 +286,46 @@ class SubmitRun:
     def _dispatch(
         self, pool: futures.ThreadPoolExecutor, running: set[futures.Future[None]]
     ) -> None:
-        while True:
-            self._reap(running)
-            if self._stop is not None or self.state.cancel_requested:
-                return
-            if self._outage_over():
-                return
-            self._show_limit()
-            if len(running) >= self.pace.limit:
-                futures.wait(running, timeout=_POLL, return_when=futures.FIRST_COMPLETED)
-                continue
-            delay = self.pace.delay()
-            if delay > 0:
-                if running:
-                    futures.wait(
-                        running, timeout=min(delay, _POLL), return_when=futures.FIRST_COMPLETED
-                    )
-                else:
-                    # Not past the outage limit, though: the run stops there, not later.
-                    self._sleep(min(delay, self._until_outage()))
-                continue
-            batch = self.journal.claim(self.run_id, self.batch_size)
-            if not batch:
-                if not running:
-                    return  # nothing pending, nothing in flight: every record has an outcome
-                # Calls under way may yet put records back to pending.
-                futures.wait(running, timeout=_POLL, return_when=futures.FIRST_COMPLETED)
-                continue
-            running.add(pool.submit(self._deliver, batch))
+        # The next batch is claimed while the calls in flight are still under way, so a
+        # call that ends is followed at once, without waiting on the journal's commit.
+        ready: list[Item] = []
+        try:
+            while True:
+                self._reap(running)
+                if self._stop is not None or self.state.cancel_requested:
+                    return
+                if self._outage_over():
+                    return
+                self._show_limit()
+                delay = self.pace.delay()
+                if delay > 0:
+                    if running:
+                        futures.wait(
+                            running, timeout=min(delay, _POLL), return_when=futures.FIRST_COMPLETED
+                        )
+                    else:
+                        # Not past the outage limit, though: the run stops there, not later.
+                        self._sleep(min(delay, self._until_outage()))
+                    continue
+                if not ready:
+                    ready = self.journal.claim(self.run_id, self.batch_size)
+                    if not ready and not running:
+                        return  # nothing pending, nothing in flight: every record has an outcome
+                if not ready or len(running) >= self.pace.limit:
+                    # A call under way may end, or put its records back to pending.
+                    futures.wait(running, timeout=_POLL, return_when=futures.FIRST_COMPLETED)
+                    continue
+                running.add(pool.submit(self._deliver, ready))
+                ready = []
+        finally:
+            if ready:
+                self._release_unsent(ready)
+
+    def _release_unsent(self, batch: list[Item]) -> None:
+        try:
+            self.journal.release(self.run_id, [item.key for item in batch])
+        except Exception:  # ending or resuming the run puts them back to pending anyway
+            log.exception("run %s: records claimed but not sent stay in flight", self.run_id)
 
     def _reap(self, running: set[futures.Future[None]]) -> None:
         for future in [f for f in running if f.done()]:
@@ -380,8 +394,10 @@ class SubmitRun:
             status, note = "stopped", error.message
         elif counts.remaining == 0:
             status = "done"
-        else:
+        elif self.state.cancel_requested:
             status = "cancelled"
+        else:  # not expected: every call ends each of its records one way or another
+            status, note = "stopped", "The run ended with records still to send."
         self.journal.mark_ended(self.run_id, status, note)
         counts = self.journal.run(self.run_id).counts
         self.state.set_status(
@@ -476,6 +492,10 @@ class SubmitRun:
         failed = {key: message for key, message in result.failed.items() if key in sent}
         if not result.unmatched:
             stored = [key for key in result.stored if key in sent and key not in failed]
+            # A record the answer does not mention at all (a client that misreports) must
+            # still end somewhere, or the run would wait for it forever.
+            for key in sent.difference(stored, failed):
+                failed[key] = "The service's answer did not mention this record."
             self._finish(ok=stored, failed=failed, message=result.message)
             return []
         unnamed = " ".join(result.unmatched)

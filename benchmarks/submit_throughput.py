@@ -1,0 +1,207 @@
+"""Submit throughput against the sandbox: how close a run comes to the latency bound.
+
+    python benchmarks/submit_throughput.py [--records 6000] [--latency-ms 50]
+                                           [--concurrency 1 4 8] [--memory 2000 6000]
+
+A sandbox with the given latency runs in this process; each measurement is a fresh
+subprocess that journals a run of generated records and sends it with SubmitRun, so its
+CPU time and peak memory (ru_maxrss) are the client's alone. Sign-in happens before the
+clock starts.
+
+Figures per concurrency: wall time, records per second, the latency bound (calls ÷
+concurrency × latency: what a run that only waited on the network would take) and the
+ratio bound ÷ time (target ≥ 0.9 at concurrency 4), and CPU time per 1,000 records.
+"bare client" is the same calls from as many plain threads, with no journal and no run:
+what the client and the sandbox manage on their own (its time, and its ratio to the
+bound); "run/bare" is the run's speed as a share of it, the cost of the journal.
+Then the peak memory of runs of --memory sizes at concurrency 4: it should stay flat as
+the record count grows, since records are read from the journal 15 at a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+TARGET_RATIO = 0.9
+PER_CALL = 15
+TERMS = ("Records/Finance/Invoices", "Records/Legal/Contracts", "Records/Operations/Correspondence")
+
+
+def payload(prefix: str, n: int) -> dict[str, Any]:
+    return {
+        "rowKey": f"{prefix}-{n:06d}",
+        "leafName": f"Document {n}.pdf",
+        "termFullPath": TERMS[n % len(TERMS)],
+        "timeCreated": f"2023-{1 + n % 12:02d}-{1 + n % 28:02d} 09:{n % 60:02d}:00",
+        "timeModified": "2024-01-02 03:04:05",
+        "_Page_%20_Count": n,
+        "_Security_%20_Level": 1 + n % 4,
+        "_Departments": [1 + n % 5],
+        "_Record_%20_Owner": ["alice.nguyen@contoso.example"],
+        "_Description": f"Benchmark record {n}, filed by the records team.",
+    }
+
+
+# -- one measurement, in its own process ------------------------------------------------------
+
+
+def measure(records: int, concurrency: int, prefix: str) -> dict[str, Any]:
+    from opus_desktop.jobs.connect import connect
+    from opus_desktop.jobs.journal import Journal
+    from opus_desktop.jobs.submit import SubmitRun
+    from opus_desktop.profiles import find_profile
+
+    with Journal() as journal, connect(find_profile("Sandbox"), None) as connection:
+        connection.tokens.token()  # sign in before the clock starts
+        items = ((n, f"{prefix}-{n:06d}", payload(prefix, n)) for n in range(1, records + 1))
+        run_id = journal.create_run("submit", "Sandbox", items)
+        wall, cpu = time.perf_counter(), time.process_time()
+        summary = SubmitRun(journal, connection.client, run_id, concurrency=concurrency).run()
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    peak = None
+    try:
+        import resource
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KB on Linux
+        if sys.platform == "darwin":
+            peak /= 1024  # bytes there
+    except ImportError:  # Windows
+        pass
+    return {
+        "records": records,
+        "concurrency": concurrency,
+        "stored": summary.counts.ok,
+        "calls": summary.calls,
+        "wall": wall,
+        "cpu": cpu,
+        "peak_mb": peak,
+    }
+
+
+def measure_bare(records: int, concurrency: int, prefix: str) -> dict[str, Any]:
+    """The same calls from `concurrency` plain threads: no journal, no run, no pace. What
+    the client and the sandbox manage on their own; the run can only come close to it."""
+    from opus_desktop.jobs.connect import connect
+    from opus_desktop.profiles import find_profile
+
+    batches = [
+        [payload(prefix, n) for n in range(first, min(first + PER_CALL, records + 1))]
+        for first in range(1, records + 1, PER_CALL)
+    ]
+    lock = threading.Lock()
+    queue = iter(batches)
+    with connect(find_profile("Sandbox"), None) as connection:
+        connection.tokens.token()
+
+        def work() -> None:
+            while True:
+                with lock:
+                    batch = next(queue, None)
+                if batch is None:
+                    return
+                connection.client.submit(batch)
+
+        wall = time.perf_counter()
+        threads = [threading.Thread(target=work) for _ in range(concurrency)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        wall = time.perf_counter() - wall
+    return {"records": records, "stored": records, "calls": len(batches), "wall": wall}
+
+
+def in_subprocess(
+    records: int, concurrency: int, prefix: str, bare: bool = False
+) -> dict[str, Any]:
+    mode = "--bare" if bare else "--child"
+    command = [sys.executable, __file__, mode, str(records), str(concurrency), prefix]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"the measurement failed:\n{done.stderr}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    if result["stored"] != records:
+        raise SystemExit(f"only {result['stored']} of {records} records were stored")
+    return result
+
+
+# -- the whole benchmark ------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--records", type=int, default=6000)
+    parser.add_argument("--latency-ms", type=float, default=50.0)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 8])
+    parser.add_argument("--memory", type=int, nargs="+", default=[2000, 6000])
+    parser.add_argument("--child", nargs=3, metavar=("RECORDS", "CONCURRENCY", "PREFIX"))
+    parser.add_argument("--bare", nargs=3, metavar=("RECORDS", "CONCURRENCY", "PREFIX"))
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(measure(int(args.child[0]), int(args.child[1]), args.child[2])))
+        return
+    if args.bare:
+        print(json.dumps(measure_bare(int(args.bare[0]), int(args.bare[1]), args.bare[2])))
+        return
+
+    home = Path(tempfile.mkdtemp(prefix="opus-desktop-submit-bench-"))
+    os.environ["OPUS_DESKTOP_HOME"] = str(home)
+    from opus_desktop.sandbox import Sandbox, SandboxConfig
+    from opus_desktop.sandbox_profiles import save_sandbox_profiles
+
+    latency = args.latency_ms / 1000
+    config = SandboxConfig(directory=home / "sandbox", latency_ms=args.latency_ms)
+    with Sandbox(config) as sandbox:
+        save_sandbox_profiles(sandbox)
+        print(
+            f"{args.records:,} records, {PER_CALL} per call, sandbox latency "
+            f"{args.latency_ms:.0f} ms; target ≥ {TARGET_RATIO} of the bound at concurrency 4\n"
+        )
+        print(
+            f"{'concurrency':>11}  {'time':>7}  {'records/s':>9}  {'bound':>7}  {'ratio':>5}  "
+            f"{'calls':>5}  {'CPU per 1,000':>13}  {'peak':>7}  {'bare client':>11}  "
+            f"{'run/bare':>8}"
+        )
+        for number, concurrency in enumerate(args.concurrency):
+            result = in_subprocess(args.records, concurrency, f"C{number}")
+            bare = in_subprocess(args.records, concurrency, f"B{number}", bare=True)
+            calls = math.ceil(args.records / PER_CALL)
+            bound = calls / concurrency * latency
+            print(
+                f"{concurrency:>11}  {result['wall']:>6.2f}s  "
+                f"{args.records / result['wall']:>9,.0f}  {bound:>6.2f}s  "
+                f"{bound / result['wall']:>5.2f}  {result['calls']:>5}  "
+                f"{result['cpu'] / args.records * 1000 * 1000:>10.0f} ms  "
+                f"{_mb(result['peak_mb'])}  {bare['wall']:>6.2f}s {bound / bare['wall']:.2f}  "
+                f"{bare['wall'] / result['wall']:>8.2f}"
+            )
+        print("\nPeak memory at concurrency 4 as the run grows:")
+        peaks = []
+        for number, records in enumerate(args.memory):
+            result = in_subprocess(records, 4, f"M{number}")
+            peaks.append(result["peak_mb"])
+            print(f"  {records:>7,} records: {_mb(result['peak_mb'])}")
+        if None not in peaks and len(peaks) > 1:
+            growth = peaks[-1] - peaks[0]
+            print(f"  growth from {args.memory[0]:,} to {args.memory[-1]:,}: {growth:+.1f} MB")
+
+
+def _mb(value: float | None) -> str:
+    return "   n/a" if value is None else f"{value:>5.0f} MB"
+
+
+if __name__ == "__main__":
+    main()
