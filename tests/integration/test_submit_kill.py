@@ -72,7 +72,8 @@ def test_a_killed_run_resumes_and_sends_only_the_calls_in_flight_twice(
     assert killed.status == "interrupted" and killed.resumable
     assert 300 <= killed.counts.ok < COUNT
     in_flight = killed.counts.in_flight
-    assert in_flight <= CONCURRENCY * 15
+    # The calls under way, and the next batch already claimed but not yet sent.
+    assert in_flight <= (CONCURRENCY + 1) * 15
     written_before = sandbox.stats()["records_written"]
     assert written_before >= killed.counts.ok
 
@@ -84,7 +85,8 @@ def test_a_killed_run_resumes_and_sends_only_the_calls_in_flight_twice(
     assert f"{COUNT:,} stored, 0 failed, 0 skipped" in out
     stored_exactly(sandbox, range(1, COUNT + 1))
     sent_twice = sandbox.stats()["records_written"] - COUNT
-    assert 0 <= sent_twice <= in_flight  # only what was in flight at the kill
+    # Only records of the calls under way at the kill, each at most once more.
+    assert 0 <= sent_twice <= min(in_flight, CONCURRENCY * 15)
     with Journal(paths.journal_path()) as journal:
         done = journal.run(run_id)
     assert done.status == "done" and done.counts.ok == COUNT

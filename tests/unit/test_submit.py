@@ -278,6 +278,15 @@ def test_an_unnamed_failure_of_a_single_record_fails_it(journal: Journal) -> Non
     assert (items["K0002"].state, items["K0002"].message) == ("failed", "Invalid item.")
 
 
+def test_a_record_the_answer_leaves_out_is_failed_not_waited_for(journal: Journal) -> None:
+    run_id = new_run(journal, 3)
+    client = FakeClient(lambda sent: SubmitResult("2 records submitted.", sent[:2]))
+    summary = submit(journal, run_id, client)
+    assert summary.status == "done" and len(client.calls) == 1
+    (left_out,) = journal.items(run_id, ["failed"])
+    assert left_out.key == "K0003" and "did not mention" in left_out.message
+
+
 def test_a_record_that_keeps_getting_500_fails_and_the_others_are_stored(
     journal: Journal,
 ) -> None:
