@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
-from opus_desktop.gui.editor.filters import RecordsFilter, RowFilter
+from opus_desktop.gui.editor.filters import AllRows, RecordsFilter, RowFilter
 from opus_desktop.gui.editor.model import PROBLEM_ROLE, STATUS_COLUMN, RecordsModel
 from opus_desktop.gui.editor.problems import ProblemsModel
 from opus_desktop.gui.editor.rows import FAILED, PENDING, STORED, ColumnSet
@@ -72,10 +72,10 @@ def test_models_pass_the_model_tester(model: RecordsModel, qtmodeltester: ModelT
     problems.refresh()
     assert problems.rowCount() == 6
     qtmodeltester.check(problems)
-    proxy = RecordsFilter()
-    proxy.setSourceModel(model)
-    for mode in RowFilter:
-        proxy.set_mode(mode)
+    qtmodeltester.check(AllRows(model))
+    proxy = RecordsFilter(model)
+    for mode in (RowFilter.INVALID, RowFilter.UNSENT, RowFilter.FAILED):
+        proxy.show(mode)
         qtmodeltester.check(proxy)
 
 
@@ -231,9 +231,8 @@ def test_new_rows_say_which_required_cells_they_need(model: RecordsModel) -> Non
 
 
 def test_filters_show_exactly_the_rows_asked_for(model: RecordsModel) -> None:
-    proxy = RecordsFilter()
-    proxy.setSourceModel(model)
-    proxy.set_mode(RowFilter.INVALID)
+    proxy = RecordsFilter(model)
+    proxy.show(RowFilter.INVALID)
     shown = {
         model.row_at(proxy.mapToSource(proxy.index(r, 0)).row()).source
         for r in range(proxy.rowCount())
@@ -247,16 +246,15 @@ def test_filters_show_exactly_the_rows_asked_for(model: RecordsModel) -> None:
     keys = [model.index(p, column_of(model, "Row key")).data() for p in range(3)]
     model.set_row_status(keys[0], STORED, "Stored")
     model.set_row_status(keys[1], FAILED, "The classification does not exist.")
-    proxy.set_mode(RowFilter.FAILED)
+    proxy.show(RowFilter.FAILED)
     assert proxy.rowCount() == 1
     assert proxy.index(0, STATUS_COLUMN).data() == "Failed"
     assert proxy.index(0, STATUS_COLUMN).data(Qt.ItemDataRole.ToolTipRole) == (
         "The classification does not exist."
     )
-    proxy.set_mode(RowFilter.UNSENT)
+    proxy.show(RowFilter.UNSENT)
     assert proxy.rowCount() == 198
-    proxy.set_mode(RowFilter.ALL)
-    assert proxy.rowCount() == 200
+    assert AllRows(model).rowCount() == 200
 
 
 def test_editing_a_sent_row_makes_it_pending_and_undo_restores_its_status(

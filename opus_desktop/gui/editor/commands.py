@@ -18,11 +18,16 @@ class EditCells(QUndoCommand):
     first redo, so undo and redo restore exactly what was there."""
 
     def __init__(
-        self, model: RecordsModel, edits: list[tuple[Row, int, str | None]], label: str
+        self,
+        model: RecordsModel,
+        edits: list[tuple[Row, int, str | None]],
+        label: str,
+        hints: dict[int, int] | None = None,
     ) -> None:
         super().__init__(label)
         self._model = model
         self._edits = edits
+        self._hints = hints or {}  # where the rows were: checked before use
         self._before: list[CellState] = []
         self._after: list[CellState] = []
 
@@ -30,10 +35,10 @@ class EditCells(QUndoCommand):
         if not self._after:
             self._before, self._after = self._model.capture(self._edits)
             self._edits = []
-        self._model.apply_cells(self._after)
+        self._model.apply_cells(self._after, self._hints)
 
     def undo(self) -> None:
-        self._model.apply_cells(list(reversed(self._before)))
+        self._model.apply_cells(list(reversed(self._before)), self._hints)
 
 
 class InsertRows(QUndoCommand):

@@ -31,22 +31,31 @@ from opus_desktop.gui.editor.rows import (
     SKIPPED,
     STATUSES,
     STORED,
-    UNSENT,
     Change,
     ColumnSet,
     KeyIndex,
     Row,
     SortKey,
+    Tally,
+    tally,
 )
 from opus_desktop.gui.editor.words import count
 
 STATUS_COLUMN = 0
-FILTER_ROLE = Qt.ItemDataRole.UserRole + 1  # " invalid unsent failed " tokens for the filter
 PROBLEM_ROLE = Qt.ItemDataRole.UserRole + 2  # the cell's problem sentence, or None
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 # row, template column, value, problem, status, message
 CellState = tuple[Row, int, object, "str | None", str, str]
+
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole.value)
+_DECORATION = int(Qt.ItemDataRole.DecorationRole.value)
+_EDIT = int(Qt.ItemDataRole.EditRole.value)
+_TOOLTIP = int(Qt.ItemDataRole.ToolTipRole.value)
+_ALIGNMENT = int(Qt.ItemDataRole.TextAlignmentRole.value)
+_BACKGROUND = int(Qt.ItemDataRole.BackgroundRole.value)
+_PROBLEM = int(PROBLEM_ROLE)
+_ROLES = frozenset((_DISPLAY, _DECORATION, _EDIT, _TOOLTIP, _ALIGNMENT, _BACKGROUND, _PROBLEM))
 
 INVALID_COLOUR = QColor(229, 57, 53, 72)  # translucent: readable over light and dark bases
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
@@ -59,14 +68,24 @@ def tr(text: str, n: int = -1) -> str:
     return QCoreApplication.translate("RecordsModel", text, None, n)
 
 
+_STATUS_TEXT: dict[str, str] = {}
+
+
 def status_text(status: str) -> str:
-    return {
-        "pending": tr("Pending"),
-        "sent": tr("Sent"),
-        "stored": tr("Stored"),
-        "failed": tr("Failed"),
-        "skipped": tr("Skipped"),
-    }.get(status, status)
+    """The Status column's word for a row status (translated once, then remembered)."""
+    if not status:
+        return ""
+    if not _STATUS_TEXT:
+        _STATUS_TEXT.update(
+            {
+                "pending": tr("Pending"),
+                "sent": tr("Sent"),
+                "stored": tr("Stored"),
+                "failed": tr("Failed"),
+                "skipped": tr("Skipped"),
+            }
+        )
+    return _STATUS_TEXT.get(status, status)
 
 
 class RecordsModel(QAbstractTableModel):
@@ -87,9 +106,11 @@ class RecordsModel(QAbstractTableModel):
         # While a worker reads the rows (checking them again, exporting), nothing may change.
         self.locked = False
         self._columns: ColumnSet | None = None
+        self._numbers: frozenset[int] = frozenset()  # template indexes of Number columns
         self._rows: list[Row] = []
         self._keys = KeyIndex(0)
         self._positions: dict[int, int] | None = None
+        self._sorted: tuple[int, Qt.SortOrder] | None = None  # until the next change
         self._next_seq = 0
         self._invalid_rows = 0
         self._problem_count = 0
@@ -112,10 +133,14 @@ class RecordsModel(QAbstractTableModel):
         rows: list[Row],
         keys: KeyIndex | None = None,
         sheet: str | None = None,
+        counts: Tally | None = None,
     ) -> None:
-        """Show these rows (a fresh import); `keys` may come indexed from the worker."""
+        """Show these rows (a fresh import). `keys` and `counts` may come from the worker
+        that made the rows, so the GUI thread does not walk 100,000 rows again."""
         self.beginResetModel()
         self._columns = columns
+        kinds = [c.type for c in columns.columns] if columns else []
+        self._numbers = frozenset(i for i, k in enumerate(kinds) if k is ColumnType.NUMBER)
         self._rows = rows
         self.sheet_name = sheet
         if keys is None:
@@ -123,9 +148,8 @@ class RecordsModel(QAbstractTableModel):
             keys.build(rows)
         self._keys = keys
         self._positions = None
-        self._next_seq = max((r.seq for r in rows), default=-1) + 1
-        self._invalid_rows = sum(1 for r in rows if r.invalid)
-        self._problem_count = sum(r.problem_count() for r in rows if r.invalid)
+        self._sorted = None
+        self._invalid_rows, self._problem_count, self._next_seq = counts or tally(rows)
         self.endResetModel()
         self.undo_stack.clear()
         self.undo_stack.setClean()
@@ -140,7 +164,11 @@ class RecordsModel(QAbstractTableModel):
     def row_at(self, position: int) -> Row:
         return self._rows[position]
 
-    def position_of(self, row: Row) -> int | None:
+    def position_of(self, row: Row, hint: int | None = None) -> int | None:
+        """Where the row is now (None if it is not in the grid). A `hint` (where it was)
+        saves building the position index after rows were inserted or removed."""
+        if hint is not None and 0 <= hint < len(self._rows) and self._rows[hint] is row:
+            return hint
         if self._positions is None:
             self._positions = {id(r): i for i, r in enumerate(self._rows)}
         return self._positions.get(id(row))
@@ -169,6 +197,15 @@ class RecordsModel(QAbstractTableModel):
         record = self._columns.record
         return [record(r, self.sheet_name) for r in self._rows if not (valid_only and r.invalid)]
 
+    def row_texts(self, position: int) -> list[str]:
+        """Every cell of a row as shown, the Status column first (for find)."""
+        row = self._rows[position]
+        assert self._columns is not None
+        text = self._columns.text
+        texts = [v if type(v) is str else text(i, v) for i, v in enumerate(row.values)]
+        texts.insert(0, status_text(row.status))
+        return texts
+
     def text(self, position: int, column: int) -> str:
         """A cell's editor text (`column` counts the Status column)."""
         row = self._rows[position]
@@ -195,7 +232,8 @@ class RecordsModel(QAbstractTableModel):
         return _EDITABLE
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or self._columns is None:
+        # Called seven times per visible cell per paint: plain ints, cheapest roles first.
+        if role not in _ROLES or self._columns is None or not index.isValid():
             return None
         row = self._rows[index.row()]
         column = index.column()
@@ -203,42 +241,37 @@ class RecordsModel(QAbstractTableModel):
             return self._status_data(row, role)
         columns = self._columns
         at = column - 1
-        if role == Qt.ItemDataRole.DisplayRole:
+        if role == _DISPLAY:
             text = columns.text(at, row.values[at])
             return text.replace("\n", " ↵ ") if "\n" in text else text
-        if role == Qt.ItemDataRole.EditRole:
+        if role == _ALIGNMENT:
+            return _RIGHT if at in self._numbers else None
+        if role == _EDIT:
             return columns.text(at, row.values[at])
         problem = columns.cell_problem(row, at) if row.invalid else None
-        if role == Qt.ItemDataRole.BackgroundRole:
+        if role == _BACKGROUND:
             return INVALID_COLOUR if problem is not None else None
-        if role == Qt.ItemDataRole.DecorationRole:
+        if role == _DECORATION:
             return icons.problem() if problem is not None else None
-        if role == Qt.ItemDataRole.ToolTipRole:
-            if problem is not None:
-                return problem
-            value = row.values[at]
-            sent_as = columns.sent_as(at, value)
-            if sent_as is not None:
-                return sent_as
-            text = columns.text(at, value)
-            return text if len(text) > 40 or "\n" in text else None
-        if role == PROBLEM_ROLE:
+        if role == _PROBLEM:
             return problem
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            return _RIGHT if columns.columns[at].type is ColumnType.NUMBER else None
-        if role == FILTER_ROLE:
-            return _filter_tokens(row)
-        return None
+        # The tooltip: the problem, how a choice is sent, or a long text in full.
+        if problem is not None:
+            return problem
+        value = row.values[at]
+        sent_as = columns.sent_as(at, value)
+        if sent_as is not None:
+            return sent_as
+        text = columns.text(at, value)
+        return text if len(text) > 40 or "\n" in text else None
 
     def _status_data(self, row: Row, role: int) -> Any:
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
+        if role in (_DISPLAY, _EDIT):
             return status_text(row.status)
-        if role == Qt.ItemDataRole.ToolTipRole:
+        if role == _TOOLTIP:
             return row.message or None
-        if role == Qt.ItemDataRole.DecorationRole:
+        if role == _DECORATION:
             return _status_icon(row.status)
-        if role == FILTER_ROLE:
-            return _filter_tokens(row)
         return None
 
     def headerData(
@@ -289,8 +322,8 @@ class RecordsModel(QAbstractTableModel):
         """Sort in place (stable); selections and the current cell follow their rows."""
         if self._columns is None or not 0 <= column < self.columnCount() or not self._rows:
             return
-        if self.locked:
-            return
+        if self.locked or self._sorted == (column, order):
+            return  # a header click asks twice (the view, then the header's signal)
         key: SortKey
         if column == STATUS_COLUMN:
             rank = {status: i for i, status in enumerate(("", *STATUSES))}
@@ -305,8 +338,11 @@ class RecordsModel(QAbstractTableModel):
         held = [(self._rows[i.row()], i.column()) for i in persistent]
         self._rows.sort(key=key, reverse=order == Qt.SortOrder.DescendingOrder)
         self._positions = None
-        moved = [self.index(self.position_of(row) or 0, c) for row, c in held]
+        wanted = {id(row) for row, _ in held}
+        found = {id(r): i for i, r in enumerate(self._rows) if id(r) in wanted}
+        moved = [self.index(found[id(row)], c) for row, c in held]
         self.changePersistentIndexList(persistent, moved)
+        self._sorted = (column, order)
         self.layoutChanged.emit()
         self.sort_changed.emit(column, order)
         self.problems_changed.emit()
@@ -321,6 +357,7 @@ class RecordsModel(QAbstractTableModel):
             return 0
         last = len(self._columns)
         edits: list[tuple[Row, int, str | None]] = []
+        hints: dict[int, int] = {}
         for position, column, text in changes:
             if not 1 <= column <= last or not 0 <= position < len(self._rows):
                 continue
@@ -328,8 +365,9 @@ class RecordsModel(QAbstractTableModel):
             if text == self._columns.text(column - 1, row.values[column - 1]):
                 continue  # unchanged: no undo step, and no second time-zone shift
             edits.append((row, column - 1, text))
+            hints[id(row)] = position
         if edits:
-            self.undo_stack.push(EditCells(self, edits, label))
+            self.undo_stack.push(EditCells(self, edits, label, hints))
         return len(edits)
 
     def insert_rows(
@@ -438,7 +476,10 @@ class RecordsModel(QAbstractTableModel):
             after.append((row, at, value, problem, status, message))
         return before, after
 
-    def apply_cells(self, states: Sequence[CellState]) -> None:
+    def apply_cells(self, states: Sequence[CellState], hints: dict[int, int] | None = None) -> None:
+        """Set cells to these states; `hints` (id of a row -> where it was) save building
+        the position index when the rows have not moved since."""
+        self._sorted = None
         key_index = self._keys.key_index
         edited = {id(row): row for row, *_ in states}
         for row in edited.values():
@@ -463,10 +504,11 @@ class RecordsModel(QAbstractTableModel):
         for row in edited.values():
             self._tally(row, 1)
         others = self._retally(marks, edited)
-        self._emit_rows([*edited.values(), *others])
+        self._emit_rows([*edited.values(), *others], hints=hints)
 
     def insert_placed(self, placed: Sequence[tuple[int, Row]]) -> None:
         """Put rows back at positions (ascending), as RemoveRows found them."""
+        self._sorted = None
         for wanted, rows in _runs(placed):
             start = min(wanted, len(self._rows))  # positions come from this grid's own history
             self.beginInsertRows(QModelIndex(), start, start + len(rows) - 1)
@@ -484,6 +526,7 @@ class RecordsModel(QAbstractTableModel):
 
     def remove_placed(self, rows: Sequence[Row]) -> list[tuple[int, Row]]:
         """Take rows out; return (position, row) ascending, for putting them back."""
+        self._sorted = None
         placed = sorted(
             ((p, row) for row in rows if (p := self.position_of(row)) is not None),
             key=lambda item: item[0],
@@ -523,8 +566,13 @@ class RecordsModel(QAbstractTableModel):
             self._tally(row, 1)
         return [row for row, _ in first_seen.values()]
 
-    def _emit_rows(self, rows: Iterable[Row], *, problems: bool = True) -> None:
-        positions = sorted({p for row in rows if (p := self.position_of(row)) is not None})
+    def _emit_rows(
+        self, rows: Iterable[Row], *, problems: bool = True, hints: dict[int, int] | None = None
+    ) -> None:
+        hints = hints or {}
+        positions = sorted(
+            {p for row in rows if (p := self.position_of(row, hints.get(id(row)))) is not None}
+        )
         last = self.columnCount() - 1
         start = previous = None
         for position in [*positions, None]:
@@ -548,17 +596,6 @@ def _runs(placed: Sequence[tuple[int, Row]]) -> list[tuple[int, list[Row]]]:
         else:
             runs.append((position, [row]))
     return runs
-
-
-def _filter_tokens(row: Row) -> str:
-    tokens = " "
-    if row.invalid:
-        tokens += "invalid "
-    if row.status in UNSENT:
-        tokens += "unsent "
-    elif row.status == FAILED:
-        tokens += "failed "
-    return tokens
 
 
 def _status_icon(status: str) -> QIcon | None:

@@ -75,6 +75,7 @@ class PreviewPane(QWidget):
         super().__init__(parent)
         self.model = model
         self.row: Row | None = None
+        self._where: int | None = None  # the row's last known position
         self.title = QLabel(tr("What will be sent"))
         self.text = QPlainTextEdit()
         self.text.setObjectName("preview-text")
@@ -93,12 +94,16 @@ class PreviewPane(QWidget):
     def show_row(self, position: int | None) -> None:
         valid = position is not None and 0 <= position < self.model.rowCount()
         self.row = self.model.row_at(position) if valid and position is not None else None
+        self._where = position if self.row is not None else None
         self.refresh()
 
     def refresh(self) -> None:
-        position = self.model.position_of(self.row) if self.row is not None else None
+        position = None
+        if self.row is not None:
+            position = self.model.position_of(self.row, self._where)
         if position is None:
             self.row = None
+        self._where = position
         scroll = self.text.verticalScrollBar().value()
         self.text.setPlainText(preview_text(self.model, position))
         self.text.verticalScrollBar().setValue(scroll)
@@ -106,6 +111,6 @@ class PreviewPane(QWidget):
     def _data_changed(self, top: QModelIndex, bottom: QModelIndex) -> None:
         if self.row is None:
             return
-        position = self.model.position_of(self.row)
+        position = self.model.position_of(self.row, self._where)
         if position is not None and top.row() <= position <= bottom.row():
             self.refresh()

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QModelIndex, Qt, Signal
+from PySide6.QtCore import QCoreApplication, Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QComboBox,
@@ -34,13 +34,21 @@ from opus_desktop.errors import AppError
 from opus_desktop.gui.editor.actions import EditActions
 from opus_desktop.gui.editor.delegates import RecordsDelegate
 from opus_desktop.gui.editor.exporting import ExportCancelled, export_rows
-from opus_desktop.gui.editor.filters import RecordsFilter, RowFilter
+from opus_desktop.gui.editor.filters import AllRows, RecordsFilter, RowFilter
 from opus_desktop.gui.editor.find import FindBar
 from opus_desktop.gui.editor.model import RecordsModel
 from opus_desktop.gui.editor.preview import PreviewPane
 from opus_desktop.gui.editor.problems import ProblemsPanel
 from opus_desktop.gui.editor.progress import TaskStrip
-from opus_desktop.gui.editor.rows import ColumnSet, KeyIndex, Row, recheck_rows
+from opus_desktop.gui.editor.rows import (
+    ColumnSet,
+    KeyIndex,
+    Row,
+    Tally,
+    collector_paused,
+    recheck_rows,
+    tally,
+)
 from opus_desktop.gui.editor.view import RecordsView
 from opus_desktop.gui.editor.words import count as count_of
 from opus_desktop.gui.importer.dialog import ImportDialog
@@ -70,9 +78,7 @@ class RecordsTab(QWidget):
         self.loaded: LoadedSheet | None = None  # the last import: its file and mapping
 
         self.model = RecordsModel(self)
-        self.proxy = RecordsFilter(self)
-        self.proxy.setSourceModel(self.model)
-        self.view = RecordsView(self.model, self.proxy)
+        self.view = RecordsView(self.model)
         self.delegate = RecordsDelegate(self.model, self.view)
         self.view.setItemDelegate(self.delegate)
         self.find_bar = FindBar(self.view)
@@ -135,8 +141,8 @@ class RecordsTab(QWidget):
         self.problems.jump.connect(self.jump_to)
         self.tasks.failed.connect(self._task_failed)
         self.tasks.busy_changed.connect(lambda busy: self.open_button.setEnabled(not busy))
-        self.view.selectionModel().currentChanged.connect(self._current_changed)
-        self.view.selectionModel().selectionChanged.connect(lambda *_: self.commands.update())
+        self.view.current_moved.connect(self.preview.show_row)
+        self.view.selection_moved.connect(self.commands.update)
         for signal in (self.model.counts_changed, self.model.modelReset):
             signal.connect(self._update_counts)
         self._update_counts()
@@ -223,8 +229,10 @@ class RecordsTab(QWidget):
             self.status_message.emit(tr("Import cancelled; the grid is unchanged."))
             return
         self.loaded = loaded
-        self.model.load(loaded.columns, loaded.rows, loaded.keys, loaded.source.sheet)
-        self.set_filter(RowFilter.ALL)
+        self.set_filter(RowFilter.ALL)  # first: a filter would check all the new rows
+        self.model.load(
+            loaded.columns, loaded.rows, loaded.keys, loaded.source.sheet, loaded.counts
+        )
         self.view.fit_columns()
         if loaded.rows:
             self.view.go_to(0, 1)
@@ -268,6 +276,11 @@ class RecordsTab(QWidget):
 
     def set_filter(self, mode: RowFilter) -> None:
         self.filter_combo.setCurrentIndex(self.filter_combo.findData(mode))
+
+    @property
+    def proxy(self) -> AllRows | RecordsFilter:
+        """The rows the grid shows now, in its order."""
+        return self.view.proxy
 
     def save_mapping(self, path: Path | None = None) -> bool:
         if self.loaded is None:
@@ -356,20 +369,21 @@ class RecordsTab(QWidget):
         rows = list(self.model.rows())
         self._lock(True)
 
-        def work(state: RunState) -> tuple[list[Row], KeyIndex] | None:
+        def work(state: RunState) -> tuple[list[Row], KeyIndex, Tally] | None:
             state.set_status(tr("Checking {0} rows again…").format(f"{len(rows):,}"))
-            fresh = recheck_rows(rows, old, new, lambda: state.cancel_requested)
-            if fresh is None:
-                return None
-            keys = KeyIndex(new.key_index)
-            keys.build(sorted(fresh, key=lambda r: r.seq))
-            return fresh, keys
+            with collector_paused():
+                fresh = recheck_rows(rows, old, new, lambda: state.cancel_requested)
+                if fresh is None:
+                    return None
+                keys = KeyIndex(new.key_index)
+                keys.build(sorted(fresh, key=lambda r: r.seq))
+                return fresh, keys, tally(fresh)
 
-        def done(result: tuple[list[Row], KeyIndex] | None) -> None:
+        def done(result: tuple[list[Row], KeyIndex, Tally] | None) -> None:
             if result is None or self.model.columns is not old:
                 return
             self._lock(False)
-            self.model.load(new, result[0], result[1], self.model.sheet_name)
+            self.model.load(new, result[0], result[1], self.model.sheet_name, result[2])
             invalid = self.model.invalid_rows
             self.status_message.emit(
                 tr("Rows checked again with the profile's settings: {0} invalid.").format(
@@ -392,12 +406,8 @@ class RecordsTab(QWidget):
     def _filter_changed(self, _: int) -> None:
         mode = self.filter_combo.currentData()
         if isinstance(mode, RowFilter):
-            self.proxy.set_mode(mode)
+            self.view.set_filter(mode)
             self._update_counts()
-
-    def _current_changed(self, current: QModelIndex, _: QModelIndex) -> None:
-        position = self.proxy.mapToSource(current).row() if current.isValid() else None
-        self.preview.show_row(position)
 
     def _hint(self, text: str) -> None:
         if text:

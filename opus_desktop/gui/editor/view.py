@@ -1,8 +1,9 @@
-"""The records grid: a QTableView over the filter proxy, with the spreadsheet gestures.
+"""The records grid: a QTableView with the spreadsheet gestures.
 
-Copy, paste, clear, fill down and the row commands work on what the user sees (the
-proxy's rows, in its order) and reach the model as one undo step each. An empty grid
-says what to do next instead of showing nothing.
+The view shows the model through one of two proxies (filters.py): all rows, or the
+rows one filter keeps. Copy, paste, clear, fill down and the row commands work on what
+the user sees (the proxy's rows, in its order) and reach the model as one undo step
+each. An empty grid says what to do next instead of showing nothing.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from PySide6.QtGui import QFontMetrics, QGuiApplication, QPainter, QPaintEvent
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
 from opus_desktop.gui.editor import clipboard
-from opus_desktop.gui.editor.filters import RecordsFilter
+from opus_desktop.gui.editor.filters import AllRows, RecordsFilter, RowFilter
 from opus_desktop.gui.editor.model import STATUS_COLUMN, RecordsModel
 from opus_desktop.gui.editor.rows import Row
 from opus_desktop.gui.editor.words import count
@@ -32,16 +33,22 @@ def tr(text: str, n: int = -1) -> str:
 class RecordsView(QTableView):
     """Signals:
     message(str): a sentence for the status bar (what a paste did, why a copy refused).
+    current_moved(object): the current cell's row position in the model, or None.
+    selection_moved(): the selection changed (the Edit actions follow it).
     """
 
     message = Signal(str)
+    current_moved = Signal(object)
+    selection_moved = Signal()
 
-    def __init__(self, model: RecordsModel, proxy: RecordsFilter, parent: QWidget | None = None):
+    def __init__(self, model: RecordsModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.records = model
-        self.proxy = proxy
+        self.all_rows = AllRows(model, self)
+        self.filtered = RecordsFilter(model, self)
         self.placeholder = ""
-        self.setModel(proxy)
+        self.setModel(self.all_rows)
+        self._follow_selection()
         self.setObjectName("records-view")
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectItems)
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
@@ -66,6 +73,44 @@ class RecordsView(QTableView):
         header.setResizeContentsPrecision(100)  # double-clicking an edge measures 100 rows
         self.setSortingEnabled(True)
         model.modelReset.connect(self._after_reset)
+
+    # -- which rows ------------------------------------------------------------------------
+
+    @property
+    def proxy(self) -> AllRows | RecordsFilter:
+        """The proxy shown now: its rows and their order are what the user sees."""
+        return self.filtered if self.model() is self.filtered else self.all_rows
+
+    @property
+    def row_filter(self) -> RowFilter:
+        return RowFilter.ALL if self.proxy is self.all_rows else self.filtered.mode
+
+    def set_filter(self, mode: RowFilter) -> None:
+        """Show these rows; the current cell stays if its row is still shown."""
+        if mode is self.row_filter:
+            return
+        current = self.current_source()
+        if mode is RowFilter.ALL:
+            self.setModel(self.all_rows)
+            self.filtered.detach()
+        else:
+            self.filtered.show(mode)
+            if self.model() is not self.filtered:
+                self.setModel(self.filtered)
+        self._follow_selection()
+        if current.isValid():
+            self.go_to(current.row(), current.column())
+        else:
+            self.current_moved.emit(None)
+
+    def _follow_selection(self) -> None:
+        selection = self.selectionModel()
+        selection.currentChanged.connect(self._current_changed)
+        selection.selectionChanged.connect(lambda *_: self.selection_moved.emit())
+
+    def _current_changed(self, current: QModelIndex, _: QModelIndex) -> None:
+        source = self.proxy.mapToSource(current) if current.isValid() else QModelIndex()
+        self.current_moved.emit(source.row() if source.isValid() else None)
 
     # -- looks --------------------------------------------------------------------------------
 
@@ -101,8 +146,9 @@ class RecordsView(QTableView):
         for column in range(self.proxy.columnCount()):
             title = str(self.proxy.headerData(column, Qt.Orientation.Horizontal) or "")
             widest = bold.horizontalAdvance(title) + 28  # room for the sort arrow
-            for row in range(rows):
-                text = self.proxy.index(row, column).data() or ""
+            texts = [self.proxy.index(row, column).data() or "" for row in range(rows)]
+            # Measuring text is slow; the widest is among the longest few.
+            for text in sorted(texts, key=len)[-3:]:
                 widest = max(widest, plain.horizontalAdvance(text) + icon + 16)
             header.resizeSection(column, min(max(widest, 70), limit))
 

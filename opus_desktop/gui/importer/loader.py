@@ -21,7 +21,14 @@ from opus_desktop.core.schema import Template
 from opus_desktop.core.sheets import SheetData, SheetInfo, open_sheet, read_sheet, sheet_names
 from opus_desktop.core.validation import BATCH, Validator
 from opus_desktop.core.values import ValueSettings
-from opus_desktop.gui.editor.rows import ColumnSet, KeyIndex, Row
+from opus_desktop.gui.editor.rows import (
+    ColumnSet,
+    KeyIndex,
+    Row,
+    Tally,
+    collector_paused,
+    tally,
+)
 from opus_desktop.jobs.state import RunState
 
 
@@ -47,6 +54,7 @@ class LoadedSheet:
     columns: ColumnSet
     rows: list[Row] = field(default_factory=list)
     keys: KeyIndex | None = None
+    counts: Tally | None = None  # invalid rows, problems, next seq: counted in the worker
     sheet_problems: list[Problem] = field(default_factory=list)  # from the mapping, once
     cancelled: bool = False
     incomplete: bool = False  # require_complete and required columns have no source
@@ -54,7 +62,7 @@ class LoadedSheet:
 
     @property
     def invalid_rows(self) -> int:
-        return sum(1 for row in self.rows if row.invalid)
+        return (self.counts or tally(self.rows))[0]
 
     def summary(self) -> str:
         return (
@@ -81,7 +89,11 @@ def inspect_sheet(
 
 def load_records(request: ImportRequest, state: RunState | None = None) -> LoadedSheet:
     """Read every row of the sheet as editor rows; stops early (cancelled) on request."""
-    state = state or RunState()
+    with collector_paused():
+        return _load(request, state or RunState())
+
+
+def _load(request: ImportRequest, state: RunState) -> LoadedSheet:
     started = time.perf_counter()
     state.start(0)
     state.set_status("Opening the sheet…")
@@ -115,5 +127,6 @@ def load_records(request: ImportRequest, state: RunState | None = None) -> Loade
         keys = KeyIndex(columns.key_index)
         keys.build(rows)
         loaded.keys = keys
+        loaded.counts = tally(rows)
     loaded.seconds = time.perf_counter() - started
     return loaded

@@ -1,0 +1,345 @@
+"""The record editor with 100,000 rows: load time, memory, and how long the window froze.
+
+    QT_QPA_PLATFORM=offscreen python benchmarks/gui_editor.py [--rows N] [--csv]
+
+The sheet (the demo template's 15 columns, one row in 100 with a bad date) is written
+once to <temp>/opus-desktop-bench/ as a minimal .xlsx built by hand (openpyxl would take
+40 s), then loaded exactly as the Records tab does it: `RecordsTab.open_sheet(path)`,
+which reads and checks the rows in a worker thread and swaps them into the model.
+
+A 10 ms QTimer runs in the GUI thread throughout; the longest gap between its ticks is
+the longest time the window could not repaint or take input (target: under 100 ms).
+Then: scrolling through the grid, sorting, filtering, an edit, and find, each timed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import resource
+import statistics
+import sys
+import tempfile
+import time
+import zipfile
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ["OPUS_DESKTOP_HOME"] = tempfile.mkdtemp(prefix="opus-bench-home-")
+
+HEADERS = [
+    "Row key", "Name", "Classification", "Created time", "Modified time", "Created by",
+    "Modified by", "Case Number", "Description", "Date Received", "Page Count",
+    "Security Level", "Departments", "Record Owner", "Storage Location",
+]  # fmt: skip
+TERMS = [
+    "Records/Finance/Invoices", "Records/Finance/Payroll", "Records/Legal/Contracts",
+    "Records/Human Resources/Recruitment", "Records/Operations/Meeting Minutes",
+]  # fmt: skip
+PEOPLE = ["alice.nguyen", "bob.smith", "carol.jones", "dmitri.ivanov", "records.team"]
+LEVELS = ["Public", "Internal", "Confidential", "Secret"]
+DEPARTMENTS = ["Finance", "Legal", "Operations", "Finance; Legal", "Human Resources"]
+LOCATIONS = ["Sites/Melbourne/Head Office", "Sites/Sydney/Branch Office"]
+TARGET_STALL_MS = 100
+VERSION = 1  # bump when the generated sheet changes
+_EPOCH = datetime(1899, 12, 30)
+
+
+def sheet_path(rows: int, csv_file: bool) -> Path:
+    folder = Path(tempfile.gettempdir()) / "opus-desktop-bench"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"editor-{rows}-v{VERSION}.{'csv' if csv_file else 'xlsx'}"
+
+
+def sample_rows(rows: int) -> list[list[object]]:
+    chance = random.Random(20261128)
+    start = datetime(2019, 1, 7, 8, 30)
+    out: list[list[object]] = []
+    for n in range(rows):
+        created = start + timedelta(minutes=5 * n + chance.randrange(5))
+        person = chance.choice(PEOPLE)
+        out.append(
+            [
+                f"REG-{n + 1:06d}",
+                f"Document {n + 1} - {chance.choice(LEVELS)} {chance.randrange(10_000)}.pdf",
+                chance.choice(TERMS),
+                "31/02/2021 09:30:00" if n % 100 == 99 else created,
+                created + timedelta(days=chance.randrange(60)),
+                f"{person}@contoso.example",
+                f"{chance.choice(PEOPLE)}@contoso.example",
+                f"CASE-{chance.randrange(100, 9999):04d}",
+                f"Filed by {person.replace('.', ' ').title()}.",
+                datetime(created.year, created.month, created.day),
+                chance.randint(1, 240),
+                chance.choice(LEVELS),
+                chance.choice(DEPARTMENTS),
+                f"{chance.choice(PEOPLE)}@contoso.example",
+                chance.choice(LOCATIONS),
+            ]
+        )
+    return out
+
+
+def write_xlsx(path: Path, rows: list[list[object]]) -> None:
+    """The smallest workbook calamine reads as Excel does: inline strings, dates as
+    serial numbers with a built-in date-time format."""
+
+    def cell(ref: str, value: object) -> str:
+        if isinstance(value, datetime):
+            serial = (value - _EPOCH).total_seconds() / 86400
+            return f'<c r="{ref}" s="1"><v>{serial!r}</v></c>'
+        if isinstance(value, int):
+            return f'<c r="{ref}"><v>{value}</v></c>'
+        return f'<c r="{ref}" t="inlineStr"><is><t>{escape(str(value))}</t></is></c>'
+
+    letters = [chr(ord("A") + i) for i in range(len(HEADERS))]
+    lines = [
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        "<sheetData>"
+    ]
+    for number, values in enumerate([HEADERS, *rows], start=1):
+        cells = "".join(cell(f"{letters[i]}{number}", v) for i, v in enumerate(values))
+        lines.append(f'<row r="{number}">{cells}</row>')
+    lines.append("</sheetData></worksheet>")
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    rels = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    package = "http://schemas.openxmlformats.org/package/2006"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as book:
+        book.writestr(
+            "[Content_Types].xml",
+            f'<?xml version="1.0" encoding="UTF-8"?><Types xmlns="{package}/content-types">'
+            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
+            'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>'
+            '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-'
+            'officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/'
+            'sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.'
+            'spreadsheetml.worksheet+xml"/><Override PartName="/xl/styles.xml" ContentType="'
+            'application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/></Types>',
+        )
+        book.writestr(
+            "_rels/.rels",
+            f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{package}/'
+            f'relationships"><Relationship Id="rId1" Type="{rels}/officeDocument" '
+            'Target="xl/workbook.xml"/></Relationships>',
+        )
+        book.writestr(
+            "xl/workbook.xml",
+            f'<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="{main}" '
+            f'xmlns:r="{rels}"><sheets><sheet name="Register" sheetId="1" r:id="rId1"/>'
+            "</sheets></workbook>",
+        )
+        book.writestr(
+            "xl/_rels/workbook.xml.rels",
+            f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{package}/'
+            f'relationships"><Relationship Id="rId1" Type="{rels}/worksheet" '
+            f'Target="worksheets/sheet1.xml"/><Relationship Id="rId2" Type="{rels}/styles" '
+            'Target="styles.xml"/></Relationships>',
+        )
+        book.writestr(
+            "xl/styles.xml",
+            f'<?xml version="1.0" encoding="UTF-8"?><styleSheet xmlns="{main}">'
+            '<fonts count="1"><font/></fonts><fills count="1"><fill/></fills>'
+            '<borders count="1"><border/></borders><cellStyleXfs count="1"><xf/></cellStyleXfs>'
+            '<cellXfs count="2"><xf numFmtId="0"/><xf numFmtId="22" applyNumberFormat="1"/>'
+            "</cellXfs></styleSheet>",
+        )
+        book.writestr("xl/worksheets/sheet1.xml", "".join(lines))
+
+
+def write_csv(path: Path, rows: list[list[object]]) -> None:
+    import csv
+
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(HEADERS)
+        for values in rows:
+            writer.writerow(
+                [v.strftime("%Y-%m-%d %H:%M:%S") if isinstance(v, datetime) else v for v in values]
+            )
+
+
+def peak_mb() -> float:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+class StallMeter:
+    """A 10 ms timer in the GUI thread; the longest gap between ticks is the longest
+    the window could not react."""
+
+    def __init__(self) -> None:
+        from PySide6.QtCore import QTimer
+
+        self.timer = QTimer()
+        self.timer.setInterval(10)
+        self.timer.timeout.connect(self._tick)
+        self.last = 0.0
+        self.gaps: list[float] = []
+        self.ends: list[float] = []
+
+    def start(self) -> None:
+        self.gaps = []
+        self.ends = []
+        self.last = time.perf_counter()
+        self.timer.start()
+
+    def stop(self) -> None:
+        self.timer.stop()
+        self._tick()
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        self.gaps.append(now - self.last)
+        self.ends.append(now)
+        self.last = now
+
+    def worst(self, count: int, since: float) -> list[tuple[float, float]]:
+        """The longest gaps as (ms, seconds after `since` at which the gap ended)."""
+        pairs = sorted(zip(self.gaps, self.ends, strict=True), reverse=True)[:count]
+        return [(gap * 1000, end - since) for gap, end in pairs]
+
+    @property
+    def longest_ms(self) -> float:
+        return max(self.gaps, default=0.0) * 1000
+
+
+def wait_until(condition: Callable[[], bool], seconds: float) -> bool:
+    """Run the event loop (as the app does) until `condition()` or `seconds` pass."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    loop = QEventLoop()
+    poll = QTimer()
+    poll.setInterval(5)
+    poll.timeout.connect(lambda: condition() and loop.quit())
+    poll.start()
+    QTimer.singleShot(int(seconds * 1000), loop.quit)
+    loop.exec()
+    poll.stop()
+    return condition()
+
+
+def timed(what: str, action: Callable[[], object], note: str = "") -> float:
+    started = time.perf_counter()
+    action()
+    seconds = time.perf_counter() - started
+    print(f"  {what:<38} {seconds * 1000:9.1f} ms {note}")
+    return seconds
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--csv", action="store_true", help="load a CSV file instead of .xlsx")
+    args = parser.parse_args()
+
+    path = sheet_path(args.rows, args.csv)
+    if not path.exists():
+        started = time.perf_counter()
+        rows = sample_rows(args.rows)
+        (write_csv if args.csv else write_xlsx)(path, rows)
+        del rows
+        print(f"wrote {path} in {time.perf_counter() - started:.1f} s")
+
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication([])
+    from opus_desktop.gui.editor.filters import RowFilter
+    from opus_desktop.gui.editor.tab import RecordsTab
+    from opus_desktop.gui.workers import TaskRunner
+    from tests.helpers.editor import demo_profile
+
+    runner = TaskRunner()
+    tab = RecordsTab(runner)
+    tab.resize(1400, 900)
+    tab.show()
+    tab.set_profile(demo_profile())
+    app.processEvents()
+    before = peak_mb()
+
+    meter = StallMeter()
+    meter.start()
+    started = time.perf_counter()
+    tab.open_sheet(path)
+    if not wait_until(lambda: not tab.tasks.busy and tab.model.rowCount() > 0, 300):
+        print("the load did not finish in 5 minutes")
+        return 1
+    load_seconds = time.perf_counter() - started
+    wait_until(lambda: False, 0.3)  # the first paint of the grid, the problems panel
+    meter.stop()
+    loaded = tab.loaded
+    assert loaded is not None
+    model = tab.model
+    print(f"Editor with {model.rowCount():,} rows x {len(HEADERS)} columns from {path.name}")
+    print(
+        f"  load (read + check in a worker, then shown)  {load_seconds:6.2f} s"
+        f"   ({model.rowCount() / load_seconds:,.0f} rows/s; worker {loaded.seconds:.2f} s)"
+    )
+    print(f"  invalid rows                                 {model.invalid_rows:,}")
+    print(
+        f"  peak memory (ru_maxrss)                      {peak_mb():6.0f} MB"
+        f"   (before loading: {before:.0f} MB)"
+    )
+    verdict = "ok" if meter.longest_ms <= TARGET_STALL_MS else "OVER TARGET"
+    print(
+        f"  longest event-loop stall during the load     {meter.longest_ms:6.1f} ms"
+        f"   (target <= {TARGET_STALL_MS} ms: {verdict})"
+    )
+    worst = ", ".join(f"{ms:.0f} ms at {at:.2f} s" for ms, at in meter.worst(3, started))
+    print(f"  longest gaps (time since open_sheet)         {worst}")
+    ticks = sorted(meter.gaps)
+    print(
+        f"  timer gaps: median {statistics.median(ticks) * 1000:.1f} ms, "
+        f"99th percentile {ticks[int(len(ticks) * 0.99)] * 1000:.1f} ms, {len(ticks)} ticks"
+    )
+
+    print("Interactions (each in the GUI thread):")
+    view = tab.view
+    bar = view.verticalScrollBar()
+    steps: list[float] = []
+
+    def scroll() -> None:
+        for value in range(0, bar.maximum(), max(bar.maximum() // 60, 1)):
+            begun = time.perf_counter()
+            bar.setValue(value)
+            view.viewport().repaint()
+            steps.append(time.perf_counter() - begun)
+
+    scrolled = timed("scroll top to bottom, 60 repaints", scroll)
+    print(f"  {'':<38} slowest repaint {max(steps) * 1000:.1f} ms of {scrolled * 1000:.0f} ms")
+    pages = 1 + HEADERS.index("Page Count")
+    timed("sort by Name", lambda: view.sortByColumn(2, Qt.SortOrder.AscendingOrder))
+    timed(
+        "sort by Page Count, descending",
+        lambda: view.sortByColumn(pages, Qt.SortOrder.DescendingOrder),
+    )
+    timed("sort by Created time", lambda: view.sortByColumn(4, Qt.SortOrder.AscendingOrder))
+    timed("filter: Invalid", lambda: tab.set_filter(RowFilter.INVALID))
+    print(f"  {'':<38} {tab.proxy.rowCount():,} rows shown")
+    timed("filter: All rows", lambda: tab.set_filter(RowFilter.ALL))
+    cell = model.index(model.rowCount() // 2, 2)
+    timed("edit one cell (checked, undo step)", lambda: model.setData(cell, "Renamed.pdf"))
+    key = model.index(model.rowCount() // 3, 1)
+    timed("edit a row key (duplicates re-checked)", lambda: model.setData(key, "REG-000001"))
+    timed("undo", model.undo_stack.undo)
+    tab.problems.model.refresh()
+    timed(
+        "refresh the problems panel",
+        tab.problems.model.refresh,
+        f"({tab.problems.model.rowCount():,} problems)",
+    )
+    tab.find_bar.edit.setText("no such text anywhere")
+    timed("find: no match in the whole grid", tab.find_bar.find_next)
+    runner.join()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
