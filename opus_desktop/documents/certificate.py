@@ -37,6 +37,7 @@ from PySide6.QtGui import (
     QPainter,
     QPdfWriter,
     QTextDocument,
+    QTextTable,
 )
 
 from opus_desktop.documents import DocumentError
@@ -54,6 +55,8 @@ RECORD_HEADERS = ("Row key", "Name", "Classification", "Due date", "Outcome")
 _RECORD_WIDTHS = (13, 26, 22, 19, 20)  # per cent of the text width
 _COUNTED = ("Records destroyed", "Records not destroyed", "Records not sent")
 _RESOLUTION = 300
+_ONE_PAGE_AT_MOST = 30  # records: beyond this, no need to try the one-page layout
+_PAGE_USE = 0.97  # of a page's height filled by schedule rows: room for rounding
 _BASE_POINTS = 9.0
 _RULE = QColor("#8a94a3")
 _application: QGuiApplication | None = None
@@ -140,15 +143,17 @@ def _render(
     footer = _points(writer, 22)
     body = QSizeF(area.width(), area.height() - footer)
 
-    document = QTextDocument()
-    document.setDefaultFont(_font(_BASE_POINTS))
-    document.setDocumentMargin(0)
-    document.setHtml(_html(outcome, manifest, digest, issued))
-    # Laid out once, for the PDF's resolution and page, after the content is in.
-    document.documentLayout().setPaintDevice(writer)
-    document.setPageSize(body)
+    document = None
+    if len(outcome.records) <= _ONE_PAGE_AT_MOST:
+        document = _document(writer, body, _html(outcome, manifest, digest, issued))
+    if document is None or document.pageCount() > 1:
+        # Too long for one page: the certificate first, then the records as a schedule cut
+        # into page-sized tables, so that no row is split by a page break.
+        chunks = _schedule_pages(outcome.records, writer, body)
+        document = _document(writer, body, _html(outcome, manifest, digest, issued, chunks))
 
     pages = document.pageCount()
+    layout = document.documentLayout()
     painter = QPainter()
     if not painter.begin(writer):
         raise DocumentError(f"Cannot write {target}: Qt could not open the PDF for writing.")
@@ -159,17 +164,58 @@ def _render(
             painter.save()
             painter.translate(0, -page * body.height())
             page_rect = QRectF(0, page * body.height(), body.width(), body.height())
-            # A block split by the page break (a table row) is drawn whole on both pages;
-            # the clip keeps each page to its own lines.
+            # A block split by a page break is drawn whole on both pages; the clip hides
+            # what belongs to the other page (its text would still be in the PDF, which is
+            # why the schedule's rows are never split).
             painter.setClipRect(page_rect)
             context = QAbstractTextDocumentLayout.PaintContext()
             context.clip = page_rect
-            document.documentLayout().draw(painter, context)
+            layout.draw(painter, context)
             painter.restore()
             _footer(painter, writer, outcome, page + 1, pages, body, footer)
     finally:
         painter.end()
     return pages
+
+
+def _document(writer: QPdfWriter, body: QSizeF, html: str) -> QTextDocument:
+    document = QTextDocument()
+    document.setDefaultFont(_font(_BASE_POINTS))
+    document.setDocumentMargin(0)
+    document.setHtml(html)
+    # Laid out once, for the PDF's resolution and page, after the content is in (a layout
+    # that exists while a long table is built is redone on every edit).
+    document.documentLayout().setPaintDevice(writer)
+    document.setPageSize(body)
+    return document
+
+
+def _schedule_pages(
+    records: list[DisposedRecord], writer: QPdfWriter, body: QSizeF
+) -> list[list[DisposedRecord]]:
+    """The records cut into runs that each fit a page under the table's header row, the
+    first one under the schedule's heading too; measured in one unpaginated layout."""
+    probe = _document(writer, QSizeF(body.width(), 1e9), _schedule_html([records], probe=True))
+    layout = probe.documentLayout()
+    table = next(f for f in probe.rootFrame().childFrames() if isinstance(f, QTextTable))
+    frame = layout.frameBoundingRect(table)
+    tops = [
+        layout.blockBoundingRect(table.cellAt(row, 0).firstCursorPosition().block()).top()
+        for row in range(table.rows())
+    ]
+    tops.append(frame.bottom())
+    lead = tops[1] - frame.top()  # the table's top border and its header row
+    room = body.height() * _PAGE_USE
+    chunks: list[list[DisposedRecord]] = [[]]
+    used = frame.top() + lead  # the first page also holds the heading
+    for index, record in enumerate(records, start=1):
+        height = tops[index + 1] - tops[index]
+        if chunks[-1] and used + height > room:
+            chunks.append([])
+            used = lead
+        chunks[-1].append(record)
+        used += height
+    return chunks
 
 
 def _points(writer: QPdfWriter, points: float) -> float:
@@ -238,7 +284,14 @@ def _e(text: str) -> str:
     return escape(text, quote=True)
 
 
-def _html(outcome: DestroyOutcome, manifest: Path, digest: str, issued: datetime) -> str:
+def _html(
+    outcome: DestroyOutcome,
+    manifest: Path,
+    digest: str,
+    issued: datetime,
+    schedule: list[list[DisposedRecord]] | None = None,
+) -> str:
+    """The certificate; the records in its flow, or (`schedule`) on pages of their own."""
     destroyed = outcome.destroyed
     parts = [
         f"<html><head><style>{_STYLE}</style></head><body>",
@@ -256,9 +309,10 @@ def _html(outcome: DestroyOutcome, manifest: Path, digest: str, issued: datetime
     parts.append("</table>")
 
     noun = "record" if len(destroyed) == 1 else "records"
+    where = "in the schedule below" if schedule else "below"
     parts += [
         "<h2>Statement</h2>",
-        f"<p>The {len(destroyed)} {noun} listed below as Destroyed were destroyed in the "
+        f"<p>The {len(destroyed)} {noun} listed {where} as Destroyed were destroyed in the "
         "source system and marked destroyed in Opus, which confirmed each of them, for the "
         "justification above and by the operator named above.</p>",
     ]
@@ -272,9 +326,9 @@ def _html(outcome: DestroyOutcome, manifest: Path, digest: str, issued: datetime
 
     parts.append("<h2>Records destroyed by classification</h2>")
     parts.append(_counts_table(destroyed))
-    parts.append("<h2>Records</h2>")
-    parts.append(_records_table(outcome.records))
-
+    if schedule is None:
+        parts.append("<h2>Records</h2>")
+        parts.append(_records_table(outcome.records))
     parts += [
         "<h2>Integrity</h2>",
         f"<p>Manifest: {_e(manifest.name)} (every record and Opus's answer), SHA-256:</p>",
@@ -288,8 +342,23 @@ def _html(outcome: DestroyOutcome, manifest: Path, digest: str, issued: datetime
         "these entries unchanged.</p>",
         "<p class='signature'>Signature: ______________________________"
         "&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;Date: ________________</p>",
-        "</body></html>",
     ]
+    if schedule is not None:
+        parts.append(_schedule_html(schedule))
+    parts.append("</body></html>")
+    return "".join(parts)
+
+
+def _schedule_html(chunks: list[list[DisposedRecord]], probe: bool = False) -> str:
+    """The schedule: its heading on a new page, then one table per page."""
+    heading = "Schedule: every record of this disposal"
+    parts = [f"<h2 style='page-break-before: always'>{heading}</h2>"]
+    if probe:
+        parts.insert(0, f"<html><head><style>{_STYLE}</style></head><body>")
+    for number, chunk in enumerate(chunks):
+        parts.append(_records_table(chunk, new_page=number > 0))
+    if probe:
+        parts.append("</body></html>")
     return "".join(parts)
 
 
@@ -310,15 +379,16 @@ def _counts_table(destroyed: list[DisposedRecord]) -> str:
     return "".join(parts)
 
 
-def _records_table(records: list[DisposedRecord]) -> str:
+def _records_table(records: list[DisposedRecord], new_page: bool = False) -> str:
     # <thead> becomes the table's header row, repeated at the top of every page.
     head = "".join(
         f"<th width='{width}%'>{_e(name)}</th>"
         for name, width in zip(RECORD_HEADERS, _RECORD_WIDTHS, strict=True)
     )
+    style = " style='page-break-before: always'" if new_page else ""
     parts = [
         "<table class='grid records' width='100%' border='0.5' cellspacing='0' "
-        f"cellpadding='3'><thead><tr>{head}</tr></thead><tbody>"
+        f"cellpadding='3'{style}><thead><tr>{head}</tr></thead><tbody>"
     ]
     for record in records:
         cells = (record.key, record.name, record.classification, _day(record.due), _outcome(record))

@@ -120,26 +120,33 @@ def write_manifest(path: Path, outcome: DestroyOutcome, issued: datetime) -> str
     path = Path(path)
     if path.suffix.lower() != ".xlsx":
         raise DocumentError(f"{path.name}: the manifest must be an .xlsx file.")
-    book = Workbook(write_only=True)
-    records = book.create_sheet("Records")
-    _header(records, RECORD_HEADERS, _WIDTHS)
-    for record in outcome.records:
-        records.append(
-            [
-                _text(records, record.key),
-                _text(records, record.name),
-                _text(records, record.classification),
-                _text(records, record.due),
-                outcome_label(record),
-                _text(records, record.message),
-                outcome.rows.get(record.key),
-            ]
-        )
-    facts = book.create_sheet("Disposal")
-    _header(facts, ("Field", "Value"), (24, 100))
-    for label, value in disposal_fields(outcome, issued):
-        facts.append([label, _text(facts, value, wrap=True)])
-    return _save(book, path)
+    # The file first: a write-only workbook left unsaved complains when collected.
+    temporary = temporary_beside(path)
+    try:
+        book = Workbook(write_only=True)
+        records = book.create_sheet("Records")
+        _header(records, RECORD_HEADERS, _WIDTHS)
+        for record in outcome.records:
+            records.append(
+                [
+                    _text(records, record.key),
+                    _text(records, record.name),
+                    _text(records, record.classification),
+                    _text(records, record.due),
+                    outcome_label(record),
+                    _text(records, record.message),
+                    outcome.rows.get(record.key),
+                ]
+            )
+        facts = book.create_sheet("Disposal")
+        _header(facts, ("Field", "Value"), (24, 100))
+        for label, value in disposal_fields(outcome, issued):
+            facts.append([label, _text(facts, value, wrap=True)])
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+        raise
+    return _save(book, temporary, path)
 
 
 def _header(sheet: Any, headers: Sequence[str], widths: Sequence[int]) -> None:
@@ -180,8 +187,7 @@ def temporary_beside(path: Path) -> Path:
     return Path(name)
 
 
-def _save(book: Workbook, path: Path) -> str:
-    temporary = temporary_beside(path)
+def _save(book: Workbook, temporary: Path, path: Path) -> str:
     try:
         book.save(temporary)
         digest = hashlib.sha256(temporary.read_bytes()).hexdigest()
