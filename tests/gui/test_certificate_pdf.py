@@ -103,9 +103,11 @@ def test_the_certificate_names_every_destroyed_key_and_the_facts(
     # Counts by classification: 39 destroyed, in three classes.
     assert "Records/Class 0" in text and "Total" in text and "39" in text
 
-    rows = list(
-        load_workbook(written.manifest, read_only=True)["Records"].iter_rows(values_only=True)
-    )
+    book = load_workbook(written.manifest, read_only=True)
+    try:
+        rows = list(book["Records"].iter_rows(values_only=True))
+    finally:
+        book.close()
     assert rows[0][:5] == ("Row key", "Name", "Classification", "Disposal due date", "Outcome")
     outcomes = {row[0]: row[4] for row in rows[1:]}
     assert outcomes[key(0)] == "Destroyed" and outcomes[key(7)] == "Not destroyed"

@@ -90,7 +90,11 @@ def test_due_writes_a_sign_off_sheet_and_prints_a_table(
     assert re.search(
         r"^120 records due for disposal before .* UTC, written to .*due\.xlsx\.$", printed, re.M
     )
-    rows = list(load_workbook(out, read_only=True).active.iter_rows(values_only=True))
+    book = load_workbook(out, read_only=True)
+    try:
+        rows = list(book.active.iter_rows(values_only=True))
+    finally:
+        book.close()
     headers = list(rows[0])
     assert headers[0] == "Row key" and headers[-1] == "Disposal due date"
     assert {"Name", "Classification", "Case Number", "Security Level", "Storage Location"} <= set(
