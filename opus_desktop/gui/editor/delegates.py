@@ -21,6 +21,7 @@ from PySide6.QtCore import (
     QObject,
     QPersistentModelIndex,
     QRect,
+    QSize,
     Qt,
     Signal,
 )
@@ -118,10 +119,12 @@ class ChecklistEditor(QListView):
     def __init__(self, labels: list[str], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.options = QStandardItemModel(self)
+        self.line_height = self.fontMetrics().height() + 10
         for label in labels:
             item = QStandardItem(label)
             item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Unchecked)
+            item.setSizeHint(QSize(0, self.line_height))
             self.options.appendRow(item)
         self.setModel(self.options)
         self.extra: list[str] = []  # given labels that are not options, kept as they were
@@ -165,7 +168,7 @@ class ChecklistEditor(QListView):
 
     def wanted_height(self) -> int:
         rows = max(self.options.rowCount(), 1)
-        return min(rows * (self.sizeHintForRow(0) + 2) + 2 * self.frameWidth() + 4, 260)
+        return min(rows * self.line_height + 2 * self.frameWidth() + 4, 300)
 
 
 class MultiLineEditor(QPlainTextEdit):
@@ -300,6 +303,13 @@ class RecordsDelegate(QStyledItemDelegate):
             rect.setHeight(max(rect.height() * 5, 110))
         elif isinstance(editor, QComboBox | DateTimeLine):
             rect.setWidth(max(rect.width(), 200))
+        # A widened editor near the right or bottom edge moves in rather than being cut.
+        parent = editor.parentWidget()
+        area = parent.rect() if parent is not None else rect
+        if rect.right() > area.right():
+            rect.moveRight(max(area.right(), rect.width() - 1))
+        if rect.bottom() > area.bottom():
+            rect.moveBottom(max(area.bottom(), rect.height() - 1))
         editor.setGeometry(rect)
 
     def _finish(self, editor: QWidget) -> None:

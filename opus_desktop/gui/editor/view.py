@@ -339,7 +339,12 @@ class RecordsView(QTableView):
         if not index.isValid():
             return False
         self.setCurrentIndex(index)
+        # Centred top to bottom; sideways only as far as needed, so the columns on the
+        # left (Status, Row key) stay in sight when they can.
+        across = self.horizontalScrollBar().value()
         self.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtCenter)
+        self.horizontalScrollBar().setValue(across)
+        self.scrollTo(index, QAbstractItemView.ScrollHint.EnsureVisible)
         return True
 
     def go_to_row(self, row: Row, column: int) -> bool:

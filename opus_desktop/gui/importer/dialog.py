@@ -122,7 +122,7 @@ class ImportDialog(QDialog):
         super().__init__(parent)
         self.setObjectName("import-dialog")
         self.setWindowTitle(tr("Import a sheet"))
-        self.resize(1100, 760)
+        self.resize(1120, 800)
         self.runner = runner
         self.profile = profile
         self.columns = columns
@@ -169,6 +169,9 @@ class ImportDialog(QDialog):
         self.preview_view.setModel(self.preview)
         self.preview_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.preview_view.setWordWrap(False)
+        self.preview_view.horizontalHeader().setDefaultAlignment(
+            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+        )
         self.preview_view.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
         preview_box = QGroupBox(tr("First rows of the sheet"))
         QVBoxLayout(preview_box).addWidget(self.preview_view)
@@ -190,6 +193,8 @@ class ImportDialog(QDialog):
         header = self.mapping_view.horizontalHeader()
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        for part in (MappingModel.COLUMN, MappingModel.VALUES):
+            header.setSectionResizeMode(part, QHeaderView.ResizeMode.ResizeToContents)
         rematch = QPushButton(tr("Match headers by name"))
         rematch.setToolTip(tr("Forget the choices above and pair headers with columns by name"))
         rematch.clicked.connect(self.match_by_name)
@@ -207,7 +212,14 @@ class ImportDialog(QDialog):
         self.values_view.setModel(self.values)
         self.values_view.verticalHeader().hide()
         self.values_view.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 10)
-        self.values_view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        values_header = self.values_view.horizontalHeader()
+        values_header.setDefaultAlignment(
+            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+        )
+        values_header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        values_header.setSectionResizeMode(
+            ValueMapModel.NOTE, QHeaderView.ResizeMode.ResizeToContents
+        )
         self.values_view.setEditTriggers(QAbstractItemView.EditTrigger.AllEditTriggers)
         self.option_delegate = ComboDelegate(self._option_choices, self.values_view)
         self.values_view.setItemDelegateForColumn(ValueMapModel.OPTION, self.option_delegate)

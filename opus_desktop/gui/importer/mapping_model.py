@@ -192,7 +192,7 @@ class MappingModel(QAbstractTableModel):
         return {
             self.COLUMN: tr("Column in Opus"),
             self.SOURCE: tr("Header in the sheet"),
-            self.CONSTANT: tr("Or the same value for every row"),
+            self.CONSTANT: tr("Or a value for every row"),
             self.VALUES: tr("Option labels"),
         }.get(section)
 
@@ -310,8 +310,10 @@ class ValueMapModel(QAbstractTableModel):
                 names = [o for o, n in self.options.items() if n == number]
                 return names[0] if names else str(number)
             if number is not None:
-                return tr("sent as option {0}").format(number)
-            return tr("not an option: choose one") if unknown else tr("an option already")
+                return tr("sent as {0}").format(number)
+            return tr("not an option") if unknown else tr("already an option")
+        if role == Qt.ItemDataRole.ToolTipRole and unknown:
+            return tr("Opus would refuse '{0}': choose the option it stands for.").format(label)
         if role == Qt.ItemDataRole.BackgroundRole and unknown:
             return MISSING_COLOUR
         if role == Qt.ItemDataRole.DecorationRole and unknown and index.column() == self.LABEL:
