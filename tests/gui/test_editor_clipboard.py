@@ -199,3 +199,20 @@ def test_shortcuts_reach_the_grid(tab: RecordsTab, qtbot: QtBot) -> None:
     select(tab, 0, NAME, 1, NAME)
     qtbot.keyClick(tab.view, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier)
     assert tab.model.text(1, NAME) == tab.model.text(0, NAME)
+
+
+def test_cell_shortcuts_act_only_in_the_grid(tab: RecordsTab, qtbot: QtBot) -> None:
+    with qtbot.waitActive(tab):
+        tab.show()
+        tab.activateWindow()
+    select(tab, 0, NAME, 0, NAME)
+    before = tab.model.text(0, NAME)
+    tab.problems.table.setFocus()
+    qtbot.keyClick(tab.problems.table, Qt.Key.Key_Delete)
+    assert tab.model.text(0, NAME) == before
+    tab.view.setFocus()
+    qtbot.keyClick(tab.view, Qt.Key.Key_Delete)
+    assert tab.model.text(0, NAME) == ""
+    tab.problems.table.setFocus()
+    qtbot.keyClick(tab.problems.table, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert tab.model.text(0, NAME) == before  # undo works from anywhere in the tab

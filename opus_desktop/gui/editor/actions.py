@@ -1,7 +1,7 @@
 """The Edit menu of the Records tab, in the order the main window shows it.
 
-Shortcuts are the ones spreadsheet users know and act only while the focus is in the
-tab (WidgetWithChildrenShortcut), so Ctrl+C in another tab is that tab's business.
+Shortcuts are the ones spreadsheet users know. They act only while the focus is in the
+tab (undo, redo, find) or in the grid (the rest), never in another tab.
 Undo and redo refuse while a task reads the rows (the grid is locked then).
 """
 
@@ -65,6 +65,20 @@ class EditActions(QObject):
             self.delete,
             self.fill_down,
             self.find,
+            self.add_row,
+            self.duplicate_rows,
+            self.delete_rows,
+        ]
+
+    def grid_only(self) -> list[QAction]:
+        """Actions on cells and rows: their keys act only while the grid has the focus,
+        so Delete in the problems list or Ctrl+C in the preview do what they say there."""
+        return [
+            self.cut,
+            self.copy,
+            self.paste,
+            self.delete,
+            self.fill_down,
             self.add_row,
             self.duplicate_rows,
             self.delete_rows,
