@@ -216,3 +216,12 @@ def test_cell_shortcuts_act_only_in_the_grid(tab: RecordsTab, qtbot: QtBot) -> N
     tab.problems.table.setFocus()
     qtbot.keyClick(tab.problems.table, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert tab.model.text(0, NAME) == before  # undo works from anywhere in the tab
+
+
+def test_a_fill_that_changes_nothing_leaves_no_undo_step(tab: RecordsTab) -> None:
+    model = tab.model
+    model.setData(model.index(1, NAME), model.text(0, NAME))
+    model.undo_stack.setClean()
+    select(tab, 0, NAME, 1, NAME)
+    assert tab.view.fill_down() == 0
+    assert model.undo_stack.count() == 1 and model.undo_stack.isClean()

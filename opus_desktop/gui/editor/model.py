@@ -20,7 +20,7 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QColor, QFont, QIcon, QUndoStack
+from PySide6.QtGui import QColor, QFont, QIcon, QUndoCommand, QUndoStack
 
 from opus_desktop.core.records import Record
 from opus_desktop.core.schema import ColumnType
@@ -353,11 +353,21 @@ class RecordsModel(QAbstractTableModel):
         """Set cells (row position, column counting Status, text); return how many changed."""
         from opus_desktop.gui.editor.commands import EditCells
 
-        if self._columns is None or self.locked:
-            return 0
-        last = len(self._columns)
+        edits, hints = self._cell_edits(changes)
+        if edits:
+            self.undo_stack.push(EditCells(self, edits, label, hints))
+        return len(edits)
+
+    def _cell_edits(
+        self, changes: Iterable[tuple[int, int, str | None]]
+    ) -> tuple[list[tuple[Row, int, str | None]], dict[int, int]]:
+        """The changes that change something, as (row, template column, text), with
+        where each row is now."""
         edits: list[tuple[Row, int, str | None]] = []
         hints: dict[int, int] = {}
+        if self._columns is None or self.locked:
+            return edits, hints
+        last = len(self._columns)
         for position, column, text in changes:
             if not 1 <= column <= last or not 0 <= position < len(self._rows):
                 continue
@@ -366,9 +376,7 @@ class RecordsModel(QAbstractTableModel):
                 continue  # unchanged: no undo step, and no second time-zone shift
             edits.append((row, column - 1, text))
             hints[id(row)] = position
-        if edits:
-            self.undo_stack.push(EditCells(self, edits, label, hints))
-        return len(edits)
+        return edits, hints
 
     def insert_rows(
         self, position: int, contents: Sequence[dict[int, str]], label: str | None = None
@@ -431,21 +439,27 @@ class RecordsModel(QAbstractTableModel):
         appended: Sequence[dict[int, str]],
         label: str,
     ) -> int:
-        """Cells set and rows appended as one undo step (a paste or a fill)."""
-        from opus_desktop.gui.editor.commands import InsertRows
+        """Cells set and rows appended as one undo step (a paste or a fill); nothing
+        at all (no empty step) when no cell would change."""
+        from opus_desktop.gui.editor.commands import EditCells, InsertRows
 
-        if self._columns is None or self.locked:
+        cells, hints = self._cell_edits(edits)
+        if self._columns is None or self.locked or not (cells or appended):
             return 0
-        self.undo_stack.beginMacro(label)
-        try:
-            changed = self.set_texts(edits, label)
-            if appended:
-                rows = [self.new_row(texts) for texts in appended]
-                self.undo_stack.push(InsertRows(self, len(self._rows), rows, label))
-                changed += sum(len(texts) for texts in appended)
-        finally:
+        commands: list[QUndoCommand] = []
+        if cells:
+            commands.append(EditCells(self, cells, label, hints))
+        if appended:
+            rows = [self.new_row(texts) for texts in appended]
+            commands.append(InsertRows(self, len(self._rows), rows, label))
+        if len(commands) == 1:
+            self.undo_stack.push(commands[0])
+        else:
+            self.undo_stack.beginMacro(label)
+            for command in commands:
+                self.undo_stack.push(command)
             self.undo_stack.endMacro()
-        return changed
+        return len(cells) + sum(len(texts) for texts in appended)
 
     def set_row_status(self, row_key: str, status: str, message: str = "") -> int:
         """Record what Opus did with the rows holding `row_key`; not an undo step."""
