@@ -229,3 +229,15 @@ def test_actions_come_in_menu_order_with_shortcuts(tab: RecordsTab) -> None:
         "Ctrl+F",
     )
     assert [a.text().replace("&", "") for a in tab.file_actions()] == ["Save mapping…", "Export…"]
+
+
+def test_rows_pasted_into_an_empty_grid_become_records(qtbot: QtBot, tab: RecordsTab) -> None:
+    tab.set_profile(demo_profile())
+    assert tab.view.paste_text("K-1\tFirst.pdf\r\nK-2\tSecond.pdf\r\n") == 4
+    assert tab.model.rowCount() == 2
+    assert [tab.model.text(r, 1) for r in range(2)] == ["K-1", "K-2"]
+    assert tab.counts.text() == "2 rows · 2 invalid"  # the times are still missing
+    messages: list[str] = []
+    tab.status_message.connect(messages.append)
+    assert not tab.save_mapping()
+    assert messages == ["Import a sheet first: its mapping is what gets saved."]

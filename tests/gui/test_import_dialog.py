@@ -217,3 +217,25 @@ def test_open_sheet_asks_for_a_mapping_only_when_required_columns_are_unfed(
     assert [c.internal_name for c in dialog.mapping.missing()] == ["rowKey"]
     assert tab.model.rowCount() == 0
     dialog.reject()
+
+
+def test_a_header_feeds_one_column_and_a_constant_replaces_a_header(
+    qtbot: QtBot, tab: RecordsTab, sheet: Path
+) -> None:
+    dialog = open_dialog(qtbot, tab, sheet)
+    mapping = dialog.mapping
+    mapping.set_source("leafName", "Created")  # taken from Created time
+    assert mapping.sources["leafName"] == "Created"
+    assert "timeCreated" not in mapping.sources
+    assert [c.internal_name for c in mapping.missing()] == ["rowKey", "timeCreated"]
+    mapping.set_constant("timeCreated", "2024-01-01 00:00:00")
+    mapping.set_source("rowKey", "Ref")
+    assert not mapping.missing()
+    mapping.set_source("timeCreated", "Modified")  # a header again: the constant goes
+    assert "timeCreated" not in mapping.constants
+    assert "timeModified" not in mapping.sources
+    assert not mapping.setData(mapping.index(0, MappingModel.SOURCE), "No such header")
+    assert mapping.mapping().columns == {
+        "Ref": "rowKey", "Created": "leafName", "Modified": "timeCreated"
+    }  # fmt: skip
+    assert "Title" in dialog.unmatched_label.text()
