@@ -261,21 +261,21 @@ def _font(points: float) -> QFont:
 
 # The document is built as one piece of HTML: QTextDocument lays a table out again on
 # every cursor edit (slow for long tables), and one setHtml() keeps calls into Qt few.
+# Lengths in px are screen pixels (96 per inch), whatever the PDF's resolution.
 _STYLE = """
 body { font-size: 9pt; }
 h1 { font-size: 20pt; font-weight: bold; margin: 0; }
-h2 { font-size: 12pt; font-weight: bold; margin-top: 14px; margin-bottom: 4px; }
+h2 { font-size: 12pt; font-weight: bold; margin-top: 16px; margin-bottom: 5px; }
 p { margin-top: 0; margin-bottom: 4px; }
-p.organisation { font-size: 12pt; margin-bottom: 10px; }
+p.organisation { font-size: 12pt; margin-bottom: 12px; }
 p.hash { font-family: 'DejaVu Sans Mono', Consolas, Menlo, 'Courier New', monospace;
          font-size: 8pt; margin-bottom: 6px; }
 p.small { font-size: 8pt; }
-p.signature { margin-top: 28px; }
+p.signature { margin-top: 36px; }
 table.grid { border-collapse: collapse; border-color: #8a94a3; border-style: solid; }
 table.grid th { background-color: #e4e8ee; font-weight: bold; text-align: left; }
 table.records td { font-size: 8pt; }
 table.records th { font-size: 8.5pt; }
-td.number, th.number { text-align: right; }
 td.label { font-weight: bold; }
 """
 
@@ -297,7 +297,7 @@ def _html(
         f"<html><head><style>{_STYLE}</style></head><body>",
         f"<h1>{TITLE}</h1>",
         f"<p class='organisation'>{_e(outcome.organisation or outcome.run.profile)}</p>",
-        "<table width='100%' cellspacing='0' cellpadding='2'>",
+        "<table width='100%' cellspacing='0' cellpadding='2' style='margin-top: 6px'>",
     ]
     for label, value in disposal_fields(outcome, issued):
         if label.startswith("Audit entry") or label in _COUNTED:
@@ -338,8 +338,8 @@ def _html(
         parts.append(f"<p>Audit log entry {entry.seq}, written {_e(entry.time)}, SHA-256:</p>")
         parts.append(f"<p class='hash'>{_e(entry.hash)}</p>")
     parts += [
-        "<p class='small'>`opus-desktop audit verify` checks that the audit log still holds "
-        "these entries unchanged.</p>",
+        "<p class='small'>The command <tt>opus-desktop audit verify</tt> checks that the "
+        "audit log still holds these entries unchanged.</p>",
         "<p class='signature'>Signature: ______________________________"
         "&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;Date: ________________</p>",
     ]
@@ -368,12 +368,13 @@ def _counts_table(destroyed: list[DisposedRecord]) -> str:
     parts = [
         "<table class='grid' width='100%' border='0.5' cellspacing='0' cellpadding='3'>",
         "<thead><tr><th width='80%'>Classification</th>"
-        "<th class='number' width='20%'>Destroyed</th></tr></thead><tbody>",
+        "<th align='right' width='20%'>Destroyed</th></tr></thead><tbody>",
     ]
     for name, count in rows:
-        parts.append(f"<tr><td>{_e(name)}</td><td class='number'>{count}</td></tr>")
+        parts.append(f"<tr><td>{_e(name)}</td><td align='right'>{count}</td></tr>")
     parts.append(
-        f"<tr><td class='label'>Total</td><td class='number label'>{len(destroyed)}</td></tr>"
+        "<tr><td class='label'>Total</td>"
+        f"<td class='label' align='right'>{len(destroyed)}</td></tr>"
     )
     parts.append("</tbody></table>")
     return "".join(parts)
