@@ -1,10 +1,15 @@
 """Logging to a rotating file in the log folder, with secrets removed before writing.
 
-    log_file = setup_logging()          # once, at start-up (the GUI; the CLI may too)
+    log_file = setup_logging()          # once, at start-up (the GUI and the CLI)
+    set_level(logging.DEBUG)            # when the log level setting changes
 
-The file is readable by the user only. Every record passes through `RedactingFilter`,
-which runs `opus.http.redact` over the formatted message and any traceback, so a token,
-a client assertion or a password that reached a message by accident is never written.
+The level comes from the app settings (Log files > Detail) unless given. The file is
+readable by the user only. `RedactingFilter` sits on every handler of the root logger
+(ours and any that was there before, such as a console handler), and runs
+`opus.http.redact` over each record's message, arguments and traceback, so a token, a
+client assertion, a password or an Authorization header that reached a message by
+accident is never written anywhere. At INFO the app logs one line per call to Opus
+(method, host, path, status, time) and never a record's contents.
 """
 
 from __future__ import annotations
@@ -23,6 +28,9 @@ BACKUPS = 5
 FORMAT = "%(asctime)s %(levelname)-7s %(threadName)s %(name)s: %(message)s"
 
 _HANDLER_NAME = "opus-desktop-file"
+# Libraries whose own INFO lines would repeat ours with more in them (httpx logs every
+# URL, query string included).
+_QUIET = ("httpx", "httpcore", "hpack", "keyring", "urllib3")
 
 
 class RedactingFilter(logging.Filter):
@@ -56,11 +64,28 @@ class _PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
         return stream
 
 
-def setup_logging(level: int = logging.INFO, directory: Path | None = None) -> Path:
+def install_redaction(logger: logging.Logger | None = None) -> None:
+    """Put a RedactingFilter on every handler of `logger` (the root) that has none yet.
+
+    A filter on the logger itself would miss records from child loggers, which reach
+    the handlers directly; a filter on each handler sees every record it writes.
+    """
+    logger = logger or logging.getLogger()
+    for handler in logger.handlers:
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(RedactingFilter())
+
+
+def setup_logging(level: int | None = None, directory: Path | None = None) -> Path:
     """Send the app's log records to `<log folder>/opus-desktop.log`; return the file.
 
-    Calling it again replaces the app's handler rather than adding a second one.
+    `level` defaults to the log level setting. Calling it again replaces the app's
+    handler rather than adding a second one.
     """
+    if level is None:
+        from opus_desktop import settings
+
+        level = settings.log_level()
     folder = paths.private_dir(directory) if directory is not None else paths.log_dir()
     path = folder / LOG_FILE
     handler = _PrivateRotatingFileHandler(
@@ -68,18 +93,24 @@ def setup_logging(level: int = logging.INFO, directory: Path | None = None) -> P
     )
     handler.set_name(_HANDLER_NAME)
     handler.setFormatter(logging.Formatter(FORMAT))
-    handler.addFilter(RedactingFilter())
     root = logging.getLogger()
     for old in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:
         root.removeHandler(old)
         old.close()
     root.addHandler(handler)
-    if root.level == logging.NOTSET or root.level > level:
-        root.setLevel(level)
-    # httpx logs every request URL at INFO, query strings included: keep it quieter.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("httpcore").setLevel(logging.WARNING)
+    install_redaction(root)
+    set_level(level)
+    for name in _QUIET:
+        logging.getLogger(name).setLevel(logging.WARNING)
     return path
+
+
+def set_level(level: int) -> None:
+    """Log records of `level` and above from now on (the settings dialog calls this)."""
+    logging.getLogger().setLevel(level)
+    for handler in logging.getLogger().handlers:
+        if handler.get_name() == _HANDLER_NAME:
+            handler.setLevel(level)
 
 
 def close_logging() -> None:

@@ -6,12 +6,16 @@ an AppError raised anywhere becomes one sentence on stderr and its exit code.
 
 Exit codes: 0 all done, 1 some records failed or were invalid, 2 bad input or usage,
 3 authentication failed, 4 the service could not be reached or kept failing.
+
+Whatever runs, GUI or command, runs with the umask 077 (every file and folder the app
+creates, wherever it is, is the user's only) and logs to the rotating log file.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable
 
@@ -59,6 +63,21 @@ def fail(message: str, code: int) -> int:
 
 
 def main(argv: list[str]) -> int:
+    from opus_desktop.logs import close_logging, setup_logging
+
+    previous = os.umask(0o077)
+    try:
+        try:
+            setup_logging()
+        except OSError as exc:  # no log file is no reason not to work
+            print(f"opus-desktop: working without a log file ({exc}).", file=sys.stderr)
+        return _run(argv)
+    finally:
+        close_logging()
+        os.umask(previous)  # for a caller that goes on (tests); the app's process ends here
+
+
+def _run(argv: list[str]) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     func: Callable[[argparse.Namespace], int] | None = getattr(args, "func", None)

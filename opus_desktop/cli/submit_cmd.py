@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
 
+from opus_desktop import settings as app_settings
 from opus_desktop.cli import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, fail
 from opus_desktop.cli.inputs import add_input_arguments, mapping_of, open_input, profile_of
 from opus_desktop.cli.progress import ProgressBar, duration
@@ -39,7 +40,6 @@ from opus_desktop.jobs.report import (
 )
 from opus_desktop.jobs.state import RunState
 from opus_desktop.jobs.submit import (
-    DEFAULT_CONCURRENCY,
     DEFAULT_OUTAGE_LIMIT,
     MAX_CONCURRENCY,
     SubmitRun,
@@ -79,13 +79,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default="overwrite",
         help="a record whose row key exists already: replace it (default) or leave it",
     )
+    calls = app_settings.default_concurrency()  # the "Calls at a time" setting
     parser.add_argument(
         "--concurrency",
         type=concurrency,
-        default=DEFAULT_CONCURRENCY,
+        default=calls,
         metavar="N",
-        help=f"calls in flight at once (default {DEFAULT_CONCURRENCY}; fewer while the "
-        "service is busy)",
+        help=f"calls in flight at once (default {calls}; fewer while the service is busy)",
     )
     parser.add_argument(
         "--dry-run", action="store_true", help="validate and build every record; send nothing"
@@ -137,6 +137,8 @@ def run(args: argparse.Namespace) -> int:
         warning = connection.certificate_warning
         if warning:
             print(f"Warning: {warning}", file=sys.stderr)
+        if connection.tls_warning:
+            print(f"Warning: {connection.tls_warning}", file=sys.stderr)
         new = create_submit_run(
             journal,
             profile.name,

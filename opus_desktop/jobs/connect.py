@@ -10,7 +10,9 @@
 before any call) and wires the HTTP client, the token provider and the OpusClient
 together with the profile's settings. `test_connection` does the same one step at a
 time and yields each step as soon as it is known, so a worker thread can show progress;
-it stops at the first step that fails. Nothing here imports httpx or Qt.
+it stops at the first step that fails. The proxy and the timeout come from the app
+settings (settings.py) unless the profile names a proxy or the caller a timeout.
+Nothing here imports httpx or Qt.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
+from urllib.parse import urlsplit
 
+from opus_desktop import settings as app_settings
 from opus_desktop.errors import AppError
 from opus_desktop.opus.auth import TokenProvider, require_secure_url
 from opus_desktop.opus.certificate import WARN_DAYS, CertificateInfo, Credential, load_certificate
@@ -33,8 +37,9 @@ from opus_desktop.profiles import Profile, ProfileError
 
 log = logging.getLogger(__name__)
 
-# Normal work: patient, since a long run should ride out a busy service.
-DEFAULT_TIMEOUT = 30.0
+# Normal work: patient, since a long run should ride out a busy service. The request
+# timeout setting replaces it; this is that setting's default.
+DEFAULT_TIMEOUT = app_settings.REQUEST_TIMEOUT.default
 # `profile test`: a person is waiting, so an unreachable service must be reported within
 # about ten seconds (4 tries of at most 2 s to connect, plus under 2 s of backoff), while a
 # slow but working service still gets 8 s to answer.
@@ -118,6 +123,17 @@ def describe_certificate(info: CertificateInfo) -> str:
     )
 
 
+def tls_warning(profile: Profile) -> str | None:
+    """A sentence when the profile has TLS certificate checks turned off, else None."""
+    if profile.verify_tls:
+        return None
+    return (
+        f'TLS certificate checks are turned off for profile "{profile.name}": anyone between '
+        "this computer and Opus could read or change what is sent. Turn them back on in the "
+        "profile unless this is a test server."
+    )
+
+
 def _day(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d")
 
@@ -138,6 +154,11 @@ class Connection:
     def certificate_warning(self) -> str | None:
         """The 30-day expiry warning for this connection's certificate, if it applies."""
         return certificate_warning(self.credential)
+
+    @property
+    def tls_warning(self) -> str | None:
+        """A sentence when this profile has TLS certificate checks turned off."""
+        return tls_warning(self.profile)
 
     def close(self) -> None:
         self.client.http.close()  # the token provider shares this HTTP client
@@ -160,12 +181,13 @@ def connect(
     *,
     retry: RetryPolicy | None = None,
     transport: Transport | None = None,
-    timeout: float = DEFAULT_TIMEOUT,
+    timeout: float | None = None,
     connect_timeout: float | None = None,
 ) -> Connection:
     """Open the profile's connection. Raises ProfileError or TemplateError for the profile,
     CertificateError for the certificate (expired included), SettingsError for a URL that
-    cannot work; nothing is sent yet: the first call signs in."""
+    cannot work; nothing is sent yet: the first call signs in. `timeout` defaults to the
+    request timeout setting."""
     connection_id = _check_profile(profile)
     credential = open_certificate(profile, password)
     return _assemble(profile, credential, connection_id, retry, transport, timeout, connect_timeout)
@@ -192,13 +214,16 @@ def _assemble(
     connection_id: str,
     retry: RetryPolicy | None,
     transport: Transport | None,
-    timeout: float,
+    timeout: float | None,
     connect_timeout: float | None,
 ) -> Connection:
+    network = app_settings.load()
+    direct = _on_this_computer(profile)
     http = make_http_client(
         verify=profile.verify_tls,
-        proxy=profile.proxy or None,
-        timeout=timeout,
+        proxy=None if direct else profile.proxy or network.proxy(),
+        system_proxy=network.system_proxy() and not direct,
+        timeout=timeout if timeout is not None else network.get(app_settings.REQUEST_TIMEOUT),
         transport=transport,
         connect_timeout=connect_timeout,
     )
@@ -220,6 +245,12 @@ def _assemble(
         http.close()
         raise
     return Connection(profile, credential, tokens, client)
+
+
+def _on_this_computer(profile: Profile) -> bool:
+    """Whether both services are on this computer (the sandbox): never through a proxy."""
+    hosts = {urlsplit(url).hostname for url in (profile.api_url, profile.identity_url)}
+    return hosts <= {"127.0.0.1", "localhost", "::1"}
 
 
 # -- the connection test ----------------------------------------------------------------------

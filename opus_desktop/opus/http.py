@@ -2,8 +2,9 @@
 
 TLS is checked against the operating system's trust store (truststore), so a company's own
 root certificate, installed by IT, is trusted as in the browser. Proxies come from the
-environment (HTTPS_PROXY, NO_PROXY) unless the profile names one. Requests are logged at
-DEBUG as method, host, path, status and time: never a query string, header or body.
+system (HTTPS_PROXY, NO_PROXY, the Windows and macOS proxy settings) unless a proxy is
+named or `system_proxy` is off. Each request is logged at INFO as method, host, path,
+status and time: never a query string, header or body.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ def make_http_client(
     timeout: float = 30.0,
     transport: Transport | None = None,
     connect_timeout: float | None = None,
+    system_proxy: bool = True,
 ) -> httpx.Client:
     """A client for the identity service and the API; close it when done (or use `with`).
 
@@ -40,12 +42,14 @@ def make_http_client(
     opening a connection instead (a host that does not answer at all is found out sooner
     than a slow reply). `verify=False` turns TLS checks off (only ever for a local test
     server). `transport` replaces the network, for tests and for an in-process emulator.
+    `proxy` names the proxy to use; without one, `system_proxy` says whether the system's
+    proxy settings apply (False: connect directly).
     """
     tls: ssl.SSLContext | bool = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT) if verify else False
     return httpx.Client(
         verify=tls,
         proxy=proxy,
-        trust_env=proxy is None,
+        trust_env=proxy is None and system_proxy,
         timeout=httpx.Timeout(timeout, connect=connect_timeout or timeout),
         headers={"User-Agent": USER_AGENT},
         follow_redirects=False,
@@ -59,12 +63,12 @@ def _note_start(request: httpx.Request) -> None:
 
 
 def _log_response(response: httpx.Response) -> None:
-    if not log.isEnabledFor(logging.DEBUG):
+    if not log.isEnabledFor(logging.INFO):
         return
     request = response.request
     started = request.extensions.get(_STARTED)
     elapsed = f"{(time.monotonic() - started) * 1000:.0f} ms" if isinstance(started, float) else "?"
-    log.debug(
+    log.info(
         "%s %s%s -> %d in %s",
         request.method,
         request.url.host,
@@ -74,15 +78,42 @@ def _log_response(response: httpx.Response) -> None:
     )
 
 
+_REMOVED = "[removed]"
+# A value ends at white space, a quote, or what separates fields in a form, JSON or a header.
+_VALUE_END = r"\s\"'&,;}\]\\"
 _SECRETS = re.compile(
-    r"(?i)(bearer\s+\S+|eyJ[\w-]+\.[\w-]+\.[\w-]*"
-    r"|(?:access_token|client_assertion|password)[\"']?\s*[:=]\s*[\"']?[^\s\"'&,}]+)"
+    rf"""(?ix)
+    (?P<userinfo>\b[a-z][a-z0-9+.-]*://[^\s/:@'"]+:)[^\s/@'"]+(?=@)   # https://user:SECRET@host
+    | (?P<key>[\w-]*(?:authorization|token|assertion|password|passwd|passphrase|pwd|secret))
+      (?P<separator>\\?["']?\s*[:=]\s*)                  # password=, "password": , \"password\":
+      (?P<value>\\?"[^"]*?\\?"|'[^']*'                   # a quoted value, spaces and all
+        |(?:(?:bearer|basic|digest|negotiate|ntlm)\s+)?[^{_VALUE_END}]+)
+    | bearer\s+[^{_VALUE_END}]+                            # Bearer TOKEN anywhere
+    | eyJ[\w-]+\.[\w-]+\.[\w-]*                             # a JWT (a client assertion)
+    """
 )
 
 
+def _removed(match: re.Match[str]) -> str:
+    if match.group("userinfo"):
+        return match.group("userinfo") + _REMOVED
+    if match.group("key"):
+        value = match.group("value")
+        quote = '\\"' if value.startswith('\\"') else value[0] if value[0] in "\"'" else ""
+        return match.group("key") + match.group("separator") + quote + _REMOVED + quote
+    if match.group(0).lower().startswith("bearer"):
+        return "Bearer " + _REMOVED
+    return _REMOVED
+
+
 def redact(text: str) -> str:
-    """Remove anything that looks like a token, an assertion or a password."""
-    return _SECRETS.sub("[removed]", text)
+    """Remove what looks like a token, an assertion, a password or an Authorization value.
+
+    `password=...`, `"access_token": "..."`, `Authorization: Bearer ...`, a JWT anywhere,
+    and the password in `https://user:password@host`; the names stay, so a log still says
+    what was there.
+    """
+    return _SECRETS.sub(_removed, text)
 
 
 def snippet(text: str, limit: int = 200) -> str:
