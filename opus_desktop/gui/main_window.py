@@ -44,6 +44,7 @@ from opus_desktop.gui.settings import (
     GuiSettings,
 )
 from opus_desktop.gui.workers import TaskRunner
+from opus_desktop.jobs.connect import tls_warning
 from opus_desktop.profiles import Profile
 
 log = logging.getLogger(__name__)
@@ -142,6 +143,11 @@ class MainWindow(QMainWindow):
         for action in self.records.file_actions():
             file_menu.addAction(action)
         file_menu.addSeparator()
+        self.settings_action = self._action(
+            file_menu, tr("&Settings..."), self.show_settings, "Ctrl+,"
+        )
+        self.settings_action.setMenuRole(QAction.MenuRole.PreferencesRole)
+        file_menu.addSeparator()
         self.quit_action = self._action(
             file_menu, tr("&Quit"), self.close, QKeySequence.StandardKey.Quit
         )
@@ -204,6 +210,13 @@ class MainWindow(QMainWindow):
         self.records.open_sheet(path)
 
     @Slot()
+    def show_settings(self) -> None:
+        from opus_desktop.gui.settings_dialog import SettingsDialog
+
+        self.settings_dialog = SettingsDialog(self)
+        self.settings_dialog.open()
+
+    @Slot()
     def open_log_folder(self) -> None:
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(paths.log_dir())))
 
@@ -257,9 +270,12 @@ class MainWindow(QMainWindow):
             self.status_label.setText(tr("No profile"))
             return
         text = tr("Profile: {name}").format(name=profile.name)
+        if not profile.verify_tls:
+            text += " · " + tr("TLS checks OFF")
         if self._sign_in:
             text += f" · {self._sign_in}"
         self.status_label.setText(text)
+        self.status_label.setToolTip(tls_warning(profile) or "")
 
     def status_text(self) -> str:
         return self.status_label.text()

@@ -119,7 +119,7 @@ def test_window_without_profile(qtbot: QtBot, gui_settings: GuiSettings, tmp_pat
     assert window.status_text() == "No profile"
     assert not window.test_action.isEnabled()
     assert menu_texts(window) == {
-        "File": ["Open sheet...", "Save mapping...", "Export...", "Quit"],
+        "File": ["Open sheet...", "Save mapping...", "Export...", "Settings...", "Quit"],
         "Edit": ["Undo", "Redo", "Copy", "Fill down"],
         "Connection": [
             "Add profile...",

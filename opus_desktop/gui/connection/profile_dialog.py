@@ -47,6 +47,7 @@ from opus_desktop.profiles import (
     save_profile,
     slug,
 )
+from opus_desktop.settings import default_concurrency
 
 COMMON_TIME_ZONES = (
     "UTC",
@@ -119,7 +120,7 @@ class ProfileDialog(QDialog):
         layout.addWidget(self.problem_label)
         layout.addWidget(self.buttons)
 
-        self._load(profile or Profile(name=""))
+        self._load(profile or Profile(name="", concurrency=default_concurrency()))
         for signal in (
             self.name.textChanged,
             self.protocol.currentIndexChanged,
@@ -177,7 +178,7 @@ class ProfileDialog(QDialog):
         self.destroy_path = QLineEdit()
         self.destroy_path.setPlaceholderText(DEFAULT_DESTROY_PATH)
         self.proxy = QLineEdit()
-        self.proxy.setPlaceholderText(tr("None: the system's proxy settings apply"))
+        self.proxy.setPlaceholderText(tr("None: the proxy in File > Settings applies"))
         self.proxy.setToolTip(
             tr("Only if your network needs one, e.g. http://proxy.contoso.com:8080")
         )
