@@ -39,5 +39,21 @@ bench: $(VENV)/.installed-test
 	  echo "== $$f"; QT_QPA_PLATFORM=offscreen $(PY) "$$f"; \
 	done
 
+# The one-folder bundle dist/opus-desktop/ (PyInstaller, packaging/opus-desktop.spec), then
+# its smoke test: the bundle started headless in an empty home opens its main window and
+# exits 0, or this target fails. Not part of `make test`: it takes a minute or two.
+PYINSTALLER := pyinstaller>=6.10,<7
+package: $(VENV)/.installed
+	$(PIP) install "$(PYINSTALLER)"
+	$(BIN)/pyinstaller --noconfirm --clean --log-level WARN \
+	  --distpath dist --workpath build packaging/opus-desktop.spec
+	@home=$$(mktemp -d) && \
+	  echo "== smoke test: dist/opus-desktop/opus-desktop --smoke-test" && \
+	  OPUS_DESKTOP_HOME="$$home" QT_QPA_PLATFORM=offscreen \
+	    dist/opus-desktop/opus-desktop --smoke-test; \
+	  status=$$?; rm -rf "$$home"; \
+	  if [ $$status -ne 0 ]; then echo "The bundle's smoke test failed (exit $$status)."; exit 1; fi
+	@echo "== dist/opus-desktop/ built and smoke-tested: $$(du -sh dist/opus-desktop | cut -f1)"
+
 clean:
 	rm -rf build dist .pytest_cache .mypy_cache .ruff_cache
