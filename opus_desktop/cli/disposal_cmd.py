@@ -21,15 +21,12 @@ destroyed, 1 some were not (listed with Opus's reasons), 2 bad input, 3 sign-in 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from opus_desktop import paths
 from opus_desktop.cli import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, fail
 from opus_desktop.cli.progress import ProgressBar
 from opus_desktop.cli.submit_cmd import cancel_on_interrupt, password_for, retry_policy
@@ -48,14 +45,16 @@ from opus_desktop.jobs.disposal import (
     DueRecord,
     Selection,
     Tenant,
+    certificate_path,
     due_table,
     fetch_due,
     not_due_reason,
     plan_disposal,
     read_selection,
     reason_kind,
+    summarise,
 )
-from opus_desktop.jobs.journal import Journal, RunInfo
+from opus_desktop.jobs.journal import Journal
 from opus_desktop.jobs.report import file_sha256
 from opus_desktop.jobs.state import Progress, RunState
 from opus_desktop.profiles import Profile, find_profile
@@ -305,11 +304,9 @@ def run_destroy(args: argparse.Namespace) -> int:
         if not plan.send:
             print("Nothing to mark destroyed.")
             return EXIT_SOME_FAILED
-        if not args.yes and not _confirmed(plan.send):
+        if not args.yes and not _confirmed(plan.send, profile.date_format):
             return fail("The number typed does not match. Nothing was destroyed.", EXIT_USAGE)
-        tenant = Tenant(
-            profile.name, profile.identity_url, profile.api_url, connection.client.connection_id
-        )
+        tenant = Tenant.of(profile, connection.client.connection_id)
         with Journal() as journal:
             runner = DestroyRun(journal, AuditLog(), connection.client, tenant)
             run_id = runner.create(
@@ -347,9 +344,7 @@ def resume(run: str, *, failed: bool = False, operator: str | None = None) -> in
             )
         profile = find_profile(info.profile)
         with connect(profile, password_for(profile), retry=retry_policy()) as connection:
-            tenant = Tenant(
-                profile.name, profile.identity_url, profile.api_url, connection.client.connection_id
-            )
+            tenant = Tenant.of(profile, connection.client.connection_id)
             runner = DestroyRun(journal, AuditLog(), connection.client, tenant)
             left = info.counts.failed if failed else info.counts.remaining
             what = "failed records" if failed else "records"
@@ -399,20 +394,19 @@ def _show_plan(
             print(f"  ... and {len(plan.not_due) - SHOWN:,} more.")
 
 
-def _confirmed(items: Sequence[DisposalItem]) -> bool:
-    count = len(items)
-    classes = Counter(item.classification or "(no classification)" for item in items)
-    dues = sorted(item.due for item in items if item.due)
+def _confirmed(items: Sequence[DisposalItem], date_format: str) -> bool:
+    summary = summarise(items, date_format)
+    count = summary.count
     print(
         f"About to mark {count:,} record{'s' * (count != 1)} destroyed in Opus. This cannot "
         "be undone."
     )
-    for name, number in classes.most_common(10):
+    for name, number in summary.by_classification[:10]:
         print(f"  {number:>6,}  {name}")
-    if len(classes) > 10:
-        print(f"  ... and {len(classes) - 10} more classifications.")
-    if dues:
-        print(f"Due dates from {dues[0]} to {dues[-1]}.")
+    if len(summary.by_classification) > 10:
+        print(f"  ... and {len(summary.by_classification) - 10} more classifications.")
+    if summary.earliest_due:
+        print(f"Due dates from {summary.earliest_due} to {summary.latest_due}.")
     try:
         typed = input(f"Type the number of records ({count}) to confirm: ")
     except EOFError:
@@ -425,20 +419,6 @@ def _check_target(path: Path, suffixes: tuple[str, ...], what: str) -> None:
         raise ReportError(f"{path.name}: {what}.")
     if not path.resolve().parent.is_dir():
         raise ReportError(f"Cannot write {path}: the folder {path.parent} does not exist.")
-
-
-def certificate_path(info: RunInfo) -> Path:
-    """Where a run's certificate goes: as chosen, else beside the input, else the data
-    folder's "certificates"."""
-    chosen = str(info.options.get("certificate") or "")
-    if chosen:
-        return Path(chosen)
-    name = f"certificate-of-destruction-{info.id}.pdf"
-    if info.input_path:
-        folder = Path(info.input_path).parent
-        if folder.is_dir() and os.access(folder, os.W_OK):
-            return folder / name
-    return paths.private_dir(paths.data_dir() / CERTIFICATES) / name
 
 
 def report(outcome: DestroyOutcome) -> int:

@@ -55,6 +55,7 @@ log must verify before anything is sent: no disposal without its audit entry.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -63,6 +64,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from opus_desktop import paths
 from opus_desktop.core.datetimes import DEFAULT_FORMAT, parse_with_offset
 from opus_desktop.core.errors import SheetError
 from opus_desktop.core.schema import BUILT_INS, ROW_KEY, Template, decode_internal_name
@@ -81,6 +83,7 @@ from opus_desktop.opus.errors import (
     ServiceUnavailable,
 )
 from opus_desktop.opus.protocols import DestroyResult, DuePage
+from opus_desktop.profiles import Profile
 
 log = logging.getLogger(__name__)
 
@@ -422,6 +425,34 @@ def plan_disposal(
     return DisposalPlan(send, not_due)
 
 
+@dataclass(frozen=True)
+class SelectionSummary:
+    """What a confirmation shows before anything is sent."""
+
+    count: int
+    by_classification: list[tuple[str, int]]  # most records first
+    earliest_due: str  # as the service wrote them; "" when none is known
+    latest_due: str
+
+
+def summarise(items: Sequence[DisposalItem], date_format: str = DEFAULT_FORMAT) -> SelectionSummary:
+    """Count, counts by classification, earliest and latest due date of a selection (dates
+    read in the tenant's `date_format`; unreadable ones are compared as text, after)."""
+    counts: dict[str, int] = {}
+    for item in items:
+        name = item.classification or "(no classification)"
+        counts[name] = counts.get(name, 0) + 1
+    ordered = sorted(counts.items(), key=lambda pair: (-pair[1], pair[0].casefold()))
+    dated = sorted(
+        (moment is None, moment or datetime.min, item.due)
+        for item in items
+        if item.due
+        for moment in [_read_time(item.due, date_format)]
+    )
+    earliest, latest = (dated[0][2], dated[-1][2]) if dated else ("", "")
+    return SelectionSummary(len(items), ordered, earliest, latest)
+
+
 def not_due_reason(before: datetime) -> str:
     return (
         f"Not in the list of records due for disposal before {_when(before)}, so it was not "
@@ -447,6 +478,10 @@ class Tenant:
     identity_url: str
     api_url: str
     connection_id: str
+
+    @classmethod
+    def of(cls, profile: Profile, connection_id: str) -> Tenant:
+        return cls(profile.name, profile.identity_url, profile.api_url, connection_id)
 
     def as_json(self) -> dict[str, str]:
         return {
@@ -728,9 +763,7 @@ class DestroyRun:
             if state.wait(wait):
                 return "cancelled", "Cancelled while Opus gave no answer."
 
-    def _deliver(
-        self, batch: list[Item], state: RunState, action: _Action
-    ) -> OpusError | None:
+    def _deliver(self, batch: list[Item], state: RunState, action: _Action) -> OpusError | None:
         """Send one claimed batch, split when refused; returns the error that left records
         without an answer (they are put back to pending), or None."""
         parts = [batch]
@@ -757,19 +790,27 @@ class DestroyRun:
                     state.wait(self.pause)
                     continue
                 said = exc.service_message or exc.message
-                failed = {keys[0]: f"{NOT_CONFIRMED} Opus failed on this record {tries} times "
-                          f"({said}). Retry to find out whether it was destroyed."}
+                failed = {
+                    keys[0]: f"{NOT_CONFIRMED} Opus failed on this record {tries} times "
+                    f"({said}). Retry to find out whether it was destroyed."
+                }
                 self._finish({}, failed, state, action, exc.message)
                 continue
             except ProtocolError as exc:
                 if exc.status in (404, 405):  # nothing there handled it: the profile is wrong
                     raise
-                self._release(action, f"{NOT_CONFIRMED} Opus's answer could not be read "
-                              f"({exc.message}). Sending it again tells.")
+                self._release(
+                    action,
+                    f"{NOT_CONFIRMED} Opus's answer could not be read "
+                    f"({exc.message}). Sending it again tells.",
+                )
                 return exc
             except ServiceUnavailable as exc:
-                self._release(action, f"{NOT_CONFIRMED} the call may have reached Opus before "
-                              f"it failed ({exc.message}). Sending it again tells.")
+                self._release(
+                    action,
+                    f"{NOT_CONFIRMED} the call may have reached Opus before "
+                    f"it failed ({exc.message}). Sending it again tells.",
+                )
                 return exc
             self._record(part, result, state, action)
         return None
@@ -839,7 +880,11 @@ class DestroyRun:
         # answers an interrupted action got but never wrote).
         records = [
             DisposedRecord(
-                r.key, r.name, r.classification, r.due, r.outcome,
+                r.key,
+                r.name,
+                r.classification,
+                r.due,
+                r.outcome,
                 action.notes.get(r.key, r.message),
             )
             for r in _current_answers(self.journal, info)
@@ -936,6 +981,21 @@ def _run_entries(audit: AuditLog, run_id: str) -> list[AuditEntry]:
         for entry in audit.entries()
         if entry.entry.get("run") == run_id and entry.entry.get("action") == "destroy"
     ]
+
+
+def certificate_path(info: RunInfo) -> Path:
+    """Where a disposal run's certificate goes: as chosen when it was created, else beside
+    its input sheet as certificate-of-destruction-RUN.pdf, else (no sheet, or a folder that
+    cannot be written) in the data folder's "certificates"."""
+    chosen = str(info.options.get("certificate") or "")
+    if chosen:
+        return Path(chosen)
+    name = f"certificate-of-destruction-{info.id}.pdf"
+    if info.input_path:
+        folder = Path(info.input_path).parent
+        if folder.is_dir() and os.access(folder, os.W_OK):
+            return folder / name
+    return paths.private_dir(paths.data_dir() / "certificates") / name
 
 
 def destroy_outcome(

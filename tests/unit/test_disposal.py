@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from openpyxl import Workbook
 
+from opus_desktop import paths
 from opus_desktop.core.errors import SheetError
 from opus_desktop.core.schema import parse_template
 from opus_desktop.jobs.audit import AuditLog
@@ -26,6 +27,7 @@ from opus_desktop.jobs.disposal import (
     DisposalItem,
     DueRecord,
     Tenant,
+    certificate_path,
     due_table,
     fetch_due,
     normalise_due,
@@ -33,6 +35,7 @@ from opus_desktop.jobs.disposal import (
     plan_disposal,
     read_selection,
     reason_kind,
+    summarise,
 )
 from opus_desktop.jobs.errors import AuditError, JobError
 from opus_desktop.jobs.journal import Journal
@@ -106,14 +109,17 @@ class FakeOpus:
             "disposalDueDate": f"2025-{n % 12 + 1:02d}-01 00:00:00",
         }
         if self.display_names:
-            names = {"rowKey": "Row key", "leafName": "Name", "termFullPath": "Classification",
-                     "_Case_%20_Number": "Case Number", "disposalDueDate": "Disposal due date"}
+            names = {
+                "rowKey": "Row key",
+                "leafName": "Name",
+                "termFullPath": "Classification",
+                "_Case_%20_Number": "Case Number",
+                "disposalDueDate": "Disposal due date",
+            }
             values = {names.get(k, k): v for k, v in values.items()}
         return values
 
-    def due_page(
-        self, before: datetime, start: str | None = None, per_page: int = 100
-    ) -> DuePage:
+    def due_page(self, before: datetime, start: str | None = None, per_page: int = 100) -> DuePage:
         due = [k for k, s in self.state.items() if s == "due"]
         offset = self.tokens[start] if start else 0
         page = due[offset : offset + per_page]
@@ -145,8 +151,12 @@ class FakeOpus:
         if self.after_call:
             self.after_call(keys)
         destroyed = [k for k in keys if k not in failed]
-        return DestroyResult(destroyed, failed, list(self.unmatched),
-                             f"{len(destroyed)} of {len(keys)} records marked as destroyed.")
+        return DestroyResult(
+            destroyed,
+            failed,
+            list(self.unmatched),
+            f"{len(destroyed)} of {len(keys)} records marked as destroyed.",
+        )
 
 
 @pytest.fixture
@@ -188,13 +198,21 @@ def answers_in_log(audit: AuditLog, run_id: str) -> dict[str, dict[str, str]]:
 def test_fetch_due_follows_the_token_and_normalises() -> None:
     opus = FakeOpus(8)
     pages: list[int] = []
-    listing = fetch_due(opus, BEFORE, per_page=3, template=TEMPLATE,
-                        on_page=lambda batch: pages.append(len(batch.records)))
+    listing = fetch_due(
+        opus,
+        BEFORE,
+        per_page=3,
+        template=TEMPLATE,
+        on_page=lambda batch: pages.append(len(batch.records)),
+    )
     assert pages == [3, 3, 2] and listing.pages == 3 and listing.complete
     assert [r.row_key for r in listing.records] == [key(n) for n in range(8)]
     first = listing.records[1]
     assert (first.name, first.classification, first.due) == (
-        "Minutes 1", "Records/Class 1", "2025-02-01 00:00:00")
+        "Minutes 1",
+        "Records/Class 1",
+        "2025-02-01 00:00:00",
+    )
     assert first.due_at == datetime(2025, 2, 1)
     assert first.values["_Case_%20_Number"] == "C1"
     assert "disposalDueDate" not in first.values
@@ -213,8 +231,7 @@ def test_fetch_due_stops_on_cancel_and_can_go_on() -> None:
     state = RunState()
     progress: list[int] = []
     state.on_progress(lambda p: progress.append(p.done))
-    listing = fetch_due(opus, BEFORE, per_page=4, state=state,
-                        on_page=lambda batch: state.cancel())
+    listing = fetch_due(opus, BEFORE, per_page=4, state=state, on_page=lambda batch: state.cancel())
     assert len(listing.records) == 4 and not listing.complete
     assert max(progress) == 4
     rest = fetch_due(opus, BEFORE, per_page=4, start=listing.next_start)
@@ -228,8 +245,9 @@ def test_a_key_listed_twice_is_kept_once() -> None:
     assert len(records) == 3  # normalising keeps all; fetch_due drops repeats across pages
 
     class Repeating(FakeOpus):
-        def due_page(self, before: datetime, start: str | None = None,
-                     per_page: int = 100) -> DuePage:
+        def due_page(
+            self, before: datetime, start: str | None = None, per_page: int = 100
+        ) -> DuePage:
             if start is None:
                 return DuePage([self.item(key(0)), self.item(key(1))], "next")
             return DuePage([self.item(key(1)), self.item(key(2))], None)
@@ -241,10 +259,26 @@ def test_a_key_listed_twice_is_kept_once() -> None:
 def test_due_table_has_row_key_first_and_the_due_date_last() -> None:
     records = normalise_due([FakeOpus(1).item(key(0))], TEMPLATE)
     headers, rows = due_table(records, TEMPLATE)
-    assert headers == ["Row key", "Name", "Classification", "Created time", "Modified time",
-                       "Case Number", "Disposal due date"]
-    assert rows == [[key(0), "Minutes 0", "Records/Class 0", "2010-01-01 00:00:00",
-                     "2010-01-01 00:00:00", "C0", "2025-01-01 00:00:00"]]
+    assert headers == [
+        "Row key",
+        "Name",
+        "Classification",
+        "Created time",
+        "Modified time",
+        "Case Number",
+        "Disposal due date",
+    ]
+    assert rows == [
+        [
+            key(0),
+            "Minutes 0",
+            "Records/Class 0",
+            "2010-01-01 00:00:00",
+            "2010-01-01 00:00:00",
+            "C0",
+            "2025-01-01 00:00:00",
+        ]
+    ]
 
 
 # -- the officer's sheet ---------------------------------------------------------------------
@@ -261,18 +295,22 @@ def write_xlsx(path: Path, rows: list[list[object]]) -> Path:
 
 
 def test_read_selection_takes_the_row_key_column(tmp_path: Path) -> None:
-    path = write_xlsx(tmp_path / "signed.xlsx", [
-        ["Row key", "Name", "Classification", "Disposal due date", "Approved by"],
-        ["K-001", "Minutes 1", "Records/A", "2025-01-01 00:00:00", "Ann"],
-        [None, None, None, None, None],
-        [1002, "Numbered", "", "", "Ann"],
-        ["K-001", "again", "", "", ""],
-        ["K-003", "", "", "", ""],
-    ])
+    path = write_xlsx(
+        tmp_path / "signed.xlsx",
+        [
+            ["Row key", "Name", "Classification", "Disposal due date", "Approved by"],
+            ["K-001", "Minutes 1", "Records/A", "2025-01-01 00:00:00", "Ann"],
+            [None, None, None, None, None],
+            [1002, "Numbered", "", "", "Ann"],
+            ["K-001", "again", "", "", ""],
+            ["K-003", "", "", "", ""],
+        ],
+    )
     selection = read_selection(path)
     assert selection.keys == ["K-001", "1002", "K-003"]
     assert selection.items[0] == DisposalItem(
-        "K-001", "Minutes 1", "Records/A", "2025-01-01 00:00:00", 2)
+        "K-001", "Minutes 1", "Records/A", "2025-01-01 00:00:00", 2
+    )
     assert selection.repeated == {"K-001": [5]}
 
 
@@ -295,8 +333,11 @@ def test_a_sheet_without_a_row_key_column_is_refused_by_name(tmp_path: Path) -> 
 def test_plan_sends_due_keys_and_lists_the_others() -> None:
     opus = FakeOpus(5)
     due = normalise_due([opus.item(key(n)) for n in range(5)], TEMPLATE)
-    selected = [DisposalItem(key(1), row=2), DisposalItem("GONE", "Old", row=3),
-                DisposalItem(key(3), row=4)]
+    selected = [
+        DisposalItem(key(1), row=2),
+        DisposalItem("GONE", "Old", row=3),
+        DisposalItem(key(3), row=4),
+    ]
     plan = plan_disposal(selected, due)
     assert [i.key for i in plan.send] == [key(1), key(3)]
     assert plan.send[0].name == "Minutes 1" and plan.send[0].row == 2  # from the fresh list
@@ -306,14 +347,17 @@ def test_plan_sends_due_keys_and_lists_the_others() -> None:
     assert [i.key for i in with_all.send] == [key(1), "GONE", key(3)]
 
 
-@pytest.mark.parametrize(("message", "kind"), [
-    ("Record 'X' is already destroyed.", "already destroyed"),
-    ("Record 'X' was not found.", "not found"),
-    ("Record 'X' cannot be destroyed: its disposal is awaiting approval.", "awaiting approval"),
-    ("Record 'X' cannot be destroyed: its disposal is rejected.", "rejected"),
-    ("Record 'X' is not due for disposal.", "not due"),
-    ("Something else", "other"),
-])
+@pytest.mark.parametrize(
+    ("message", "kind"),
+    [
+        ("Record 'X' is already destroyed.", "already destroyed"),
+        ("Record 'X' was not found.", "not found"),
+        ("Record 'X' cannot be destroyed: its disposal is awaiting approval.", "awaiting approval"),
+        ("Record 'X' cannot be destroyed: its disposal is rejected.", "rejected"),
+        ("Record 'X' is not due for disposal.", "not due"),
+        ("Something else", "other"),
+    ],
+)
 def test_reasons_are_recognised(message: str, kind: str) -> None:
     assert reason_kind(message) == kind
 
@@ -327,8 +371,12 @@ def test_a_run_destroys_in_calls_of_fifteen_and_audits_every_key(
     opus = FakeOpus(50)
     keys = [key(n) for n in range(40)]
     run = runner(journal, audit, opus)
-    run_id = run.create(items_of(opus, keys), "Retention over (schedule 4.2)",
-                        operator_name="Jane Officer", before=BEFORE)
+    run_id = run.create(
+        items_of(opus, keys),
+        "Retention over (schedule 4.2)",
+        operator_name="Jane Officer",
+        before=BEFORE,
+    )
     batches: list[BatchResult] = []
     state = RunState()
     state.on_batch(batches.append)
@@ -348,9 +396,12 @@ def test_a_run_destroys_in_calls_of_fifteen_and_audits_every_key(
     assert body["tenant"] == {"identity": TENANT.identity_url, "api": TENANT.api_url}
     assert body["connection"] == TENANT.connection_id and body["part"] == "run"
     assert [r["rowKey"] for r in body["records"]] == keys
-    assert body["records"][1] == {"rowKey": key(1), "name": "Minutes 1",
-                                  "classification": "Records/Class 1",
-                                  "dueDate": "2025-02-01 00:00:00"}
+    assert body["records"][1] == {
+        "rowKey": key(1),
+        "name": "Minutes 1",
+        "classification": "Records/Class 1",
+        "dueDate": "2025-02-01 00:00:00",
+    }
     assert {a["outcome"] for a in body["answers"].values()} == {DESTROYED}
     assert journal.audit_anchors() == [entry.hash] and outcome.entry == entry
     assert audit.verify(journal.audit_anchors()).ok
@@ -370,11 +421,20 @@ def test_refusals_keep_opus_reasons_and_are_retried(journal: Journal, audit: Aud
 
     assert [r.key for r in outcome.destroyed] == [key(0)]
     reasons = {r.key: reason_kind(r.message) for r in outcome.failed}
-    assert reasons == {key(1): "awaiting approval", key(2): "rejected",
-                       key(3): "already destroyed", "NOPE": "not found"}
+    assert reasons == {
+        key(1): "awaiting approval",
+        key(2): "rejected",
+        key(3): "already destroyed",
+        "NOPE": "not found",
+    }
     assert outcome.run.status == "done" and not outcome.all_destroyed
     assert {k: a["outcome"] for k, a in answers_in_log(audit, run_id).items()} == {
-        key(0): DESTROYED, key(1): FAILED, key(2): FAILED, key(3): FAILED, "NOPE": FAILED}
+        key(0): DESTROYED,
+        key(1): FAILED,
+        key(2): FAILED,
+        key(3): FAILED,
+        "NOPE": FAILED,
+    }
 
     opus.state[key(1)] = "due"  # approved meanwhile
     again = run.retry_failed(run_id, RunState())
@@ -383,10 +443,10 @@ def test_refusals_keep_opus_reasons_and_are_retried(journal: Journal, audit: Aud
     assert sorted(r.key for r in again.destroyed) == [key(0), key(1)]
     # Already destroyed before this run: still a failure, not claimed by the retry.
     assert reason_kind(next(r.message for r in again.failed if r.key == key(3))) == (
-        "already destroyed")
+        "already destroyed"
+    )
     second = list(audit.entries())[-1].entry
-    assert second["part"] == "retry" and set(second["answers"]) == {
-        key(1), key(2), key(3), "NOPE"}
+    assert second["part"] == "retry" and set(second["answers"]) == {key(1), key(2), key(3), "NOPE"}
     assert second["answers"][key(1)]["outcome"] == DESTROYED
     assert opus.destroyed_times[key(1)] == 1
 
@@ -395,8 +455,9 @@ def test_records_left_out_are_audited_as_not_sent(journal: Journal, audit: Audit
     opus = FakeOpus(3)
     run = runner(journal, audit, opus)
     left = [DisposalItem("OLD-1", "Old file", "Records/X", "", 7)]
-    run_id = run.create([DisposalItem(key(0))], "Schedule", not_sent=left,
-                        reason=not_due_reason(BEFORE))
+    run_id = run.create(
+        [DisposalItem(key(0))], "Schedule", not_sent=left, reason=not_due_reason(BEFORE)
+    )
     outcome = run.run(run_id, RunState())
     assert [r.key for r in outcome.not_sent] == ["OLD-1"]
     assert "not sent" in outcome.not_sent[0].message
@@ -533,17 +594,18 @@ def test_a_call_refused_as_a_whole_is_split_to_find_the_bad_key(
 
     def refuse_bad(keys: list[str]) -> None:
         if "BAD KEY" in keys:
-            raise RequestRejected("The service refused the request.", "Row key 'BAD KEY' is "
-                                  "not valid.")
+            raise RequestRejected(
+                "The service refused the request.", "Row key 'BAD KEY' is not valid."
+            )
 
     opus.before_call = refuse_bad
     run = runner(journal, audit, opus)
-    run_id = run.create([DisposalItem(key(0)), DisposalItem("BAD KEY"), DisposalItem(key(1))],
-                        "S")
+    run_id = run.create([DisposalItem(key(0)), DisposalItem("BAD KEY"), DisposalItem(key(1))], "S")
     outcome = run.run(run_id, RunState())
     assert sorted(r.key for r in outcome.destroyed) == [key(0), key(1)]
     assert [(r.key, r.message) for r in outcome.failed] == [
-        ("BAD KEY", "Row key 'BAD KEY' is not valid.")]
+        ("BAD KEY", "Row key 'BAD KEY' is not valid.")
+    ]
 
 
 def test_a_refused_sign_in_stops_the_run_with_nothing_lost(
@@ -568,9 +630,7 @@ def test_a_refused_sign_in_stops_the_run_with_nothing_lost(
     assert run.resume(run_id, RunState()).all_destroyed
 
 
-def test_cancel_stops_between_calls_and_resume_goes_on(
-    journal: Journal, audit: AuditLog
-) -> None:
+def test_cancel_stops_between_calls_and_resume_goes_on(journal: Journal, audit: AuditLog) -> None:
     opus = FakeOpus(40)
     run = runner(journal, audit, opus)
     run_id = run.create(items_of(opus, [key(n) for n in range(40)]), "S")
@@ -610,8 +670,9 @@ def test_create_refuses_an_empty_justification_and_resume_checks_the_run(
         run.resume(submit, RunState())
     run_id = run.create([DisposalItem(key(0))], "S")
     journal.mark_ended(run_id, "cancelled")
-    other = Tenant("other", TENANT.identity_url, TENANT.api_url,
-                   "00000000-0000-0000-0000-000000000000")
+    other = Tenant(
+        "other", TENANT.identity_url, TENANT.api_url, "00000000-0000-0000-0000-000000000000"
+    )
     with pytest.raises(JobError, match="use its profile"):
         DestroyRun(journal, audit, opus, other).resume(run_id, RunState())
 
@@ -619,7 +680,11 @@ def test_create_refuses_an_empty_justification_and_resume_checks_the_run(
 def test_due_record_item_keeps_what_the_audit_needs() -> None:
     record = DueRecord("K", "Name", "Class", "2025-01-01", None, {"rowKey": "K"})
     assert record.item(4).payload() == {
-        "rowKey": "K", "name": "Name", "classification": "Class", "dueDate": "2025-01-01"}
+        "rowKey": "K",
+        "name": "Name",
+        "classification": "Class",
+        "dueDate": "2025-01-01",
+    }
 
 
 def test_a_server_error_is_split_and_a_record_that_keeps_failing_is_failed(
@@ -697,3 +762,41 @@ def test_a_journal_failure_is_raised_after_the_run_is_ended(
     opus.after_call = None
     assert run.resume(run_id, RunState()).all_destroyed
     assert opus.destroyed_times[key(0)] == 1
+
+
+def test_summarise_counts_classes_and_due_dates_in_the_tenant_format() -> None:
+    items = [
+        DisposalItem("A", classification="Records/Finance", due="14-03-2021 13:45:00"),
+        DisposalItem("B", classification="Records/Legal", due="02-01-2022 08:00:00"),
+        DisposalItem("C", classification="Records/Finance", due="30-12-2019 00:00:00"),
+        DisposalItem("D"),
+    ]
+    summary = summarise(items, "dd-MM-yyyy HH:mm:ss")
+    assert summary.count == 4
+    assert summary.by_classification == [
+        ("Records/Finance", 2),
+        ("(no classification)", 1),
+        ("Records/Legal", 1),
+    ]
+    assert (summary.earliest_due, summary.latest_due) == (
+        "30-12-2019 00:00:00",
+        "02-01-2022 08:00:00",
+    )  # by date, not as text
+    assert summarise([]).earliest_due == ""
+
+
+def test_the_certificate_goes_where_chosen_beside_the_input_or_in_the_data_folder(
+    journal: Journal, audit: AuditLog, tmp_path: Path
+) -> None:
+    run = runner(journal, audit, FakeOpus(1))
+    chosen = run.create([DisposalItem(key(0))], "S", certificate=tmp_path / "mine.pdf")
+    assert certificate_path(journal.run(chosen)) == tmp_path / "mine.pdf"
+    sheet = tmp_path / "signed" / "due.xlsx"
+    sheet.parent.mkdir()
+    beside = run.create([DisposalItem(key(0))], "S", input_path=sheet)
+    assert certificate_path(journal.run(beside)) == (
+        sheet.parent / f"certificate-of-destruction-{beside}.pdf"
+    )
+    nowhere = run.create([DisposalItem(key(0))], "S")
+    found = certificate_path(journal.run(nowhere))
+    assert found.parent == paths.data_dir() / "certificates" and found.parent.is_dir()
