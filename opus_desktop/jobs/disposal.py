@@ -44,12 +44,15 @@ Destroy run
     the journal's own errors and bugs are raised, after the run is ended.
 
 Audit: one entry per action (the first run, each resume, each retry), appended when the
-action ends however it ends (done, cancelled, stopped or an error). It lists every record
-whose answer is not yet in the log: those answered during the action, the records left
-out (first action), and answers that an interrupted earlier action got but never wrote
-(named in "recovered"). So every key's answer ends up in the log exactly once per change.
-The entry's hash then goes to the journal (record_audit), which anchors the chain. The
-log must verify before anything is sent: no disposal without its audit entry.
+action ends however it ends (done, cancelled, stopped or an error); an action that got
+no answer at all writes none. It lists every record answered during the action with
+Opus's answer, plus any answer the log does not hold yet: the records left out (first
+action) and answers that an interrupted earlier action got but never wrote (named in
+"recovered"; the operator of the entry is then not the one who sent them). So every
+key's answer ends up in the log. The entry's hash then goes to the journal
+(record_audit), which anchors the chain. The log must verify before anything is sent: no
+disposal without its audit entry. `destroy_outcome()` reads a run back (for the
+certificate, or a window showing a run), `certificate_path()` says where its PDF goes.
 """
 
 from __future__ import annotations
