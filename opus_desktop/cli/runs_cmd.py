@@ -14,7 +14,6 @@ from pathlib import Path
 
 from opus_desktop.cli import EXIT_OK, submit_cmd
 from opus_desktop.cli.submit_cmd import check_report_path, drive, finish, password_for
-from opus_desktop.jobs.errors import JobError
 from opus_desktop.jobs.journal import Journal, RunInfo
 from opus_desktop.jobs.report import file_sha256, write_run_report
 from opus_desktop.jobs.submit import DEFAULT_CONCURRENCY, conflict_option, take_run
@@ -113,8 +112,10 @@ def run_show(args: argparse.Namespace) -> int:
 def run_resume(args: argparse.Namespace) -> int:
     with Journal() as journal:
         info = journal.run(args.run)
-        if info.kind != "submit":
-            raise JobError(f"Run {info.id} is a disposal run; only submit runs are resumed here.")
+        if info.kind == "destroy":
+            from opus_desktop.cli import disposal_cmd
+
+            return disposal_cmd.resume(info.id, failed=args.failed)
         profile = find_profile(info.profile)
         password = password_for(profile)
         from opus_desktop.jobs.connect import connect

@@ -232,8 +232,16 @@ def test_keys_not_due_are_listed_and_left_out_unless_asked(
         "awaiting approval." in out
     )
     assert "No record was destroyed, so no certificate was written." in out
-    assert "destroy --retry-failed" in out  # awaiting approval may change
+    retry = re.search(r"destroy --retry-failed (\w{8})", out)  # awaiting approval may change
+    assert retry is not None
     assert demo.destroyed() == {due[0], due[2]}
+
+    demo.set_record_state(due[1], "active")  # approved in Opus meanwhile
+    code, out, err = run(capsys, "destroy", "--retry-failed", retry.group(1))
+    assert code == 1, err  # the other two still fail, for good
+    assert f"Run {retry.group(1)}: 3 failed records to send" in out
+    assert "1 destroyed, 2 not destroyed" in out
+    assert demo.destroyed() == {due[0], due[1], due[2]}
 
 
 def test_confirmation_is_typed_or_refused(
@@ -349,7 +357,7 @@ def test_a_killed_destroy_resumes_and_destroys_every_key_once(
     # but not yet journalled, or one in flight) the resume finds out by sending again.
     assert killed.counts.ok <= len(sandbox.destroyed()) <= killed.counts.ok + 30
 
-    code, out, err = run(capsys, "destroy", "--resume", killed.id)
+    code, out, err = run(capsys, "runs", "resume", "last")  # handed to the disposal run
 
     assert code == 0, err
     assert f"Run {killed.id} finished: 40 destroyed, 0 not destroyed." in out
