@@ -16,6 +16,8 @@ RunState it is given (progress, one BatchResult per call, cancel). How a run goe
 - The client retries temporary failures a few times itself (opus/retry.py); its
   `on_retry` hook tells the run's Pace (pace.py) about 429s and 503s, so the run keeps
   fewer calls in flight while the service is busy and grows back when calls succeed.
+  The run chains itself onto the hook of `client.retry` while it runs and puts back what
+  was there when it ends, so a client serves one run at a time.
 - A call still without an answer after those retries (unavailable, throttled throughout,
   a dropped connection, a garbled reply) puts its records back to pending: they are sent
   again later. A transient fault never fails a record. After `outage_limit` seconds
