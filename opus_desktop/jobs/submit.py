@@ -252,6 +252,7 @@ class SubmitRun:
         self._stop: BaseException | None = None
         self._server_errors: dict[str, int] = {}
         self._limit_shown = concurrency
+        self._troubled = False  # a status about trouble is showing
 
     # -- the dispatching thread ---------------------------------------------------------------
 
@@ -265,7 +266,6 @@ class SubmitRun:
         self.state.start(
             counts.total, stored=counts.ok, failed=counts.failed, skipped=counts.skipped
         )
-        self.state.set_status(f"Sending {counts.remaining} records")
         restore = self._listen_to_retries()
         running: set[futures.Future[None]] = set()
         pool = futures.ThreadPoolExecutor(
@@ -365,11 +365,9 @@ class SubmitRun:
         if limit != self._limit_shown:
             self._limit_shown = limit
             if limit < self.concurrency:
-                self.state.set_status(
-                    f"The service is busy: {limit} call{'s' if limit > 1 else ''} at a time"
-                )
+                self._trouble(f"The service is busy: {limit} call{'s' * (limit > 1)} at a time")
             else:
-                self.state.set_status(f"Sending, {limit} calls at a time")
+                self._trouble("")
 
     def _end_if_stopped_by_error(self) -> None:
         """After an error that is not the service's (a bug, the journal failing), end the
@@ -487,6 +485,8 @@ class SubmitRun:
             return []
         self._answered()
         self.pace.succeeded()
+        if self._troubled and self.pace.limit == self.concurrency:
+            self._trouble("")
         return self._record(part, result)
 
     def _record(self, part: list[Item], result: SubmitResult) -> list[list[Item]]:
@@ -536,7 +536,12 @@ class SubmitRun:
             self._failing = True
             self._last_failure = exc
         self._release(part, exc.message)
-        self.state.set_status(f"No answer from the service; trying again in {wait:.0f} s")
+        self._trouble(f"No answer from the service; trying again in {wait:.0f} s")
+
+    def _trouble(self, text: str) -> None:
+        """Show what slows the run ("" once it goes well again)."""
+        self._troubled = bool(text)
+        self.state.set_status(text)
 
     def _answered(self) -> None:
         with self._lock:

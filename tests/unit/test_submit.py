@@ -325,6 +325,8 @@ def test_transient_failures_release_the_batch_and_it_is_sent_again(journal: Jour
     state = RunState()
     results: list[BatchResult] = []
     state.on_batch(results.append)
+    statuses: list[str] = []
+    state.on_progress(lambda p: statuses.append(p.status))
     summary = submit(journal, run_id, FakeClient(flaky), state, clock, concurrency=2)
 
     assert summary.status == "done" and summary.counts.ok == 30 and summary.counts.failed == 0
@@ -332,6 +334,8 @@ def test_transient_failures_release_the_batch_and_it_is_sent_again(journal: Jour
     assert len(released) == 3
     assert all("HTTP 503" in r.message for r in released)
     assert len(clock.slept) >= 1  # the run backed off before sending again
+    assert any(text.startswith("No answer from the service; trying again") for text in statuses)
+    assert statuses[-1] == "Done"
 
 
 def test_a_cut_off_reply_is_sent_again_but_a_wrong_address_stops_the_run(
