@@ -29,6 +29,7 @@ EXIT_SOME_FAILED = 1
 EXIT_USAGE = 2
 EXIT_AUTH = 3
 EXIT_UNREACHABLE = 4
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for `yes | head`
 
 
 class _Parser(argparse.ArgumentParser):
@@ -89,10 +90,17 @@ def _run(argv: list[str]) -> int:
     try:
         return func(args)
     except AppError as exc:
-        log.info("command failed: %s", exc.message)
+        # The sentence may quote a cell value (personal data): only at DEBUG.
+        log.info("command failed: %s, exit %d", type(exc).__name__, exc.exit_code)
+        log.debug("command failed: %s", exc.message)
         return fail(exc.message, exc.exit_code)
     except KeyboardInterrupt:
         return fail("interrupted.", 130)
+    except BrokenPipeError:
+        # The reader went away (`due ... | head`): stop quietly, as other tools do.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
 
 
 def _gui(args: argparse.Namespace) -> int:

@@ -159,7 +159,9 @@ def show_error(parent: QWidget | None, exc: BaseException) -> ErrorDialog:
     """Log `exc` and show it; returns the dialog (already open, window-modal)."""
     global _current
     if isinstance(exc, AppError):
-        log.info("shown to the user: %s", exc.message)
+        # The sentence may quote a cell value (personal data): only at DEBUG.
+        log.info("shown to the user: %s", type(exc).__name__)
+        log.debug("shown to the user: %s", exc.message)
     else:
         log.error("unexpected error", exc_info=(type(exc), exc, exc.__traceback__))
     message, details = user_message(exc), details_text(exc)
