@@ -7,15 +7,29 @@
 The application follows the system's light or dark scheme: Fusion style, the platform's
 palette when it has one, and a dark palette of our own when the platform says "dark" but
 hands over a light palette (which Fusion does on some desktops).
+
+At start the Records tab offers what the last session left unsent (its rows, a run to
+resume); `--sandbox` opens the demo sheet when there is nothing to offer.
+
+Two environment variables for developers and tests, never needed by users:
+
+    OPUS_DESKTOP_SANDBOX_FAULTS="latency_ms=300,drop_rate=0.02"
+        faults of the in-process sandbox under --sandbox (any of latency_ms, fail_rate,
+        throttle_rate, drop_rate, retry_after, token_ttl), to watch a slow run
+    OPUS_DESKTOP_TEST_HOOK="package.module:function"
+        called with the main window once it is shown (tests drive a real process with it)
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
+import os
 import platform
 import sys
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6 import __version__ as pyside_version
 from PySide6.QtCore import QCoreApplication, Qt, QTimer, qVersion
@@ -42,6 +56,16 @@ log = logging.getLogger(__name__)
 ORGANISATION = "Opus Desktop"
 DESKTOP_FILE = "opus-desktop"
 SMOKE_TEST_MS = 500
+FAULTS_VARIABLE = "OPUS_DESKTOP_SANDBOX_FAULTS"
+HOOK_VARIABLE = "OPUS_DESKTOP_TEST_HOOK"
+_FAULTS = {
+    "latency_ms": float,
+    "fail_rate": float,
+    "throttle_rate": float,
+    "drop_rate": float,
+    "retry_after": float,
+    "token_ttl": int,
+}
 
 
 def tr(text: str) -> str:
@@ -127,7 +151,8 @@ def start_sandbox() -> tuple[Sandbox, str]:
     from opus_desktop.sandbox import Sandbox, SandboxConfig
     from opus_desktop.sandbox_profiles import save_sandbox_profiles
 
-    sandbox = Sandbox(SandboxConfig(directory=paths.sandbox_dir(), port=0)).start()
+    config = replace(SandboxConfig(directory=paths.sandbox_dir(), port=0), **sandbox_faults())
+    sandbox = Sandbox(config).start()
     try:
         profile = save_sandbox_profiles(sandbox)
     except BaseException:
@@ -135,6 +160,35 @@ def start_sandbox() -> tuple[Sandbox, str]:
         raise
     log.info("sandbox tenant started at %s", sandbox.url)
     return sandbox, profile.name
+
+
+def sandbox_faults(text: str | None = None) -> dict[str, Any]:
+    """The sandbox faults named in OPUS_DESKTOP_SANDBOX_FAULTS ("name=value,..."); an
+    entry that cannot be read is logged and left out."""
+    text = os.environ.get(FAULTS_VARIABLE, "") if text is None else text
+    faults: dict[str, Any] = {}
+    for entry in filter(None, (part.strip() for part in text.split(","))):
+        name, _, value = entry.partition("=")
+        kind = _FAULTS.get(name.strip())
+        try:
+            if kind is None:
+                raise ValueError(f"unknown fault {name.strip()!r}")
+            faults[name.strip()] = kind(value.strip())
+        except ValueError as exc:
+            log.warning("%s: %r left out (%s)", FAULTS_VARIABLE, entry, exc)
+    if faults:
+        log.info("the sandbox runs with faults %s", faults)
+    return faults
+
+
+def run_test_hook(window: MainWindow) -> None:
+    """Call the function OPUS_DESKTOP_TEST_HOOK names with the window (tests only)."""
+    target = os.environ.get(HOOK_VARIABLE)
+    if not target:
+        return
+    module, _, name = target.partition(":")
+    log.warning("%s: calling %s", HOOK_VARIABLE, target)
+    getattr(importlib.import_module(module), name)(window)
 
 
 def demo_sheet() -> Path:
@@ -171,9 +225,10 @@ def run_gui(sandbox: bool = False, smoke_test: bool = False) -> int:
             window = _build_window(sandbox_profile)
         except Exception as exc:
             return _cannot_start(exc, smoke_test)
-        if sandbox_profile is not None:
-            sheet = demo_sheet()
-            QTimer.singleShot(0, lambda: window.open_sheet(sheet))
+        sheet = demo_sheet() if sandbox_profile is not None else None
+        if not smoke_test or sheet is not None:
+            QTimer.singleShot(0, lambda: window.start(sheet))
+        QTimer.singleShot(0, lambda: run_test_hook(window))
         if sandbox_error is not None:
             failure = _sandbox_failure(sandbox_error)
             QTimer.singleShot(0, lambda: show_error(window, failure))

@@ -110,6 +110,9 @@ class MainWindow(QMainWindow):
         self.records_widget = (records_tab or default_records_tab)(self.runner, self)
         self.records = cast(RecordsTabApi, self.records_widget)
         self.runs = RunsTab(self.runner, journal_path, self)
+        connect_runs = getattr(self.records_widget, "connect_runs", None)
+        if connect_runs is not None:  # one submit driver: the Runs tab resumes the grid's runs
+            connect_runs(self.runs, journal_path)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self.records_widget, tr("Records"))
@@ -208,6 +211,18 @@ class MainWindow(QMainWindow):
         """Show the Records tab and open a sheet there (None: it asks for the file)."""
         self.tabs.setCurrentWidget(self.records_widget)
         self.records.open_sheet(path)
+
+    def start(self, sheet: Path | None = None) -> None:
+        """At start: the Records tab offers what the last session left unsent (rows, a run
+        to resume); with nothing to offer, or the offer declined, it opens `sheet`."""
+        restore_or_open = getattr(self.records_widget, "restore_or_open", None)
+        if restore_or_open is None:
+            if sheet is not None:
+                self.open_sheet(sheet)
+            return
+        if sheet is not None:
+            self.tabs.setCurrentWidget(self.records_widget)
+        restore_or_open(sheet)
 
     @Slot()
     def show_settings(self) -> None:

@@ -4,16 +4,20 @@ problems panel, with the Edit and File actions the main window puts in its menus
     tab = RecordsTab(runner)
     tab.set_profile(profile)              # the template gives the columns
     tab.open_sheet(path)                  # import with the profile's mapping, no dialog
+    tab.restore_or_open(path)             # at start: offer the unsent work of last time first
     edit_menu.addActions(tab.edit_actions())
 
 Reading a sheet, checking the rows again when the profile's settings change, and
-exporting run as Tasks: the window stays responsive and Cancel stops them.
+exporting run as Tasks: the window stays responsive and Cancel stops them. The submit
+panel (gui/submit/) sends the rows; the rows are kept in the journal as a draft as they
+change (drafts.py), so closing the window or a crash loses nothing.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QCoreApplication, Qt, Signal
 from PySide6.QtGui import QAction
@@ -25,6 +29,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QSplitter,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -33,6 +38,7 @@ from opus_desktop.core.mapping import Mapping
 from opus_desktop.errors import AppError
 from opus_desktop.gui.editor.actions import EditActions
 from opus_desktop.gui.editor.delegates import RecordsDelegate
+from opus_desktop.gui.editor.drafts import DraftKeeper, Unsent, find_unsent
 from opus_desktop.gui.editor.exporting import ExportCancelled, export_rows
 from opus_desktop.gui.editor.filters import AllRows, RecordsFilter, RowFilter
 from opus_desktop.gui.editor.find import FindBar
@@ -41,6 +47,7 @@ from opus_desktop.gui.editor.preview import PreviewPane
 from opus_desktop.gui.editor.problems import ProblemsPanel
 from opus_desktop.gui.editor.progress import TaskStrip
 from opus_desktop.gui.editor.rows import (
+    STORED,
     ColumnSet,
     KeyIndex,
     Row,
@@ -53,6 +60,9 @@ from opus_desktop.gui.editor.view import RecordsView
 from opus_desktop.gui.editor.words import count as count_of
 from opus_desktop.gui.importer.dialog import ImportDialog
 from opus_desktop.gui.importer.loader import ImportRequest, LoadedSheet, load_records
+from opus_desktop.gui.submit.driver import SubmitDriver
+from opus_desktop.gui.submit.panel import SubmitPanel
+from opus_desktop.gui.submit.results import ColumnNames
 from opus_desktop.gui.workers import Task, TaskRunner
 from opus_desktop.jobs.state import RunState
 from opus_desktop.profiles import Profile
@@ -85,6 +95,13 @@ class RecordsTab(QWidget):
         self.problems = ProblemsPanel(self.model)
         self.preview = PreviewPane(self.model)
         self.tasks = TaskStrip(runner)
+        self.drafts = DraftKeeper(self.model, runner, self)
+        self.driver = SubmitDriver(runner, self)
+        self.submit_panel = SubmitPanel(self, self.driver)
+        self.driver.grid = self.submit_panel
+        self.restore_prompt: QMessageBox | None = None
+        self._sending = False
+        self._busy = False
         self.commands = EditActions(self.model, self.view, self.find_bar, self)
         grid_only = self.commands.grid_only()
         self.view.addActions(grid_only)
@@ -121,12 +138,17 @@ class RecordsTab(QWidget):
         grid_layout.setContentsMargins(0, 0, 0, 0)
         grid_layout.addWidget(self.view)
         grid_layout.addWidget(self.find_bar)
+        self.right = QSplitter(Qt.Orientation.Vertical)
+        self.right.addWidget(self.submit_panel)
+        self.right.addWidget(self.preview)
+        self.right.setStretchFactor(1, 1)
+        self.right.setChildrenCollapsible(False)
         self.side = QSplitter(Qt.Orientation.Horizontal)
         self.side.addWidget(grid)
-        self.side.addWidget(self.preview)
+        self.side.addWidget(self.right)
         self.side.setStretchFactor(0, 3)
         self.side.setStretchFactor(1, 1)
-        self.side.setSizes([900, 320])
+        self.side.setSizes([900, 340])
         self.split = QSplitter(Qt.Orientation.Vertical)
         self.split.addWidget(self.side)
         self.split.addWidget(self.problems)
@@ -145,6 +167,12 @@ class RecordsTab(QWidget):
         self.tasks.busy_changed.connect(lambda busy: self.open_button.setEnabled(not busy))
         self.view.current_moved.connect(self.preview.show_row)
         self.view.selection_moved.connect(self.commands.update)
+        self.driver.message.connect(self.status_message)
+        self.drafts.failed.connect(
+            lambda why: self.status_message.emit(
+                tr("The rows could not be kept in the journal: {0}").format(why)
+            )
+        )
         for signal in (self.model.counts_changed, self.model.modelReset):
             signal.connect(self._update_counts)
         self._update_counts()
@@ -155,21 +183,26 @@ class RecordsTab(QWidget):
         """Take the profile's template and settings. Rows stay when the template is the
         same (checked again if the settings changed); another template empties the grid."""
         self.profile = profile
+        self.drafts.set_profile(profile.name if profile is not None else None)
         if profile is None:
             self._show_columns(None)
+            self.submit_panel.set_profile(None)
             return
         try:
             columns = ColumnSet(profile.template(), profile.value_settings())
         except (AppError, ValueError) as exc:
             self.status_message.emit(str(exc))
             self._show_columns(None)
+            self.submit_panel.set_profile(None)
             return
         current = self.model.columns
         if current is not None and columns.same_columns(current) and self.model.rowCount():
             if columns.settings != current.settings:
                 self._recheck(current, columns)
+            self.submit_panel.set_profile(profile)
             return
         self._show_columns(columns)
+        self.submit_panel.set_profile(profile)
 
     def open_sheet(self, path: Path | None = None) -> None:
         """Import a sheet. Without a path, ask for one in the import dialog; with one,
@@ -206,8 +239,24 @@ class RecordsTab(QWidget):
         return [self.save_mapping_action, self.export_action]
 
     def can_close(self) -> bool:
-        """True when nothing would be lost, else the user decides; stops a running task."""
-        if not self.model.undo_stack.isClean():
+        """True when the window may close. A run under way is cancelled, after asking (the
+        calls under way finish; the run resumes next time). The rows stay in the journal
+        as a draft unless every one is stored."""
+        if self.driver.busy:
+            answer = QMessageBox.question(
+                self,
+                tr("Stop sending?"),
+                tr(
+                    "Records are being sent to Opus. Stop after the calls under way and "
+                    "close? Nothing is lost: the next start offers to resume the run."
+                ),
+                QMessageBox.StandardButton.Close | QMessageBox.StandardButton.Cancel,
+                QMessageBox.StandardButton.Cancel,
+            )
+            if answer != QMessageBox.StandardButton.Close:
+                return False
+            self.driver.cancel()
+        elif not self.drafts.healthy and not self.model.undo_stack.isClean():
             answer = QMessageBox.question(
                 self,
                 tr("Close the records?"),
@@ -221,7 +270,79 @@ class RecordsTab(QWidget):
             if answer != QMessageBox.StandardButton.Close:
                 return False
         self.tasks.cancel()
+        self.drafts.close(all_stored=all(row.status == STORED for row in self.model.rows()))
         return True
+
+    def restore_or_open(self, sheet: Path | None = None) -> None:
+        """At start: offer to restore what the last session left unsent (the draft, a run
+        to resume); when there is nothing, or it is discarded, open `sheet` if given."""
+        profile, columns = self.profile, self.model.columns
+        if profile is None:
+            if sheet is not None:
+                self.open_sheet(sheet)
+            return
+        path = self.drafts.journal_path
+        self.tasks.run(
+            Task(lambda state: find_unsent(profile.name, columns, path), name="unsent work"),
+            tr("Looking for unsent work…"),
+            lambda found: self._found_unsent(found, sheet),
+        )
+
+    def restore(self, found: Unsent) -> None:
+        """Show the draft's rows as they were, and resume the run left unfinished."""
+        columns = self.model.columns
+        if found.rows and columns is not None and not found.unusable:
+            self.drafts.restoring()
+            self.loaded = None
+            self.set_filter(RowFilter.ALL)
+            self.model.load(columns, found.rows, found.keys, found.meta.get("sheet"), found.counts)
+            self.model.undo_stack.resetClean()  # unsent work, as edits are
+            self.drafts.adopt(found.meta)
+            names = ColumnNames(columns)
+            self.model.set_row_statuses(
+                (
+                    str(row.values[columns.key_index]),
+                    row.status,
+                    row.message,
+                    names.find(row.message),
+                )
+                for row in found.failed_rows
+            )
+            self.view.fit_columns()
+            self.view.go_to(0, 1)
+            self.status_message.emit(
+                count_of(len(found.rows), tr("1 row restored."), tr("{0} rows restored."))
+            )
+        if found.run is not None:
+            self.driver.resume(found.run.id, found.run.profile)
+
+    def set_sending(self, sending: bool) -> None:
+        """The grid is read-only while its rows are being sent."""
+        self._sending = sending
+        self._lock(self._busy)
+
+    def input_info(self) -> tuple[Path | None, int | None, bool, dict[str, Any] | None]:
+        """The input the rows came from: path, header row, whether the grid still holds
+        its rows as read (no edits since), and the mapping (as JSON)."""
+        if self.loaded is not None:
+            source = self.loaded.source
+            mapping = json.loads(self.loaded.mapping.to_json())
+            unchanged = self.model.undo_stack.index() == 0
+            return source.path, source.header_row, unchanged, mapping
+        meta = self.drafts.meta
+        path, header, mapping = meta.get("source"), meta.get("header_row"), meta.get("mapping")
+        return (
+            Path(path) if isinstance(path, str) else None,
+            header if isinstance(header, int) else None,
+            False,
+            mapping if isinstance(mapping, dict) else None,
+        )
+
+    def connect_runs(self, runs: Any, journal_path: Path | None) -> None:
+        """Share the run driver with the window's Runs tab, on the window's journal."""
+        self.driver.journal_path = journal_path
+        self.drafts.journal_path = journal_path
+        runs.attach(self.driver)
 
     # -- more for the window and the tests ------------------------------------------------
 
@@ -231,6 +352,15 @@ class RecordsTab(QWidget):
             self.status_message.emit(tr("Import cancelled; the grid is unchanged."))
             return
         self.loaded = loaded
+        source = loaded.source
+        self.drafts.update_meta(
+            sheet=source.sheet,
+            source=str(source.path),
+            header_row=source.header_row,
+            mapping=json.loads(loaded.mapping.to_json()),
+            runs=[],
+            sending=None,
+        )
         self.set_filter(RowFilter.ALL)  # first: a filter would check all the new rows
         self.model.load(
             loaded.columns, loaded.rows, loaded.keys, loaded.source.sheet, loaded.counts
@@ -401,7 +531,8 @@ class RecordsTab(QWidget):
         )
 
     def _lock(self, locked: bool) -> None:
-        self.model.locked = locked
+        self._busy = locked
+        self.model.locked = locked or self._sending
         self.commands.update()
         self.view.viewport().update()
 
@@ -410,6 +541,108 @@ class RecordsTab(QWidget):
         if isinstance(mode, RowFilter):
             self.view.set_filter(mode)
             self._update_counts()
+
+    def _found_unsent(self, found: Unsent, sheet: Path | None) -> None:
+        profile = self.profile
+        if profile is None or profile.name != found.profile or self.model.rowCount():
+            return  # the profile changed, or rows came meanwhile: they win
+        if found.others and not (found.rows or found.run):
+            self.status_message.emit(
+                count_of(
+                    len(found.others),
+                    tr("An interrupted run can be resumed from the Runs tab."),
+                    tr("{0} interrupted runs can be resumed from the Runs tab."),
+                )
+            )
+        if not found.rows and found.run is None:
+            if sheet is not None:
+                self.open_sheet(sheet)
+            return
+        self._reveal()
+        box = QMessageBox(self)
+        box.setObjectName("restore-prompt")
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle(tr("Unsent work"))
+        box.setText(tr("The last session left work that has not reached Opus yet."))
+        box.setInformativeText(self._unsent_text(found))
+        restore = box.addButton(
+            tr("Restore and resume") if found.run is not None else tr("Restore"),
+            QMessageBox.ButtonRole.AcceptRole,
+        )
+        restore.setObjectName("restore-button")
+        box.addButton(tr("Discard"), QMessageBox.ButtonRole.DestructiveRole)
+        box.setDefaultButton(restore)
+
+        def answered(_: int) -> None:
+            self.restore_prompt = None
+            if box.clickedButton() is restore:
+                self.restore(found)
+                return
+            self.drafts.discard(found.profile)
+            if found.run is not None:
+                self.status_message.emit(
+                    tr("Run {0} stays in the Runs tab: resume it there.").format(found.run.id)
+                )
+            if sheet is not None:
+                self.open_sheet(sheet)
+
+        box.finished.connect(answered)
+        self.restore_prompt = box
+        box.open()
+
+    def _reveal(self) -> None:
+        """Be the tab shown, when in a tab widget (the window's Records tab)."""
+        parent = self.parentWidget()
+        while parent is not None and not isinstance(parent, QTabWidget):
+            parent = parent.parentWidget()
+        if isinstance(parent, QTabWidget):
+            parent.setCurrentWidget(self)
+
+    def _unsent_text(self, found: Unsent) -> str:
+        lines: list[str] = []
+        if found.rows and not found.unusable:
+            source = found.meta.get("source")
+            where = tr(" from {0}").format(Path(source).name) if isinstance(source, str) else ""
+            when = found.updated.astimezone().strftime("%Y-%m-%d %H:%M") if found.updated else ""
+            lines.append(
+                "• "
+                + count_of(len(found.rows), tr("1 row"), tr("{0} rows"))
+                + where
+                + tr(", kept at {0}: {1} not stored in Opus yet.").format(
+                    when, f"{found.not_stored:,}"
+                )
+            )
+        elif found.unusable:
+            lines.append("• " + tr("Rows were kept, but cannot be shown: ") + found.unusable)
+        run = found.run
+        if run is not None:
+            counts = run.counts
+            lines.append(
+                "• "
+                + tr("Run {0} ({1}): {2} of {3} records stored, {4} still to send.").format(
+                    run.id,
+                    tr("interrupted") if run.status == "interrupted" else tr(run.status),
+                    f"{counts.ok:,}",
+                    f"{counts.total:,}",
+                    f"{counts.remaining:,}",
+                )
+            )
+            lines.append(
+                tr(
+                    "Resuming sends only the records the journal says did not reach Opus; "
+                    "stored ones are never sent again."
+                )
+            )
+        if found.others:
+            lines.append(
+                count_of(
+                    len(found.others),
+                    tr("Another interrupted run is in the Runs tab."),
+                    tr("{0} other interrupted runs are in the Runs tab."),
+                )
+            )
+        lines.append(tr("Discard drops the kept rows; runs stay in the Runs tab."))
+        return "\n".join(lines)
 
     def _hint(self, text: str) -> None:
         if text:

@@ -3,20 +3,28 @@
 The journal is read in a worker (another window or a command may hold it for a moment),
 when the tab is shown and on Refresh. Double-click a run (or press Enter) to list its
 records below, with each one's state, attempts and the service's last message.
+
+With the window's submit driver attached (`attach(driver)`), the selected submit run can
+be resumed or its failed records sent again, through the same jobs code as `opus-desktop
+runs resume | retry-failed`, with progress here; its report (jobs/report.py) is written
+in a worker.
 """
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication, QModelIndex, QSortFilterProxyModel, Qt, Slot
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QProgressBar,
     QPushButton,
     QSplitter,
     QStackedWidget,
@@ -27,15 +35,23 @@ from PySide6.QtWidgets import (
 
 from opus_desktop import paths
 from opus_desktop.errors import AppError
+from opus_desktop.gui.editor.progress import TaskStrip
 from opus_desktop.gui.editor.words import count
 from opus_desktop.gui.errors import show_error
 from opus_desktop.gui.runs.models import SORT_ROLE, ItemsModel, RunsModel, file_name
 from opus_desktop.gui.workers import Task, TaskRunner
 from opus_desktop.jobs.journal import Item, Journal, RunInfo
+from opus_desktop.jobs.report import ReportSummary, write_run_report
+from opus_desktop.jobs.state import Progress
+
+if TYPE_CHECKING:
+    from opus_desktop.gui.submit.driver import RunEnd, SubmitDriver
+    from opus_desktop.gui.submit.work import RunStart
 
 log = logging.getLogger(__name__)
 
 MAX_RUNS = 100_000
+REPORT_FILTER = "Excel workbook (*.xlsx)"
 
 
 def tr(text: str) -> str:
@@ -53,6 +69,11 @@ def read_runs(path: Path) -> list[RunInfo]:
 def read_items(path: Path, run_id: str) -> tuple[RunInfo, list[Item]]:
     with Journal(path) as journal:
         return journal.run(run_id), list(journal.items(run_id))
+
+
+def write_report(path: Path, journal_path: Path, run_id: str) -> ReportSummary:
+    with Journal(journal_path) as journal:
+        return write_run_report(path, journal, run_id)
 
 
 def _table(model: RunsModel | ItemsModel) -> tuple[QTableView, QSortFilterProxyModel]:
@@ -85,6 +106,7 @@ class RunsTab(QWidget):
         self._again = False
         self._opening: Task | None = None
         self.opened_run: str | None = None
+        self.driver: SubmitDriver | None = None
 
         self.title = QLabel(tr("Runs"))
         font = self.title.font()
@@ -98,6 +120,7 @@ class RunsTab(QWidget):
         self.runs_proxy.setParent(self)
         self.runs_view.sortByColumn(4, Qt.SortOrder.DescendingOrder)
         self.runs_view.activated.connect(self._run_activated)
+        self.runs_view.selectionModel().currentChanged.connect(lambda *_: self.update_actions())
         header = self.runs_view.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
@@ -133,17 +156,195 @@ class RunsTab(QWidget):
         self.pages.addWidget(self.message)
         self.pages.addWidget(self.splitter)
 
+        self.resume_button = QPushButton(tr("Resume"))
+        self.resume_button.setToolTip(
+            tr("Send what the run did not send yet; stored records are never sent again.")
+        )
+        self.resume_button.clicked.connect(lambda: self.resume_selected())
+        self.retry_button = QPushButton(tr("Retry failed"))
+        self.retry_button.setToolTip(tr("Send the run's failed records again, as they were."))
+        self.retry_button.clicked.connect(lambda: self.resume_selected(failed_only=True))
+        self.report_button = QPushButton(tr("Export report…"))
+        self.report_button.setToolTip(
+            tr("An Excel workbook: every record's outcome, and the failed rows ready to fix")
+        )
+        self.report_button.clicked.connect(lambda: self.export_report())
+        self.tasks = TaskStrip(runner)
+        self.tasks.failed.connect(lambda exc: show_error(self, exc))
+        self.run_bar = QProgressBar()
+        self.run_bar.setTextVisible(False)
+        self.run_bar.setMaximumWidth(220)
+        self.run_label = QLabel()
+        self.run_label.setObjectName("runs-progress")
+        self.cancel_button = QPushButton(tr("Cancel"))
+        self.cancel_button.clicked.connect(self._cancel_run)
+
         top = QHBoxLayout()
         top.addWidget(self.title, 1)
+        top.addWidget(self.tasks)
         top.addWidget(self.refresh_button)
+        actions = QHBoxLayout()
+        actions.addWidget(self.resume_button)
+        actions.addWidget(self.retry_button)
+        actions.addWidget(self.report_button)
+        actions.addSpacing(12)
+        actions.addWidget(self.run_label, 1)
+        actions.addWidget(self.run_bar)
+        actions.addWidget(self.cancel_button)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
+        layout.addLayout(actions)
         layout.addWidget(self.pages, 1)
+        self._show_run(False)
+        self.update_actions()
         self._show_message(tr("Reading the journal..."))
 
     @property
     def journal_path(self) -> Path:
         return self._journal_path if self._journal_path is not None else paths.journal_path()
+
+    # -- acting on a run -----------------------------------------------------------------
+
+    def attach(self, driver: SubmitDriver) -> None:
+        """Resume and retry through the window's one submit driver (shared with the
+        Records tab, so only one run sends at a time)."""
+        self.driver = driver
+        driver.started.connect(self._run_started)
+        driver.progress.connect(self._run_progress)
+        driver.ended.connect(self._run_ended)
+        driver.busy_changed.connect(lambda busy: self._show_run(busy))
+        self.update_actions()
+
+    def selected_run(self) -> RunInfo | None:
+        index = self.runs_proxy.mapToSource(self.runs_view.currentIndex())
+        return self.runs_model.row_at(index.row()) if index.isValid() else None
+
+    def select_run(self, run_id: str) -> bool:
+        for row in range(self.runs_proxy.rowCount()):
+            index = self.runs_proxy.index(row, 0)
+            if index.data() == run_id:
+                self.runs_view.setCurrentIndex(index)
+                return True
+        return False
+
+    def resume_selected(self, failed_only: bool = False) -> bool:
+        """Resume the selected run (or send its failed records again)."""
+        run = self.selected_run()
+        if run is None or self.driver is None or not self._may_continue(run, failed_only):
+            return False
+        return self.driver.resume(run.id, run.profile, failed_only)
+
+    def export_report(self, path: Path | None = None) -> bool:
+        run = self.selected_run()
+        if run is None or run.kind != "submit":
+            return False
+        if path is None:
+            chosen, _ = QFileDialog.getSaveFileName(
+                self, tr("Export the run's report"), f"run-{run.id}.xlsx", REPORT_FILTER
+            )
+            if not chosen:
+                return False
+            path = Path(chosen)
+        target, journal = path, self.journal_path
+
+        def written(summary: ReportSummary) -> None:
+            text = tr("Report of run {id} written to {path}.").format(id=run.id, path=target)
+            if summary.note:
+                text += " " + summary.note
+            self.run_label.setText(text)
+            self.run_label.setToolTip(text)
+
+        self.tasks.run(
+            Task(lambda state: write_report(target, journal, run.id), name="run report"),
+            tr("Writing the report…"),
+            written,
+        )
+        return True
+
+    def update_actions(self) -> None:
+        run = self.selected_run()
+        busy = self.driver is None or self.driver.busy
+        submit = run is not None and run.kind == "submit"
+        self.resume_button.setEnabled(submit and not busy and self._may_continue(run, False))
+        self.retry_button.setEnabled(submit and not busy and self._may_continue(run, True))
+        self.report_button.setEnabled(submit)
+        hint = tr("Disposal runs are resumed from the Disposal tab.") if not submit and run else ""
+        for button in (self.resume_button, self.retry_button):
+            button.setStatusTip(hint)
+
+    @staticmethod
+    def _may_continue(run: RunInfo | None, failed_only: bool) -> bool:
+        if run is None or run.kind != "submit" or run.status == "running":
+            return False
+        return run.counts.failed > 0 if failed_only else run.resumable
+
+    def _show_run(self, running: bool) -> None:
+        self.run_bar.setVisible(running)
+        self.cancel_button.setVisible(running)
+        self.cancel_button.setEnabled(running)
+        if running:
+            self.run_bar.setRange(0, 0)
+            self.run_label.setText(tr("Starting…"))
+        self.update_actions()
+
+    @Slot(object)
+    def _run_started(self, start: RunStart) -> None:
+        what = tr("Run {0} resumed") if start.resumed else tr("Run {0} started")
+        self.run_label.setText(what.format(start.run_id))
+        self.refresh()
+
+    @Slot(object)
+    def _run_progress(self, progress: Progress) -> None:
+        from opus_desktop.gui.submit.results import progress_text
+
+        if self.driver is None or self.driver.kind == "dry run":
+            return
+        if progress.total:
+            self.run_bar.setRange(0, progress.total)
+            self.run_bar.setValue(progress.done)
+        text = tr("Run {0}: ").format(self.driver.run_id or "…") + progress_text(progress)
+        if progress.cancel_requested:
+            text += " · " + tr("stopping after the calls under way")
+        self.run_label.setText(text)
+
+    @Slot(object)
+    def _run_ended(self, end: RunEnd) -> None:
+        if end.kind == "dry run":
+            return
+        summary = end.summary
+        if summary is not None:
+            counts = summary.counts
+            words = {
+                "done": tr("finished"),
+                "cancelled": tr("cancelled"),
+                "stopped": tr("stopped"),
+            }[summary.status]
+            text = tr(
+                "Run {id} {words}: {ok} stored, {failed} failed, {left} not sent yet."
+            ).format(
+                id=summary.run_id,
+                words=words,
+                ok=f"{counts.ok:,}",
+                failed=f"{counts.failed:,}",
+                left=f"{counts.remaining:,}",
+            )
+            if summary.error is not None:
+                text += " " + summary.error.message
+        elif isinstance(end.error, AppError):
+            text = end.error.message
+        else:
+            text = tr("The run could not go on.") if end.error is not None else ""
+        self.run_label.setText(text)
+        self.run_label.setToolTip(text)
+        self.refresh()
+        if end.run_id is not None and end.run_id == self.opened_run:
+            self.open_run(end.run_id)
+
+    @Slot()
+    def _cancel_run(self) -> None:
+        if self.driver is not None:
+            self.driver.cancel()
+            self.cancel_button.setEnabled(False)
 
     # -- the runs -----------------------------------------------------------------------
 
@@ -172,7 +373,11 @@ class RunsTab(QWidget):
 
     @Slot(object)
     def _runs_read(self, runs: list[RunInfo]) -> None:
+        selected = self.selected_run()
         self.runs_model.set_rows(runs)
+        if selected is not None:
+            self.select_run(selected.id)
+        self.update_actions()
         self.title.setText(
             tr("Runs ({count})").format(count=f"{len(runs):,}") if runs else tr("Runs")
         )
