@@ -21,6 +21,7 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -80,6 +81,19 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
+def _wal(db: sqlite3.Connection, timeout: float) -> str:
+    """PRAGMA journal_mode=WAL. On a new file being set up by another connection at the
+    same moment, SQLite answers "locked" at once instead of waiting: so wait here."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return str(db.execute("PRAGMA journal_mode=WAL").fetchone()[0])
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc).lower() or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
+
+
 class Database:
     """One connection to the journal file at `path`, created with mode 0600."""
 
@@ -101,7 +115,7 @@ class Database:
         db.row_factory = sqlite3.Row
         try:
             with self._translate("opened"):
-                mode = db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+                mode = _wal(db, busy_timeout)
                 if str(mode).lower() != "wal":
                     log.warning("the journal %s runs in %s mode, not WAL", path, mode)
                 db.execute("PRAGMA synchronous=FULL")
