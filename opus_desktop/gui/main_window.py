@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 from opus_desktop import APP_NAME, __version__, paths
 from opus_desktop.gui.connection.panel import ConnectionPanel
 from opus_desktop.gui.connection.test_worker import StepsFunction
+from opus_desktop.gui.disposal.tab import DisposalTab
 from opus_desktop.gui.icons import app_icon
 from opus_desktop.gui.runs.tab import RunsTab
 from opus_desktop.gui.settings import (
@@ -109,6 +110,7 @@ class MainWindow(QMainWindow):
 
         self.records_widget = (records_tab or default_records_tab)(self.runner, self)
         self.records = cast(RecordsTabApi, self.records_widget)
+        self.disposal = DisposalTab(self.runner, self.settings, self, journal_path=journal_path)
         self.runs = RunsTab(self.runner, journal_path, self)
         connect_runs = getattr(self.records_widget, "connect_runs", None)
         if connect_runs is not None:  # one submit driver: the Runs tab resumes the grid's runs
@@ -116,6 +118,7 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self.records_widget, tr("Records"))
+        self.tabs.addTab(self.disposal, tr("Disposal"))
         self.tabs.addTab(self.runs, tr("Runs"))
         self.setCentralWidget(self.tabs)
 
@@ -132,6 +135,7 @@ class MainWindow(QMainWindow):
         self.records_widget.status_message.connect(  # type: ignore[attr-defined]
             lambda text: self.statusBar().showMessage(text, 8000)
         )
+        self.disposal.status_message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self._profile_changed(self.panel.current_profile())
         self._sign_in_changed(self.panel.sign_in_short)
 
@@ -159,6 +163,14 @@ class MainWindow(QMainWindow):
         self.edit_menu = bar.addMenu(tr("&Edit"))
         for action in self.records.edit_actions():
             self.edit_menu.addAction(action)
+
+        self.disposal_menu = bar.addMenu(tr("&Disposal"))
+        for entry in self.disposal.menu_actions():
+            if entry is None:
+                self.disposal_menu.addSeparator()
+            else:
+                self.disposal_menu.addAction(entry)
+        self.disposal_menu.triggered.connect(lambda: self.tabs.setCurrentWidget(self.disposal))
 
         connection = bar.addMenu(tr("&Connection"))
         self.add_profile_action = self._action(
@@ -273,6 +285,7 @@ class MainWindow(QMainWindow):
         self.test_action.setEnabled(has_profile)
         self._show_status()
         self.records.set_profile(profile)
+        self.disposal.set_profile(profile)
 
     @Slot(str)
     def _sign_in_changed(self, text: str) -> None:

@@ -113,7 +113,7 @@ def test_window_without_profile(qtbot: QtBot, gui_settings: GuiSettings, tmp_pat
     window = make_window(qtbot, gui_settings, tmp_path)
     assert window.windowTitle() == APP_NAME
     tabs = [window.tabs.tabText(i) for i in range(window.tabs.count())]
-    assert tabs == ["Records", "Runs"]  # no Disposal tab until it exists
+    assert tabs == ["Records", "Disposal", "Runs"]
     assert window.panel.pages.currentIndex() == 0  # "No connection profiles yet"
     assert records(window).profiles == [None]
     assert window.status_text() == "No profile"
@@ -121,6 +121,15 @@ def test_window_without_profile(qtbot: QtBot, gui_settings: GuiSettings, tmp_pat
     assert menu_texts(window) == {
         "File": ["Open sheet...", "Save mapping...", "Export...", "Settings...", "Quit"],
         "Edit": ["Undo", "Redo", "Copy", "Fill down"],
+        "Disposal": [
+            "Load",
+            "Load more",
+            "Load all",
+            "Import signed-off sheet...",
+            "Export the list...",
+            "Export the ticked records...",
+            "Mark destroyed...",
+        ],
         "Connection": [
             "Add profile...",
             "Edit profile...",

@@ -1,0 +1,162 @@
+"""Marking the ticked records destroyed: the confirmation, the run, its outcome, retry.
+
+    destroyer = Destroyer(tab)
+    destroyer.confirm()          # the confirmation dialog; its OK starts the run
+    destroyer.retry(run_id)      # the failed (and unsent) records of a run, again
+
+The run is jobs.disposal's DestroyRun, through tasks.destroy / tasks.send_again, as the
+`destroy` command drives it: journalled, audited, then the certificate. Answers reach
+the outcome panel batch by batch; when the run ends, destroyed records leave the list
+and every record sent is unticked.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QCoreApplication, QObject, Qt, Signal, Slot
+
+from opus_desktop import paths
+from opus_desktop import settings as app_settings
+from opus_desktop.errors import AppError
+from opus_desktop.gui.disposal.confirm_dialog import ConfirmDialog
+from opus_desktop.gui.disposal.tasks import DestroyRequest, DestroyResult, destroy, send_again
+from opus_desktop.gui.settings import Option
+from opus_desktop.gui.workers import Task
+from opus_desktop.jobs.disposal import summarise
+
+if TYPE_CHECKING:
+    from opus_desktop.gui.disposal.tab import DisposalTab
+
+ORGANISATION: Option[str] = Option(
+    "disposal/organisation", "", "The organisation printed on certificates of destruction"
+)
+
+
+def tr(text: str) -> str:
+    return QCoreApplication.translate("DisposalTab", text)
+
+
+class Destroyer(QObject):
+    """Signals (worker to GUI thread): created(str): the run's id, once journalled."""
+
+    created = Signal(str)
+
+    def __init__(self, tab: DisposalTab) -> None:
+        super().__init__(tab)
+        self.tab = tab
+        self.dialog: ConfirmDialog | None = None
+        self.last_result: DestroyResult | None = None
+        self.created.connect(tab.outcome.set_run)
+
+    def confirm(self) -> ConfirmDialog | None:
+        """Open the confirmation for the ticked records (window-modal, not blocking)."""
+        tab = self.tab
+        records = tab.model.checked_records()
+        if not records or tab.profile is None or tab.loader.before is None:
+            return None
+        items = [record.item() for record in records]
+        dialog = ConfirmDialog(
+            items,
+            summarise(items, tab.profile.date_format),
+            operator_name=app_settings.operator_name(),
+            organisation=tab.settings.get(ORGANISATION),
+            certificate_folder=paths.data_dir() / "certificates",
+            parent=tab,
+        )
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(lambda: self._confirmed(dialog))
+        dialog.finished.connect(self._dialog_closed)
+        self.dialog = dialog
+        dialog.open()
+        return dialog
+
+    @Slot()
+    def _dialog_closed(self) -> None:
+        self.dialog = None
+
+    def _confirmed(self, dialog: ConfirmDialog) -> None:
+        tab = self.tab
+        profile, before = tab.profile, tab.loader.before
+        if profile is None or before is None:
+            return
+        tab.settings.set(ORGANISATION, dialog.organisation())
+        items = dialog.items
+        fields = (
+            dialog.justification(),
+            dialog.operator_name(),
+            before,
+            dialog.organisation(),
+            dialog.certificate(),
+        )
+
+        def go(password: str | None) -> None:
+            request = DestroyRequest(profile, password, items, *fields)
+            connections, emit = tab.connections, self.created.emit
+            journal, audit = tab.journal_path, tab.audit_path
+            task = Task(
+                lambda state: destroy(connections, request, state, emit, journal, audit),
+                name="destroy",
+            )
+            tab.outcome.start(items)
+            self._start(task, tr("Marking records destroyed…"), tr("marking records destroyed"))
+
+        tab.with_password(go)
+
+    def retry(self, run_id: str) -> None:
+        """Send a run's failed (and unsent) records again."""
+        tab = self.tab
+        profile = tab.profile
+        if profile is None:
+            return
+
+        def go(password: str | None) -> None:
+            connections = tab.connections
+            journal, audit = tab.journal_path, tab.audit_path
+            task = Task(
+                lambda state: send_again(
+                    connections,
+                    profile,
+                    password,
+                    run_id,
+                    state,
+                    journal_path=journal,
+                    audit_path=audit,
+                ),
+                name="retry destroy",
+            )
+            tab.outcome.resume(tr("Run {id}: sending again…").format(id=run_id))
+            self._start(task, tr("Sending again…"), tr("sending again"))
+
+        tab.with_password(go)
+
+    def _start(self, task: Task, label: str, doing: str) -> None:
+        outcome = self.tab.outcome
+        outcome.show()
+        task.batch.connect(outcome.apply_batch)
+        task.progress.connect(outcome.show_progress)
+        self.tab.run_task(task, label, doing, self._ended, failed=self._failed)
+
+    def _ended(self, result: DestroyResult) -> None:
+        tab = self.tab
+        self.last_result = result
+        outcome = result.outcome
+        tab.outcome.show_result(result)
+        tab.model.set_checked([record.key for record in outcome.records], False)
+        if tab.model.remove_keys([record.key for record in outcome.destroyed]):
+            tab.loader.shrank()
+        text = tr("Run {id}: {destroyed} destroyed, {failed} not destroyed.").format(
+            id=outcome.run.id,
+            destroyed=f"{len(outcome.destroyed):,}",
+            failed=f"{len(outcome.failed):,}",
+        )
+        if result.certificate is not None:
+            text += " " + tr("Certificate: {path}").format(path=result.certificate)
+        tab.status_message.emit(text)
+        if outcome.error is not None:
+            tab.show_banner(outcome.error.message)
+        tab.refresh()
+
+    def _failed(self, exc: BaseException) -> None:
+        message = exc.message if isinstance(exc, AppError) else tr("Something went wrong.")
+        self.tab.outcome.show_failure(message)
