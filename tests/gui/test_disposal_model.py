@@ -71,15 +71,20 @@ def test_columns_are_the_templates_display_names_row_key_first_due_date_last() -
     template = load_template(DEMO_TEMPLATE)
     columns = template_columns(template)
     assert columns[0] == ("rowKey", "Row key")
-    assert columns[-1] == ("disposalDueDate", "Disposal due date")
+    assert columns[1:4] == [
+        ("leafName", "Name"),
+        ("termFullPath", "Classification"),
+        ("disposalDueDate", "Disposal due date"),
+    ]
+    assert columns[-1] == ("_Storage_%20_Location", "Storage Location")
     assert ("_Case_%20_Number", "Case Number") in columns
     assert len(columns) == len(template.internal_names) + 1
 
     model = DueModel()
     model.set_template(template)
     titles = [model.headerData(c, Qt.Orientation.Horizontal) for c in range(model.columnCount())]
-    assert titles[:4] == ["", "Row key", "Name", "Classification"]
-    assert titles[-1] == "Disposal due date"
+    assert titles[:5] == ["", "Row key", "Name", "Classification", "Disposal due date"]
+    assert model.column_of("disposalDueDate") == 4 and model.column_of("nothing") == -1
 
 
 def test_ticks_are_kept_by_row_key_through_pages_and_removals(
@@ -131,7 +136,7 @@ def test_ticks_survive_sorting_and_filtering(qtmodeltester: object, model: DueMo
     proxy = DueFilter(model)
     qtmodeltester.check(proxy)  # type: ignore[attr-defined]
 
-    due_column = model.columnCount() - 1
+    due_column = model.column_of("disposalDueDate")
     proxy.sort(due_column, Qt.SortOrder.DescendingOrder)
     # By time, not by the text "12-31-2020" / "2-29-2020": the latest first.
     assert proxy.shown_keys()[:3] == ["REC-059", "REC-058", "REC-057"]
@@ -168,7 +173,7 @@ def test_sort_values_and_data_outside_the_table(model: DueModel) -> None:
     model.append([record(1), record(2, due=None)])
     unknown = DueRecord("REC-X", "", "", "sometime", None, {"rowKey": "REC-X"})
     model.append([unknown])
-    due_column = model.columnCount() - 1
+    due_column = model.column_of("disposalDueDate")
     assert model.index(2, due_column).data(SORT_ROLE) == "sometime"
     assert model.index(0, due_column).data(SORT_ROLE) == "2020-01-02T00:00:00"
     assert model.index(0, CHECK_COLUMN).data(SORT_ROLE) == 0

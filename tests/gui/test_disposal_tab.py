@@ -171,7 +171,7 @@ def test_page_through_tick_forty_filter_sort_destroy_exactly_those(
                for k in shown)  # fmt: skip
     assert shown_ticked(tab) == ticked & set(shown)
     assert f"{len(shown)} shown" in tab.counts.text()
-    tab.view.sortByColumn(tab.model.columnCount() - 1, Qt.SortOrder.DescendingOrder)
+    tab.view.sortByColumn(tab.model.column_of("disposalDueDate"), Qt.SortOrder.DescendingOrder)
     assert shown_ticked(tab) == ticked & set(shown)
     tab.set_filter("")
     tab.view.sortByColumn(CHECK_COLUMN, Qt.SortOrder.DescendingOrder)
@@ -201,10 +201,16 @@ def test_page_through_tick_forty_filter_sort_destroy_exactly_those(
     assert all(key in words for key in ticked)
     assert "Retention over under schedule 4.2" in words
     opened: list[Path] = []
-    monkeypatch.setattr(outcome_module, "open_path", opened.append)
+    monkeypatch.setattr(outcome_module, "open_path", lambda path: opened.append(path) or True)
     qtbot.mouseClick(tab.outcome.open_button, Qt.MouseButton.LeftButton)
     qtbot.mouseClick(tab.outcome.folder_button, Qt.MouseButton.LeftButton)
     assert opened == [certificate, certificate.parent]
+    monkeypatch.setattr(outcome_module, "open_path", lambda path: False)  # no PDF viewer
+    qtbot.mouseClick(tab.outcome.open_button, Qt.MouseButton.LeftButton)
+    notice = tab.outcome.message_box
+    assert notice is not None and notice.isVisible()
+    assert f"no application set to open {certificate}" in notice.text()
+    notice.accept()
 
     with Journal() as journal:
         assert AuditLog().verify(journal.audit_anchors()).ok
@@ -343,7 +349,7 @@ def test_a_signed_off_sheet_ticks_exactly_its_keys_and_lists_the_others(
     assert "6 of the sheet's keys are ticked." in box.text()
     assert "2 are not in the list of records due before" in box.text()
     assert "NO-SUCH-KEY (row 3)" in box.text() and f"{not_due} (row 10)" in box.text()
-    assert "1 keys appear more than once" in box.text()
+    assert "1 key appears more than once; it counts once." in box.text()
     assert f"{later[2]} again in rows 9" in box.detailedText()
     box.accept()
     qtbot.waitUntil(lambda: tab.loader.message_box is None)

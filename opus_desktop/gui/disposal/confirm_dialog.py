@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
+    QSpacerItem,
     QStyle,
     QVBoxLayout,
     QWidget,
@@ -96,26 +97,6 @@ class ConfirmDialog(QDialog):
         intro.addWidget(warning)
         top.addLayout(intro, 1)
 
-        facts = QFormLayout()
-        facts.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        self.count_label = QLabel(f"{summary.count:,}")
-        facts.addRow(tr("Records:"), self.count_label)
-        if summary.earliest_due:
-            span = (
-                summary.earliest_due
-                if summary.earliest_due == summary.latest_due
-                else tr("from {first} to {last}").format(
-                    first=summary.earliest_due, last=summary.latest_due
-                )
-            )
-        else:
-            span = tr("not known")
-        self.due_label = QLabel(span)
-        facts.addRow(tr("Due dates:"), self.due_label)
-        self.classes_label = QLabel(_classes_html(summary))
-        self.classes_label.setTextFormat(Qt.TextFormat.RichText)
-        facts.addRow(tr("By classification:"), self.classes_label)
-
         self.justification_edit = QPlainTextEdit()
         self.justification_edit.setObjectName("justification")
         self.justification_edit.setPlaceholderText(
@@ -143,12 +124,29 @@ class ConfirmDialog(QDialog):
         where.addWidget(self.certificate_button, 0, Qt.AlignmentFlag.AlignTop)
         self.typed_edit = QLineEdit()
         self.typed_edit.setObjectName("typed-count")
-        self.typed_edit.setPlaceholderText(tr("{count}").format(count=summary.count))
         self.typed_edit.setMaximumWidth(140)
         self.typed_edit.setToolTip(tr("Type the number of records to show you checked it."))
 
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.count_label = QLabel(f"{summary.count:,}")
+        form.addRow(tr("Records:"), self.count_label)
+        if summary.earliest_due:
+            span = (
+                summary.earliest_due
+                if summary.earliest_due == summary.latest_due
+                else tr("from {first} to {last}").format(
+                    first=summary.earliest_due, last=summary.latest_due
+                )
+            )
+        else:
+            span = tr("not known")
+        self.due_label = QLabel(span)
+        form.addRow(tr("Due dates:"), self.due_label)
+        self.classes_label = QLabel(_classes_html(summary))
+        self.classes_label.setTextFormat(Qt.TextFormat.RichText)
+        form.addRow(tr("By classification:"), self.classes_label)
+        form.addItem(QSpacerItem(0, 6))
         form.addRow(tr("&Justification:"), self.justification_edit)
         form.addRow(tr("&Operator:"), self.operator_edit)
         form.addRow(tr("Or&ganisation:"), self.organisation_edit)
@@ -176,8 +174,6 @@ class ConfirmDialog(QDialog):
 
         layout = QVBoxLayout(self)
         layout.addLayout(top)
-        layout.addSpacing(6)
-        layout.addLayout(facts)
         layout.addSpacing(6)
         layout.addLayout(form)
         layout.addSpacing(4)

@@ -292,20 +292,28 @@ class DueLoader(QObject):
             item.key + (tr(" (row {row})").format(row=item.row) if item.row else "")
             for item in missing
         ]
-        text = tr("{n} of the sheet's keys are ticked.").format(n=f"{ticked:,}")
+        text = count(
+            ticked,
+            tr("1 of the sheet's keys is ticked."),
+            tr("{0} of the sheet's keys are ticked."),
+        )
         if missing:
-            text += " " + tr(
-                "{n} are not in the list of records due before {date}, so they are not "
-                "ticked: not due yet, destroyed already, or not in Opus."
-            ).format(n=f"{len(missing):,}", date=local_text(self.before or self.tab.before()))
+            text += " " + count(
+                len(missing),
+                tr("1 is not in the list of records due before {date}, so it is not ticked"),
+                tr("{0} are not in the list of records due before {date}, so they are not ticked"),
+            ).format(date=local_text(self.before or self.tab.before()))
+            text += tr(": not due yet, destroyed already, or not in Opus.")
             text += "\n\n" + "\n".join(lines[:KEYS_LISTED])
             if len(lines) > KEYS_LISTED:
                 text += "\n" + tr("... and {n} more (see the details).").format(
                     n=f"{len(lines) - KEYS_LISTED:,}"
                 )
         if repeated:
-            text += "\n\n" + tr("{n} keys appear more than once; each counts once.").format(
-                n=f"{len(repeated):,}"
+            text += "\n\n" + count(
+                len(repeated),
+                tr("1 key appears more than once; it counts once."),
+                tr("{0} keys appear more than once; each counts once."),
             )
         box = QMessageBox(
             QMessageBox.Icon.Warning if missing else QMessageBox.Icon.Information,

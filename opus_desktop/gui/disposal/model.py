@@ -44,7 +44,7 @@ def tr(text: str) -> str:
 
 def template_columns(template: Template | None) -> list[tuple[str, str]]:
     """(internal name, display name) of the shown columns: the row key first, then the
-    template's columns in order, then the disposal due date."""
+    template's columns in order, with the disposal due date after the classification."""
     if template is None:
         names = [ROW_KEY, NAME, CLASSIFICATION]
         display = {name: BUILT_INS[name].display_name for name in names}
@@ -55,7 +55,11 @@ def template_columns(template: Template | None) -> list[tuple[str, str]]:
         names.remove(ROW_KEY)
     names.insert(0, ROW_KEY)
     shown = [(name, display.get(name) or decode_internal_name(name)) for name in names]
-    return [*shown, (DUE_DATE, DUE_DATE_HEADER)]
+    # The due date is what is reviewed: beside the key, name and classification, not at
+    # the far right (the sign-off sheet keeps it last, as `due --out` writes it).
+    after = max(i for i, (name, _) in enumerate(shown) if name in (ROW_KEY, NAME, CLASSIFICATION))
+    shown.insert(after + 1, (DUE_DATE, DUE_DATE_HEADER))
+    return shown
 
 
 class DueModel(QAbstractTableModel):
@@ -158,9 +162,10 @@ class DueModel(QAbstractTableModel):
     def row_keys(self) -> list[str]:
         return [record.row_key for record in self._records]
 
-    def internal_names(self) -> list[str]:
-        """The internal name of each column after the tick column."""
-        return [internal for internal, _ in self._columns]
+    def column_of(self, internal: str) -> int:
+        """The column showing `internal` (DUE_DATE for the due date); -1 if none."""
+        names = [name for name, _ in self._columns]
+        return names.index(internal) + 1 if internal in names else -1
 
     # -- ticks ---------------------------------------------------------------------------
 
@@ -341,4 +346,3 @@ class DueFilter(QSortFilterProxyModel):
             self.due.record_at(self.mapToSource(self.index(row, 0)).row()).row_key
             for row in range(self.rowCount())
         ]
-

@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMessageBox,
     QPushButton,
     QTableView,
     QVBoxLayout,
@@ -208,6 +209,7 @@ class OutcomePanel(QWidget):
         self.run_id: str | None = None
         self.result: DestroyResult | None = None
         self.running = False
+        self.message_box: QMessageBox | None = None  # the last "cannot open" notice
 
         self.title = QLabel()
         font = self.title.font()
@@ -374,13 +376,31 @@ class OutcomePanel(QWidget):
     def open_certificate(self) -> None:
         path = self.certificate()
         if path is not None:
-            open_path(path)
+            self._open(path)
 
     @Slot()
     def open_folder(self) -> None:
         path = self.certificate()
         if path is not None:
-            open_path(path.parent)
+            self._open(path.parent)
+
+    def _open(self, path: Path) -> None:
+        if open_path(path):
+            return
+        box = QMessageBox(
+            QMessageBox.Icon.Information,
+            tr("Open certificate"),
+            tr(
+                "This computer has no application set to open {path}. The file is there: "
+                "open it from your file manager."
+            ).format(path=path),
+            QMessageBox.StandardButton.Ok,
+            self,
+        )
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message_box = box
+        box.open()
 
     @Slot()
     def _retry(self) -> None:

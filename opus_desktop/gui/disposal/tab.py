@@ -124,6 +124,7 @@ class DisposalTab(QWidget):
 
     def _action(self, text: str, slot: Callable[[], object], name: str) -> QAction:
         action = QAction(text, self)
+        action.setIconText(text.replace("&", ""))  # a tool button would drop the "..."
         action.setObjectName(name)
         action.triggered.connect(lambda _checked=False: slot())
         return action
@@ -511,11 +512,9 @@ class DisposalTab(QWidget):
             tr("Mark the ticked records destroyed in Opus, after a confirmation"),
             nothing or (tr("Tick the records to mark destroyed first.") if not ticked else None),
         )
-        self.destroy_action.setText(
-            tr("Mark {n} destroyed...").format(n=f"{ticked:,}")
-            if ticked
-            else tr("Mark destroyed...")
-        )
+        title = tr("Mark {n} destroyed...").format(n=f"{ticked:,}") if ticked else ""
+        self.destroy_action.setText(title or tr("Mark &destroyed..."))
+        self.destroy_action.setIconText(title or tr("Mark destroyed..."))
         for widget in (self.before_edit, self.now_button, self.page_size):
             widget.setEnabled(self.profile is not None and not busy)
         self.filter_edit.setEnabled(rows > 0 or bool(self.filter_edit.text()))
