@@ -204,14 +204,19 @@ def test_the_outcome_model_reads_each_answer(qtmodeltester: object) -> None:
     texts = [outcomes.index(r, 4).data() for r in range(4)]
     assert texts == [
         "Destroyed",
-        "Not destroyed: The record is awaiting approval.",
+        "Not destroyed: awaiting approval",
         "May be destroyed — check in Opus",
-        "Not destroyed: Record K3 has already been destroyed.",
+        "Not destroyed: already destroyed",
     ]
     kinds = [kind_of(r) for r in outcomes.records()]
     assert kinds == ["destroyed", "failed", "doubtful", "failed"]
     assert [retryable(r) for r in outcomes.records()] == [False, True, True, False]
     assert outcome_text(DisposedRecord("K", outcome="not sent", message="Not due.")) == (
         "Not sent: Not due."
+    )
+    odd = DisposedRecord("K", outcome="failed", message="The vault is sealed.")
+    assert outcome_text(odd) == "Not destroyed: The vault is sealed."
+    assert outcomes.index(1, 4).data(Qt.ItemDataRole.ToolTipRole) == (
+        "The record is awaiting approval."
     )
     qtmodeltester.check(outcomes)  # type: ignore[attr-defined]

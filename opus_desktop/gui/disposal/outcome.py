@@ -92,7 +92,11 @@ def outcome_text(record: DisposedRecord) -> str:
     if kind == DOUBTFUL:
         return tr("May be destroyed — check in Opus")
     if kind == FAILED:
-        return tr("Not destroyed: {reason}").format(reason=record.message or tr("no reason given"))
+        # Opus's refusal in a word when it is one of the known ones (the whole message is
+        # the tooltip), else its message.
+        known = reason_kind(record.message)
+        reason = tr(known) if known != "other" else record.message or tr("no reason given")
+        return tr("Not destroyed: {reason}").format(reason=reason)
     if kind == NOT_SENT:
         return tr("Not sent: {reason}").format(reason=record.message)
     return tr("Waiting to be sent")
@@ -239,7 +243,7 @@ class OutcomePanel(QWidget):
         header.setHighlightSections(False)
         header.setStretchLastSection(True)
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        for column, width in enumerate((110, 260, 230, 140)):
+        for column, width in enumerate((100, 220, 210, 140)):
             header.resizeSection(column, width)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
 

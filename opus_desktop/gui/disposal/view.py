@@ -3,12 +3,23 @@ rows, a context menu does the same, and an empty table says why it is empty."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QCoreApplication, QPoint, Qt
-from PySide6.QtGui import QContextMenuEvent, QKeyEvent, QPainter, QPaintEvent
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTableView, QWidget
+from PySide6.QtCore import QCoreApplication, QModelIndex, QPersistentModelIndex, QPoint, QRectF, Qt
+from PySide6.QtGui import QContextMenuEvent, QKeyEvent, QPainter, QPaintEvent, QPen
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QHeaderView,
+    QMenu,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QTableView,
+    QWidget,
+)
 
 from opus_desktop.gui.disposal.model import CHECK_COLUMN, DueFilter, DueModel
 from opus_desktop.gui.editor.words import count
+from opus_desktop.gui.icons import is_dark
 
 MAX_COLUMN_WIDTH = 320
 SAMPLE_ROWS = 60
@@ -16,6 +27,32 @@ SAMPLE_ROWS = 60
 
 def tr(text: str) -> str:
     return QCoreApplication.translate("DueView", text)
+
+
+class TickDelegate(QStyledItemDelegate):
+    """Fusion draws a tick box's frame in a shade of the window colour, which vanishes on
+    a dark palette; there, a frame in the placeholder text's colour is drawn over it."""
+
+    def paint(
+        self,
+        painter: QPainter,
+        option: QStyleOptionViewItem,
+        index: QModelIndex | QPersistentModelIndex,
+    ) -> None:
+        super().paint(painter, option, index)
+        if not is_dark(option.palette):
+            return
+        item = QStyleOptionViewItem(option)
+        self.initStyleOption(item, index)
+        widget = item.widget
+        style = widget.style() if widget is not None else QApplication.style()
+        box = style.subElementRect(QStyle.SubElement.SE_ItemViewItemCheckIndicator, item, widget)
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(QPen(item.palette.placeholderText().color(), 1))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawRoundedRect(QRectF(box).adjusted(1.5, 1.5, -1.5, -1.5), 2, 2)
+        painter.restore()
 
 
 class DueView(QTableView):
@@ -44,6 +81,7 @@ class DueView(QTableView):
         header.setMinimumSectionSize(28)
         header.setSectionResizeMode(CHECK_COLUMN, QHeaderView.ResizeMode.Fixed)
         header.resizeSection(CHECK_COLUMN, 32)
+        self.setItemDelegateForColumn(CHECK_COLUMN, TickDelegate(self))
 
     @property
     def due(self) -> DueModel:
