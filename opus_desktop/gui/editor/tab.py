@@ -554,7 +554,7 @@ class RecordsTab(QWidget):
                     tr("{0} interrupted runs can be resumed from the Runs tab."),
                 )
             )
-        if not found.rows and found.run is None:
+        if not found.rows and found.run is None and not found.unusable:
             if sheet is not None:
                 self.open_sheet(sheet)
             return
@@ -565,10 +565,13 @@ class RecordsTab(QWidget):
         box.setWindowTitle(tr("Unsent work"))
         box.setText(tr("The last session left work that has not reached Opus yet."))
         box.setInformativeText(self._unsent_text(found))
-        restore = box.addButton(
-            tr("Restore and resume") if found.run is not None else tr("Restore"),
-            QMessageBox.ButtonRole.AcceptRole,
-        )
+        if found.rows or found.run is not None:
+            restore = box.addButton(
+                tr("Restore and resume") if found.run is not None else tr("Restore"),
+                QMessageBox.ButtonRole.AcceptRole,
+            )
+        else:  # only rows that cannot be shown: keep them for now, or let them go
+            restore = box.addButton(tr("Not now"), QMessageBox.ButtonRole.RejectRole)
         restore.setObjectName("restore-button")
         box.addButton(tr("Discard"), QMessageBox.ButtonRole.DestructiveRole)
         box.setDefaultButton(restore)
