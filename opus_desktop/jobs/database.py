@@ -103,7 +103,12 @@ class Database:
         self._closed = False
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+            # Created here only when missing: closing a descriptor of a file that SQLite
+            # has open in this process would drop SQLite's locks on it (POSIX locks are
+            # per process), and another process could then take the WAL away.
+            if not path.exists():
+                with contextlib.suppress(FileExistsError):
+                    os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
             make_private(path)
         except OSError as exc:
             raise JournalError(
