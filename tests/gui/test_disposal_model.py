@@ -8,7 +8,7 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt
 from pytestqt.qtbot import QtBot
 
 from opus_desktop.core.schema import load_template
@@ -27,6 +27,7 @@ from opus_desktop.gui.disposal.outcome import (
     outcome_text,
     retryable,
 )
+from opus_desktop.gui.disposal.view import DueView
 from opus_desktop.jobs.audit import DisposedRecord
 from opus_desktop.jobs.disposal import NOT_CONFIRMED, DueRecord
 from opus_desktop.jobs.state import BatchResult
@@ -220,3 +221,26 @@ def test_the_outcome_model_reads_each_answer(qtmodeltester: object) -> None:
         "The record is awaiting approval."
     )
     qtmodeltester.check(outcomes)  # type: ignore[attr-defined]
+
+
+def test_space_ticks_and_unticks_the_selected_rows(qtbot: QtBot) -> None:
+    model = DueModel()
+    model.append(page(0, 10))
+    proxy = DueFilter(model)
+    view = DueView(proxy)
+    qtbot.addWidget(view)
+    view.show()
+    proxy.sort(1, Qt.SortOrder.DescendingOrder)  # REC-009 first: rows shown != rows stored
+    selection = view.selectionModel()
+    for row in (1, 2, 3):
+        flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+        selection.select(proxy.index(row, 1), flags)
+    view.setFocus()
+    qtbot.keyClick(view, Qt.Key.Key_Space)
+    assert model.checked_keys() == {"REC-008", "REC-007", "REC-006"}
+    qtbot.keyClick(view, Qt.Key.Key_Space)  # all ticked: Space unticks them
+    assert model.checked_count == 0
+    model.set_checked(["REC-007"], True)
+    qtbot.keyClick(view, Qt.Key.Key_Space)  # some ticked: Space ticks the rest
+    assert model.checked_keys() == {"REC-008", "REC-007", "REC-006"}
+    assert view.tick_selected(False) == 3 and model.checked_count == 0

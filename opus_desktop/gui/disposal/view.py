@@ -106,7 +106,7 @@ class DueView(QTableView):
         return self.due.set_checked(keys, checked)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
-        if event.key() == Qt.Key.Key_Space and len(self.selected_keys()) > 1:
+        if event.key() == Qt.Key.Key_Space and self.selected_keys():
             self.tick_selected()
             event.accept()
             return
