@@ -14,6 +14,8 @@ import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
+from typing import cast
 
 import pytest
 from openpyxl import Workbook, load_workbook
@@ -28,7 +30,7 @@ from opus_desktop.gui.disposal.tasks import Connections
 from opus_desktop.gui.settings import GuiSettings
 from opus_desktop.gui.workers import TaskRunner
 from opus_desktop.jobs.audit import AuditLog
-from opus_desktop.jobs.connect import connect
+from opus_desktop.jobs.connect import Connection, connect
 from opus_desktop.jobs.disposal import DueRecord, due_table, reason_kind
 from opus_desktop.jobs.journal import Journal
 from opus_desktop.opus import RetryPolicy
@@ -36,6 +38,8 @@ from opus_desktop.profiles import Profile
 from opus_desktop.sandbox import Sandbox
 from tests.integration.conftest import MakeSandbox
 from tests.integration.test_disposal_sandbox import add_due_records, open_connection
+from tests.unit.test_disposal import TENANT, FakeOpus
+from tests.unit.test_disposal import key as fake_key
 
 PDFTOTEXT = shutil.which("pdftotext")
 WAIT_MS = 30_000
@@ -291,6 +295,38 @@ def test_refusals_show_opus_s_reason_and_retry_sends_them_again(
     with Journal() as journal:
         assert AuditLog().verify(journal.audit_anchors()).ok
     assert len(list(AuditLog().entries())) == 2
+
+
+def test_after_a_destroy_with_pages_left_the_list_goes_on_without_a_gap(
+    qtbot: QtBot, runner: TaskRunner, sandbox_profile: Profile, tmp_path: Path
+) -> None:
+    # A service whose continuation token is an offset into the list (as Opus's startIndex
+    # may be): once records are destroyed, the token of the next page skips as many.
+    opus = FakeOpus(110)
+    opus.connection_id = TENANT.connection_id  # type: ignore[attr-defined]
+    fake = cast(Connection, SimpleNamespace(client=opus, close=lambda: None))
+    tab = DisposalTab(
+        runner, GuiSettings(tmp_path / "gui.ini"), connections=Connections(lambda *_: fake)
+    )
+    qtbot.addWidget(tab)
+    tab.set_profile(sandbox_profile)
+    tab.page_size.setValue(50)
+    tab.load()
+    wait_idle(qtbot, tab)
+    first = tab.model.row_keys()
+    assert first == [fake_key(n) for n in range(50)]
+    tab.model.set_checked(first[:10], True)
+    confirm(qtbot, tab, "Schedule 4.2", "10")
+    assert tab.model.row_keys() == first[10:]
+    assert {k for k, state in opus.state.items() if state == "destroyed"} == set(first[:10])
+
+    tab.load_more()  # read again from the first page, one page further than before
+    wait_idle(qtbot, tab)
+    assert tab.model.row_keys() == [fake_key(n) for n in range(10, 110)]
+    assert tab.loader.pages == 2
+    tab.load_all()
+    wait_idle(qtbot, tab)
+    assert tab.loader.complete and tab.model.rowCount() == 100  # nothing skipped or twice
 
 
 # -- sign-off sheets ----------------------------------------------------------------------------
