@@ -35,23 +35,25 @@ from opus_desktop.core.reports import ReportError, write_table
 from opus_desktop.errors import AppError
 from opus_desktop.jobs.audit import AuditLog
 from opus_desktop.jobs.disposal import (
-    MAX_PER_PAGE,
     NOT_CONFIRMED,
     DestroyOutcome,
     DestroyRun,
     DisposalClient,
+    Tenant,
+    certificate_path,
+    reason_kind,
+)
+from opus_desktop.jobs.due import (
+    MAX_PER_PAGE,
     DisposalItem,
     DisposalPlan,
     DueRecord,
     Selection,
-    Tenant,
-    certificate_path,
     due_table,
     fetch_due,
     not_due_reason,
     plan_disposal,
     read_selection,
-    reason_kind,
     summarise,
 )
 from opus_desktop.jobs.journal import Journal

@@ -22,7 +22,8 @@ from opus_desktop.documents.certificate import (
     write_disposal_documents,
 )
 from opus_desktop.jobs.audit import AuditLog
-from opus_desktop.jobs.disposal import DestroyOutcome, DestroyRun, DisposalItem, not_due_reason
+from opus_desktop.jobs.disposal import DestroyOutcome, DestroyRun
+from opus_desktop.jobs.due import DisposalItem, not_due_reason
 from opus_desktop.jobs.journal import Journal
 from opus_desktop.jobs.state import RunState
 from tests.unit.test_disposal import TENANT, FakeOpus, items_of, key

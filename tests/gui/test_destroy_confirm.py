@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QDialog
 from pytestqt.qtbot import QtBot
 
 from opus_desktop.gui.disposal.confirm_dialog import ConfirmDialog, typed_number
-from opus_desktop.jobs.disposal import DisposalItem, summarise
+from opus_desktop.jobs.due import DisposalItem, summarise
 
 CLASSES = ["Records/Finance/Invoices"] * 3 + ["Records/Legal/Contracts"] * 2 + [""]
 DUES = [

@@ -29,7 +29,8 @@ from opus_desktop.gui.disposal.outcome import (
 )
 from opus_desktop.gui.disposal.view import DueView
 from opus_desktop.jobs.audit import DisposedRecord
-from opus_desktop.jobs.disposal import NOT_CONFIRMED, DueRecord
+from opus_desktop.jobs.disposal import NOT_CONFIRMED
+from opus_desktop.jobs.due import DueRecord
 from opus_desktop.jobs.state import BatchResult
 
 DEMO_TEMPLATE = Path(str(resources.files("opus_desktop").joinpath("resources/demo/template.json")))

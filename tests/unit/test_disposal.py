@@ -24,17 +24,19 @@ from opus_desktop.jobs.disposal import (
     NOT_CONFIRMED,
     NOT_SENT,
     DestroyRun,
-    DisposalItem,
-    DueRecord,
     Tenant,
     certificate_path,
+    reason_kind,
+)
+from opus_desktop.jobs.due import (
+    DisposalItem,
+    DueRecord,
     due_table,
     fetch_due,
     normalise_due,
     not_due_reason,
     plan_disposal,
     read_selection,
-    reason_kind,
     summarise,
 )
 from opus_desktop.jobs.errors import AuditError, JobError

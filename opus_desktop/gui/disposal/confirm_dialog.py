@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 
 from opus_desktop.gui.editor.words import count
 from opus_desktop.gui.icons import status_colour
-from opus_desktop.jobs.disposal import DisposalItem, SelectionSummary
+from opus_desktop.jobs.due import DisposalItem, SelectionSummary
 
 CLASSES_SHOWN = 8
 MAX_JUSTIFICATION = 2000

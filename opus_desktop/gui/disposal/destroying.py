@@ -23,7 +23,7 @@ from opus_desktop.gui.disposal.confirm_dialog import ConfirmDialog
 from opus_desktop.gui.disposal.tasks import DestroyRequest, DestroyResult, destroy, send_again
 from opus_desktop.gui.settings import Option
 from opus_desktop.gui.workers import Task
-from opus_desktop.jobs.disposal import summarise
+from opus_desktop.jobs.due import summarise
 
 if TYPE_CHECKING:
     from opus_desktop.gui.disposal.tab import DisposalTab

@@ -35,7 +35,7 @@ from opus_desktop.gui.disposal.tasks import (
 from opus_desktop.gui.editor.words import count
 from opus_desktop.gui.settings import LAST_FOLDER
 from opus_desktop.gui.workers import Task
-from opus_desktop.jobs.disposal import MAX_PER_PAGE, DisposalItem, DueBatch, DueList
+from opus_desktop.jobs.due import MAX_PER_PAGE, DisposalItem, DueBatch, DueList
 
 if TYPE_CHECKING:
     from opus_desktop.gui.disposal.tab import DisposalTab

@@ -29,7 +29,7 @@ from PySide6.QtCore import (
 )
 
 from opus_desktop.core.schema import BUILT_INS, ROW_KEY, Template, decode_internal_name
-from opus_desktop.jobs.disposal import CLASSIFICATION, DUE_DATE, DUE_DATE_HEADER, NAME, DueRecord
+from opus_desktop.jobs.due import CLASSIFICATION, DUE_DATE, DUE_DATE_HEADER, NAME, DueRecord
 
 Index = QModelIndex | QPersistentModelIndex
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1

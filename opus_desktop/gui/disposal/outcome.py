@@ -54,9 +54,9 @@ from opus_desktop.jobs.disposal import (
     NOT_CONFIRMED,
     NOT_SENT,
     PENDING,
-    DisposalItem,
     reason_kind,
 )
+from opus_desktop.jobs.due import DisposalItem
 from opus_desktop.jobs.state import BatchResult, Progress
 
 log = logging.getLogger(__name__)

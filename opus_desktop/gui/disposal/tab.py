@@ -56,7 +56,7 @@ from opus_desktop.gui.icons import status_colour
 from opus_desktop.gui.settings import GuiSettings
 from opus_desktop.gui.workers import Task, TaskRunner
 from opus_desktop.jobs.connect import password_needed
-from opus_desktop.jobs.disposal import MAX_PER_PAGE
+from opus_desktop.jobs.due import MAX_PER_PAGE
 from opus_desktop.jobs.state import Progress
 from opus_desktop.profiles import Profile, certificate_password
 

@@ -31,17 +31,14 @@ from opus_desktop.core.schema import Template
 from opus_desktop.documents import DocumentError
 from opus_desktop.jobs.audit import AuditLog
 from opus_desktop.jobs.connect import Connection, connect
-from opus_desktop.jobs.disposal import (
+from opus_desktop.jobs.disposal import DestroyOutcome, DestroyRun, Tenant, certificate_path
+from opus_desktop.jobs.due import (
     MAX_PER_PAGE,
-    DestroyOutcome,
-    DestroyRun,
     DisposalItem,
     DueBatch,
     DueList,
     DueRecord,
     Selection,
-    Tenant,
-    certificate_path,
     due_table,
     fetch_due,
     read_selection,
