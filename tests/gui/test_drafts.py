@@ -61,6 +61,7 @@ def make_tab(qtbot: QtBot, runner: TaskRunner) -> Iterator[Any]:
 def written(qtbot: QtBot, tab: RecordsTab, profile: str = "Demo") -> None:
     """Write what the tab noted now, and wait until the journal holds it."""
     tab.drafts.flush()
+    qtbot.waitUntil(lambda: not tab.drafts.writing, timeout=10_000)
     expected = [row.seq for row in tab.model.rows()]
 
     def landed() -> bool:

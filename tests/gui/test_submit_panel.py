@@ -366,6 +366,7 @@ def test_the_password_dialog_asks_when_nothing_else_gives_the_password(
     open_rows(qtbot, tab, profile, write_sheet(tmp_path / "5.csv", 5))
     with qtbot.waitSignal(tab.driver.ended, timeout=RUN_TIMEOUT) as ended:
         assert tab.submit_panel.submit()
+        qtbot.waitUntil(lambda: tab.driver._dialog is not None)
         dialog = tab.driver._dialog
         assert isinstance(dialog, PasswordDialog)
         dialog.password.setText(sandbox.pfx_password)

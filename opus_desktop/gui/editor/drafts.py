@@ -23,6 +23,7 @@ import logging
 import math
 import queue
 import threading
+import time as time_module
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -55,6 +56,7 @@ ORDER_INDEX = -1  # the draft row holding the grid's order
 QUIET_MS = 1000  # write once changes have stopped this long...
 LONGEST_WAIT_MS = 5000  # ...or this long after the first unwritten change
 RETRY_MS = 30_000  # after a failed write, the next try
+_YIELD_EVERY = 200  # rows encoded between two moments left to the window's thread
 _IDLE_POLL = 0.1  # seconds the writer waits for work before looking at cancel
 _IDLE_END = 1.0  # seconds without work after which the writing thread ends
 
@@ -152,7 +154,9 @@ def _write(
     replace: bool,
 ) -> None:
     rows: dict[int, Any] = {seq: None for seq in removed}
-    for row in changed:
+    for number, row in enumerate(changed):
+        if number % _YIELD_EVERY == 0:
+            time_module.sleep(0)  # let the window's thread have the interpreter now and then
         rows[row.seq] = encode_row(row)
     if order is not None:
         rows[ORDER_INDEX] = order_runs(order)
@@ -170,6 +174,11 @@ class _Writer:
         self._jobs: queue.Queue[Job] = queue.Queue()
         self._lock = threading.Lock()
         self._alive = False
+
+    @property
+    def busy(self) -> bool:
+        """Jobs are waiting or being written."""
+        return self._jobs.unfinished_tasks > 0
 
     def put(self, job: Job) -> bool:
         """Queue a job; True when no loop is running and the caller must start one."""
@@ -203,6 +212,8 @@ class _Writer:
                 except Exception as exc:  # the next change tries again; the user is told
                     log.warning("the draft could not be written: %s", exc, exc_info=True)
                     self._report(str(exc))
+                finally:
+                    self._jobs.task_done()
         finally:
             if not ended:  # an error ended the loop: the next job starts another
                 with self._lock:
@@ -237,6 +248,7 @@ class DraftKeeper(QObject):
         self._replace = False
         self._meta_changed = False
         self._quiet_reset = False
+        self._held = False
         self._writer = _Writer(lambda: self.journal_path, self.failed.emit)
         self._quiet = QTimer(self)
         self._quiet.setSingleShot(True)
@@ -252,6 +264,11 @@ class DraftKeeper(QObject):
         model.rowsAboutToBeRemoved.connect(self._rows_removed)
         model.layoutChanged.connect(self._reordered)
         model.modelReset.connect(self._reset)
+
+    @property
+    def writing(self) -> bool:
+        """Changes are handed to the writer and not all in the journal yet."""
+        return self._writer.busy
 
     @property
     def pending(self) -> bool:
@@ -275,7 +292,23 @@ class DraftKeeper(QObject):
     def update_meta(self, **values: Any) -> None:
         self.meta.update(values)
         self._meta_changed = True
-        self._changed()
+        if self._held:
+            self.flush()  # the meta alone, at once: it names the run being sent
+        else:
+            self._changed()
+
+    def hold(self, held: bool) -> None:
+        """While the grid's rows are sent, only the meta is written: the rows change only
+        in status then, which the journal records better (a restore takes the statuses
+        of the run being sent from it). Holding writes what is pending first; letting go
+        writes what changed meanwhile, a moment later."""
+        if held == self._held:
+            return
+        if held:
+            self.flush()
+        self._held = held
+        if not held and self.pending:
+            self._changed()
 
     def adopt(self, meta: dict[str, Any]) -> None:
         """The grid now shows what the draft holds (a restore): nothing to write."""
@@ -299,6 +332,7 @@ class DraftKeeper(QObject):
         finishes its queue when the window joins its threads."""
         self._quiet.stop()
         self._longest.stop()
+        self._held = False
         if self.profile is None:
             return
         if all_stored and (self.owns or self.pending):
@@ -320,13 +354,17 @@ class DraftKeeper(QObject):
             self._removed.clear()
             self._order = self._replace = self._meta_changed = False
             return
+        if self._held:
+            if self._meta_changed:
+                self._meta_changed = False
+                meta = self._meta_now()
+                self._submit(lambda journal: journal.save_draft(profile, {}, meta))
+            return
         replace = self._replace
         changed: list[Row] = list(self.model.rows()) if replace else list(self._dirty.values())
         removed = () if replace else tuple(self._removed)
         order = [row.seq for row in self.model.rows()] if (replace or self._order) else None
-        meta = dict(self.meta, version=VERSION, rows=self.model.rowCount())
-        if self.model.columns is not None:
-            meta["columns"] = list(self.model.columns.names)
+        meta = self._meta_now()
         self._dirty.clear()
         self._removed.clear()
         self._order = self._replace = self._meta_changed = False
@@ -334,6 +372,12 @@ class DraftKeeper(QObject):
         self._submit(
             lambda journal: _write(journal, profile, changed, removed, order, meta, replace)
         )
+
+    def _meta_now(self) -> dict[str, Any]:
+        meta = dict(self.meta, version=VERSION, rows=self.model.rowCount())
+        if self.model.columns is not None:
+            meta["columns"] = list(self.model.columns.names)
+        return meta
 
     # -- the model's signals ----------------------------------------------------------------
 
@@ -380,7 +424,7 @@ class DraftKeeper(QObject):
         self._changed()
 
     def _changed(self) -> None:
-        if self.profile is None:
+        if self.profile is None or self._held:
             return
         self._quiet.start()
         if not self._longest.isActive():

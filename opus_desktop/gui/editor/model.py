@@ -515,7 +515,11 @@ class RecordsModel(QAbstractTableModel):
             row.status, row.message = status, message
             if refused:
                 refused.pop(row, None)
-        if rows:
+        if len(rows) * 2 > len(self._rows):  # most of the grid: one signal, no positions
+            last = self.columnCount() - 1
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self._rows) - 1, last))
+            self.counts_changed.emit()
+        elif rows:
             self._emit_rows(rows, problems=False)
 
     def refused_column(self, position: int) -> int | None:

@@ -2,7 +2,7 @@
 
     driver = SubmitDriver(runner, window)
     driver.batch.connect(grid.show_results)
-    driver.send(profile, make_request)         # make_request(password) -> SendRequest
+    driver.send(profile, make_request)         # make_request(access) -> SendRequest
     driver.resume(run_id, profile_name)        # the Runs tab, or the restore prompt
     driver.cancel()                            # the calls under way finish first
 
@@ -13,8 +13,9 @@ asks (once; it is then remembered for the session).
 
 Signals (GUI thread):
     started(RunStart): the run is journalled; its results follow.
-    progress(Progress): counts, rate and time left, after each batch and status change.
-    batch(BatchResult): one call's outcome (or records put back to pending).
+    progress(Progress): counts, rate and time left; at most every SHOW_MS.
+    batch(BatchResult): one call's outcome (or records put back to pending); those that
+        came in during SHOW_MS are emitted together, in order, so the grid repaints once.
     ended(RunEnd): always last: the summary, the dry run's count, or the error.
     busy_changed(bool): a task began (True) or ended (False).
     message(str): a sentence for the status bar.
@@ -26,29 +27,37 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from PySide6.QtCore import QCoreApplication, QObject, Qt, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import QDialog, QWidget
 
 from opus_desktop.errors import AppError
 from opus_desktop.gui.connection.password_dialog import PasswordDialog
 from opus_desktop.gui.editor.rows import ColumnSet, Row
 from opus_desktop.gui.submit.work import (
+    Access,
     ContinueRequest,
     DryRunCount,
     RunStart,
     SendRequest,
     continue_run,
     dry_run,
+    open_connection,
     send_rows,
 )
 from opus_desktop.gui.workers import Task, TaskRunner
 from opus_desktop.jobs.state import BatchResult, Progress, RunState
 from opus_desktop.jobs.submit import SubmitSummary
-from opus_desktop.profiles import Profile, certificate_password, find_profile
+from opus_desktop.profiles import Profile, find_profile
+
+if TYPE_CHECKING:
+    from opus_desktop.jobs.connect import Connection
 
 log = logging.getLogger(__name__)
+
+
+SHOW_MS = 250  # results reach the window in bursts: a repaint of the grid per burst
 
 
 def tr(text: str) -> str:
@@ -96,9 +105,15 @@ class SubmitDriver(QObject):
         self.last_progress: Progress | None = None
         self._parent = parent
         self._dialog: PasswordDialog | None = None
-        self._waiting: Callable[[str | None], None] | None = None
+        self._opening: Task | None = None
+        self._waiting: Callable[[Access], None] | None = None
         self._result: object = None
         self._error: BaseException | None = None
+        self._batches: list[BatchResult] = []
+        self._progress: Progress | None = None
+        self._show = QTimer(self)
+        self._show.setInterval(SHOW_MS)
+        self._show.timeout.connect(self._show_results)
         self._announced.connect(self._on_announced, Qt.ConnectionType.QueuedConnection)
 
     @property
@@ -107,17 +122,17 @@ class SubmitDriver(QObject):
 
     # -- starting -------------------------------------------------------------------------
 
-    def send(self, profile: Profile, make: Callable[[str | None], SendRequest]) -> bool:
-        """Send rows as a new run; `make(password)` is called (in the GUI thread) just
+    def send(self, profile: Profile, make: Callable[[Access], SendRequest]) -> bool:
+        """Send rows as a new run; `make(access)` is called (in the GUI thread) just
         before the run starts, so the rows it takes are the grid's latest."""
         if self.busy:
             return False
 
-        def start(password: str | None) -> None:
-            request = make(password)
+        def start(access: Access) -> None:
+            request = make(access)
             self._start("send", True, lambda state: send_rows(request, state, self._announce))
 
-        return self._with_password(profile, start)
+        return self._with_access(profile, "send", start)
 
     def resume(self, run_id: str, profile_name: str, failed_only: bool = False) -> bool:
         """Resume a run of the journal (or send its failed records again)."""
@@ -130,11 +145,11 @@ class SubmitDriver(QObject):
             self.ended.emit(RunEnd("retry" if failed_only else "resume", run_id, error=exc))
             return False
 
-        def start(password: str | None) -> None:
+        def start(access: Access) -> None:
             link = self.grid.rows_for_run(run_id) if self.grid is not None else None
             rows, key_index = link if link is not None else ((), 0)
             request = ContinueRequest(
-                run_id, profile, password, failed_only, self.journal_path, rows, key_index
+                run_id, profile, access, failed_only, self.journal_path, rows, key_index
             )
             self._start(
                 "retry" if failed_only else "resume",
@@ -142,7 +157,7 @@ class SubmitDriver(QObject):
                 lambda state: continue_run(request, state, self._announce),
             )
 
-        return self._with_password(profile, start)
+        return self._with_access(profile, "retry" if failed_only else "resume", start)
 
     def dry_run(self, rows: Sequence[Row], columns: ColumnSet, sheet: str | None) -> bool:
         if self.busy:
@@ -158,20 +173,45 @@ class SubmitDriver(QObject):
 
     # -- the password ---------------------------------------------------------------------
 
-    def _with_password(self, profile: Profile, then: Callable[[str | None], None]) -> bool:
-        from opus_desktop.jobs.connect import password_needed
+    def _with_access(self, profile: Profile, kind: str, then: Callable[[Access], None]) -> bool:
+        """Open the profile's connection in a worker (the key and the keyring each take a
+        tenth of a second), then call `then(access)`; when the certificate needs a password
+        nothing gave, the password dialog asks first."""
+        self._waiting = then
+        task = Task(lambda state: open_connection(profile), name="open the connection")
+        task.succeeded.connect(lambda connection: self._opened(profile, connection))
+        task.failed.connect(lambda exc: self._password_failed(kind, exc))
+        task.finished.connect(self._opening_finished)
+        self._opening = task  # held until it reports: its results would be lost with it
+        self.runner.start(task)
+        self.busy_changed.emit(True)
+        return True
 
-        password = certificate_password(profile)
-        if password is not None or not password_needed(profile):
-            then(password)
-            return True
+    @Slot()
+    def _opening_finished(self) -> None:
+        self._opening = None
+
+    def _opened(self, profile: Profile, connection: Connection | None) -> None:
+        then, self._waiting = self._waiting, None
+        if then is None:  # cannot happen: nothing else takes it
+            if connection is not None:
+                connection.close()
+            return
+        if connection is not None:
+            then(Access(connection))
+            return
         dialog = PasswordDialog(profile, self._parent)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.finished.connect(self._password_given)
         self._dialog = dialog
         self._waiting = then
         dialog.open()
-        return True
+
+    def _password_failed(self, kind: str, exc: BaseException) -> None:
+        self._waiting = None
+        self.busy_changed.emit(False)
+        self.message.emit(exc.message if isinstance(exc, AppError) else str(exc))
+        self.ended.emit(RunEnd(kind, None, error=exc))
 
     @Slot(int)
     def _password_given(self, result: int) -> None:
@@ -180,9 +220,10 @@ class SubmitDriver(QObject):
         if dialog is None or then is None:
             return
         if result != QDialog.DialogCode.Accepted:
+            self.busy_changed.emit(False)
             self.message.emit(tr("Nothing was sent: the certificate's password is needed."))
             return
-        then(dialog.entered())
+        then(Access(password=dialog.entered()))
 
     # -- the task ---------------------------------------------------------------------------
 
@@ -198,6 +239,7 @@ class SubmitDriver(QObject):
         task.failed.connect(self._on_failed)
         task.finished.connect(self._on_finished)
         self.runner.start(task)
+        self._show.start()
         self.busy_changed.emit(True)
 
     def _announce(self, start: RunStart) -> None:
@@ -205,17 +247,26 @@ class SubmitDriver(QObject):
 
     @Slot(object)
     def _on_announced(self, start: RunStart) -> None:
+        self._show_results()  # what came before (preparing) first
         self.run_id = start.run_id
         self.started.emit(start)
 
     @Slot(object)
     def _on_progress(self, progress: Progress) -> None:
-        self.last_progress = progress
-        self.progress.emit(progress)
+        self.last_progress = self._progress = progress
 
     @Slot(object)
     def _on_batch(self, result: BatchResult) -> None:
-        self.batch.emit(result)
+        self._batches.append(result)
+
+    @Slot()
+    def _show_results(self) -> None:
+        batches, self._batches = self._batches, []
+        for result in batches:
+            self.batch.emit(result)
+        progress, self._progress = self._progress, None
+        if progress is not None:
+            self.progress.emit(progress)
 
     @Slot(object)
     def _on_succeeded(self, result: object) -> None:
@@ -229,6 +280,8 @@ class SubmitDriver(QObject):
 
     @Slot()
     def _on_finished(self) -> None:
+        self._show.stop()
+        self._show_results()
         result, error = self._result, self._error
         end = RunEnd(
             self.kind,

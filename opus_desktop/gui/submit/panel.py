@@ -45,7 +45,7 @@ from opus_desktop.gui.submit.results import (
     progress_text,
     status_changes,
 )
-from opus_desktop.gui.submit.work import SendRequest, export_failed
+from opus_desktop.gui.submit.work import Access, SendRequest, export_failed
 from opus_desktop.gui.workers import Task
 from opus_desktop.jobs.state import BatchResult, Progress
 from opus_desktop.jobs.submit import MAX_CONCURRENCY
@@ -267,12 +267,12 @@ class SubmitPanel(QWidget):
         calls = self.concurrency.value()
         path, header_row, unchanged, mapping = tab.input_info()
 
-        def request(password: str | None) -> SendRequest:
+        def request(access: Access) -> SendRequest:
             self._sending_rows = rows
             tab.set_sending(True)
             return SendRequest(
                 profile,
-                password,
+                access,
                 rows,
                 columns,
                 conflict,
@@ -334,6 +334,7 @@ class SubmitPanel(QWidget):
         if not self.driver.for_grid:
             return
         drafts = self.tab.drafts
+        drafts.hold(True)
         runs = [r for r in drafts.meta.get("runs") or [] if r != start.run_id]
         drafts.update_meta(runs=[*runs, start.run_id], sending=start.run_id, profile=start.profile)
         if self._sending_rows:
@@ -377,6 +378,8 @@ class SubmitPanel(QWidget):
             return
         self.last_end = end
         self.tab.set_sending(False)
+        # The rows first, then the meta: a crash between them still restores right.
+        self.tab.drafts.hold(False)
         if end.run_id is not None and end.kind != "dry run":
             self.tab.drafts.update_meta(sending=None)
         self.update_state()
@@ -440,7 +443,9 @@ class SubmitPanel(QWidget):
         box.setStandardButtons(QMessageBox.StandardButton.Ok)
         self.summary = box
         box.finished.connect(self._summary_closed)
-        box.open()
+        # Not modal: the window stays usable (and is not repainted greyed) behind it.
+        box.setWindowModality(Qt.WindowModality.NonModal)
+        box.show()
 
     @Slot()
     def _summary_closed(self) -> None:

@@ -13,13 +13,16 @@ so the window knows the run's id before any of its results arrive.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import logging
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opus_desktop.core.mapping import Plan
 from opus_desktop.core.records import Record
@@ -33,6 +36,7 @@ from opus_desktop.jobs.state import RunState
 from opus_desktop.jobs.submit import (
     DEFAULT_CONCURRENCY,
     DEFAULT_OUTAGE_LIMIT,
+    NewRun,
     SubmitRun,
     SubmitSummary,
     conflict_option,
@@ -40,13 +44,18 @@ from opus_desktop.jobs.submit import (
     take_run,
 )
 from opus_desktop.opus.client import MAX_PER_CALL
+from opus_desktop.opus.errors import CertificateError
 from opus_desktop.opus.retry import RetryPolicy
-from opus_desktop.profiles import Profile
+from opus_desktop.profiles import Profile, certificate_password
+
+if TYPE_CHECKING:
+    from opus_desktop.jobs.connect import Connection
 
 log = logging.getLogger(__name__)
 
 # Seconds without any answer before a run stops (resumable); tests shorten it.
 OUTAGE_LIMIT = DEFAULT_OUTAGE_LIMIT
+YIELD_EVERY = 200  # rows made between two moments left to the window's thread
 
 
 def retry_policy() -> RetryPolicy:
@@ -73,12 +82,44 @@ Announce = Callable[[RunStart], None]
 
 
 @dataclass(frozen=True)
+class Access:
+    """How a task reaches the service: a connection opened already (see open_connection),
+    or the password typed in the dialog to open one with."""
+
+    connection: Connection | None = None
+    password: str | None = None
+
+    def open(self, profile: Profile) -> Connection:
+        if self.connection is not None:
+            return self.connection
+        from opus_desktop.jobs.connect import connect
+
+        return connect(profile, self.password, retry=retry_policy())
+
+
+def open_connection(profile: Profile) -> Connection | None:
+    """The profile's connection, opened with the password its environment variable or
+    the keyring gives, or none; None when the certificate needs a password nothing gave
+    (the window then asks). Opening the key once here, not also to ask whether it needs
+    a password, spares the window a tenth of a second of a busy interpreter."""
+    from opus_desktop.jobs.connect import connect, password_needed
+
+    password = certificate_password(profile)
+    try:
+        return connect(profile, password, retry=retry_policy())
+    except CertificateError:
+        if password is None and password_needed(profile):
+            return None
+        raise
+
+
+@dataclass(frozen=True)
 class SendRequest:
     """Rows of the grid to send as a new run. The rows are read in the worker; the grid
     stays locked until the run is journalled."""
 
     profile: Profile
-    password: str | None
+    access: Access
     rows: Sequence[Row]
     columns: ColumnSet
     conflict: str
@@ -97,7 +138,7 @@ class ContinueRequest:
 
     run_id: str
     profile: Profile
-    password: str | None
+    access: Access
     failed_only: bool = False
     journal_path: Path | None = None
     # The grid's rows, to tell the window which of them the journal knows better.
@@ -113,7 +154,12 @@ class DryRunCount:
 
 def records_of(rows: Iterable[Row], columns: ColumnSet, sheet: str | None) -> list[Record]:
     record = columns.record
-    return [record(row, sheet) for row in rows]
+    made: list[Record] = []
+    for number, row in enumerate(rows):
+        if number % YIELD_EVERY == 0:
+            time.sleep(0)  # let the window's thread have the interpreter now and then
+        made.append(record(row, sheet))
+    return made
 
 
 def validation_of(
@@ -130,63 +176,83 @@ def validation_of(
 
 def send_rows(request: SendRequest, state: RunState, announce: Announce) -> SubmitSummary | None:
     """Journal the rows as a new run and send it; None if cancelled before it began."""
-    from opus_desktop.jobs.connect import connect
+    state.set_status("Preparing the records")
+    profile = request.profile
+    with request.access.open(profile) as connection, Journal(request.journal_path) as journal:
+        new = _journal_rows(journal, request, state)
+        if new is None:
+            return None
+        log.info("run %s: %d records from the editor", new.run_id, new.to_send)
+        announce(RunStart(new.run_id, profile.name, new.to_send, 0, new.invalid, False, False))
+        return SubmitRun(
+            journal,
+            connection.client,
+            new.run_id,
+            state,
+            concurrency=request.concurrency,
+            conflict=request.conflict,
+            outage_limit=OUTAGE_LIMIT,
+        ).run()
+
+
+def _journal_rows(journal: Journal, request: SendRequest, state: RunState) -> NewRun | None:
+    """The rows as a new run in the journal (None if cancelled first). The records made
+    on the way are dropped on return: the run needs only what the journal holds, and the
+    cycle collector would walk them all through the run."""
     from opus_desktop.jobs.report import file_sha256
 
-    state.set_status("Preparing the records")
-    records = records_of(request.rows, request.columns, request.sheet)
-    result = validation_of(records, request.columns, request.sheet, request.input_path)
     profile = request.profile
-    input_hash = None
-    if request.input_unchanged and request.input_path is not None:
+    with _collector_paused():
+        records = records_of(request.rows, request.columns, request.sheet)
+        result = validation_of(records, request.columns, request.sheet, request.input_path)
+        input_hash = None
+        if request.input_unchanged and request.input_path is not None:
+            try:
+                input_hash = file_sha256(request.input_path)
+            except OSError:
+                input_hash = None  # the report then rebuilds failed rows from the journal
         try:
-            input_hash = file_sha256(request.input_path)
+            template_hash: str | None = file_sha256(profile.template_path)
         except OSError:
-            input_hash = None  # the report then rebuilds failed rows from the journal
-    try:
-        template_hash: str | None = file_sha256(profile.template_path)
-    except OSError:
-        template_hash = None
-    with connect(profile, request.password, retry=retry_policy()) as connection:
+            template_hash = None
         if state.cancel_requested:
             return None
-        with Journal(request.journal_path) as journal:
-            new = create_submit_run(
-                journal,
-                profile.name,
-                result,
-                input_path=request.input_path,
-                input_hash=input_hash,
-                template_hash=template_hash,
-                mapping=request.mapping,
-                options={
-                    "conflict": conflict_option(request.conflict),
-                    "concurrency": request.concurrency,
-                    "sheet": request.sheet,
-                    "header_row": request.header_row,
-                    "from": "editor",
-                },
-            )
-            log.info("run %s: %d records from the editor", new.run_id, new.to_send)
-            announce(RunStart(new.run_id, profile.name, new.to_send, 0, new.invalid, False, False))
-            return SubmitRun(
-                journal,
-                connection.client,
-                new.run_id,
-                state,
-                concurrency=request.concurrency,
-                conflict=request.conflict,
-                outage_limit=OUTAGE_LIMIT,
-            ).run()
+        return create_submit_run(
+            journal,
+            profile.name,
+            result,
+            input_path=request.input_path,
+            input_hash=input_hash,
+            template_hash=template_hash,
+            mapping=request.mapping,
+            options={
+                "conflict": conflict_option(request.conflict),
+                "concurrency": request.concurrency,
+                "sheet": request.sheet,
+                "header_row": request.header_row,
+                "from": "editor",
+            },
+        )
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No cycle collection while thousands of records are made: a pass over them holds
+    the interpreter, and the window's thread with it, for tens of milliseconds."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def continue_run(request: ContinueRequest, state: RunState, announce: Announce) -> SubmitSummary:
     """`runs resume` or `runs retry-failed` for one run: stored records are never sent again."""
-    from opus_desktop.jobs.connect import connect
-
     state.set_status("Opening the run")
     with (
-        connect(request.profile, request.password, retry=retry_policy()) as connection,
+        request.access.open(request.profile) as connection,
         Journal(request.journal_path) as journal,
     ):
         info = take_run(journal, request.run_id, failed=request.failed_only)
