@@ -408,6 +408,8 @@ def test_closing_the_window_during_a_run_asks_then_cancels_and_joins(
     assert window.close()
     assert asked == ["Stop sending?", "Stop sending?"]
     assert not window.runner.busy  # the run's thread was joined
+    qtbot.wait(300)  # the run's end arrives after the close: no summary pops up then
+    assert tab.submit_panel.summary is None and tab.closing
     with Journal(paths.journal_path()) as journal:
         run = journal.runs(1)[0]
         assert run.status == "cancelled" and run.resumable

@@ -100,6 +100,7 @@ class RecordsTab(QWidget):
         self.submit_panel = SubmitPanel(self, self.driver)
         self.driver.grid = self.submit_panel
         self.restore_prompt: QMessageBox | None = None
+        self.closing = False  # the window is closing: no more dialogs
         self._sending = False
         self._busy = False
         self.commands = EditActions(self.model, self.view, self.find_bar, self)
@@ -138,11 +139,12 @@ class RecordsTab(QWidget):
         grid_layout.setContentsMargins(0, 0, 0, 0)
         grid_layout.addWidget(self.view)
         grid_layout.addWidget(self.find_bar)
-        self.right = QSplitter(Qt.Orientation.Vertical)
-        self.right.addWidget(self.submit_panel)
-        self.right.addWidget(self.preview)
-        self.right.setStretchFactor(1, 1)
-        self.right.setChildrenCollapsible(False)
+        # Not a splitter: the panel keeps the height its wrapped sentences need.
+        self.right = QWidget()
+        right_layout = QVBoxLayout(self.right)
+        right_layout.setContentsMargins(0, 0, 0, 0)
+        right_layout.addWidget(self.submit_panel)
+        right_layout.addWidget(self.preview, 1)
         self.side = QSplitter(Qt.Orientation.Horizontal)
         self.side.addWidget(grid)
         self.side.addWidget(self.right)
@@ -269,6 +271,7 @@ class RecordsTab(QWidget):
             )
             if answer != QMessageBox.StandardButton.Close:
                 return False
+        self.closing = True
         self.tasks.cancel()
         self.drafts.close(all_stored=all(row.status == STORED for row in self.model.rows()))
         return True
@@ -630,12 +633,13 @@ class RecordsTab(QWidget):
                     f"{counts.remaining:,}",
                 )
             )
-            lines.append(
+            lines += [
+                "",
                 tr(
                     "Resuming sends only the records the journal says did not reach Opus; "
                     "stored ones are never sent again."
-                )
-            )
+                ),
+            ]
         if found.others:
             lines.append(
                 count_of(
@@ -644,7 +648,7 @@ class RecordsTab(QWidget):
                     tr("{0} other interrupted runs are in the Runs tab."),
                 )
             )
-        lines.append(tr("Discard drops the kept rows; runs stay in the Runs tab."))
+        lines += ["", tr("Discard drops the kept rows; runs stay in the Runs tab.")]
         return "\n".join(lines)
 
     def _hint(self, text: str) -> None:

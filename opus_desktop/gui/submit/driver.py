@@ -167,9 +167,12 @@ class SubmitDriver(QObject):
         return True
 
     def cancel(self) -> None:
-        """Stop after the calls under way (they finish and are journalled)."""
+        """Stop after the calls under way (they finish and are journalled); a run not
+        started yet (the password dialog open) does not start."""
         if self.task is not None:
             self.task.cancel()
+        if self._dialog is not None:
+            self._dialog.reject()
 
     # -- the password ---------------------------------------------------------------------
 

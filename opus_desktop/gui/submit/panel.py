@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -66,14 +67,17 @@ def tr(text: str) -> str:
 
 
 def _note(text: str) -> QLabel:
+    """A sentence under an option, indented to its text, in the palette's quieter colour."""
     label = QLabel(text)
     label.setWordWrap(True)
     label.setIndent(22)
     font = label.font()
     font.setPointSizeF(font.pointSizeF() * 0.92)
     label.setFont(font)
-    label.setForegroundRole(label.foregroundRole())
-    label.setEnabled(False)  # the palette's quieter text, in light and dark alike
+    palette = label.palette()
+    quiet = palette.color(QPalette.ColorRole.PlaceholderText)
+    palette.setColor(QPalette.ColorRole.WindowText, quiet)
+    label.setPalette(palette)
     return label
 
 
@@ -385,10 +389,11 @@ class SubmitPanel(QWidget):
         self.update_state()
         text = self.outcome_text(end)
         self.outcome.setText(text)
-        if end.error is not None and not isinstance(end.error, AppError):
-            show_error(self, end.error)
-        else:
-            self._show_summary(end, text)
+        if not self.tab.closing:  # a run stopped by closing the window: no dialog after it
+            if end.error is not None and not isinstance(end.error, AppError):
+                show_error(self, end.error)
+            else:
+                self._show_summary(end, text)
         self.finished.emit(end)
 
     def outcome_text(self, end: RunEnd) -> str:
@@ -443,9 +448,7 @@ class SubmitPanel(QWidget):
         box.setStandardButtons(QMessageBox.StandardButton.Ok)
         self.summary = box
         box.finished.connect(self._summary_closed)
-        # Not modal: the window stays usable (and is not repainted greyed) behind it.
-        box.setWindowModality(Qt.WindowModality.NonModal)
-        box.show()
+        box.open()
 
     @Slot()
     def _summary_closed(self) -> None:

@@ -183,6 +183,7 @@ def send_rows(request: SendRequest, state: RunState, announce: Announce) -> Subm
         if new is None:
             return None
         log.info("run %s: %d records from the editor", new.run_id, new.to_send)
+        state.set_status("")  # from here the run's status names only what slows it
         announce(RunStart(new.run_id, profile.name, new.to_send, 0, new.invalid, False, False))
         return SubmitRun(
             journal,
@@ -271,6 +272,7 @@ def continue_run(request: ContinueRequest, state: RunState, announce: Announce) 
             )
         )
         concurrency = info.options.get("concurrency", DEFAULT_CONCURRENCY)
+        state.set_status("")
         return SubmitRun(
             journal,
             connection.client,
