@@ -675,6 +675,8 @@ def _status_icon(status: str) -> QIcon | None:
         return icons.stored()
     if status == SENT:
         return status_icon("running")
-    if status == SKIPPED:
+    if status == PENDING:
         return status_icon("waiting")
+    if status == SKIPPED:
+        return status_icon("warning")
     return None

@@ -312,6 +312,7 @@ class RecordsTab(QWidget):
                 for row in found.failed_rows
             )
             self.view.fit_columns()
+            self.submit_panel.fit_status_column()
             self.view.go_to(0, 1)
             self.status_message.emit(
                 count_of(len(found.rows), tr("1 row restored."), tr("{0} rows restored."))

@@ -36,7 +36,8 @@ from PySide6.QtWidgets import (
 
 from opus_desktop.errors import AppError
 from opus_desktop.gui.editor.filters import RowFilter
-from opus_desktop.gui.editor.rows import FAILED, PENDING, STORED, Row
+from opus_desktop.gui.editor.model import STATUS_COLUMN, status_text
+from opus_desktop.gui.editor.rows import FAILED, PENDING, STATUSES, STORED, Row
 from opus_desktop.gui.editor.words import count
 from opus_desktop.gui.errors import show_error
 from opus_desktop.gui.submit.driver import RunEnd, SubmitDriver
@@ -341,6 +342,7 @@ class SubmitPanel(QWidget):
         drafts.hold(True)
         runs = [r for r in drafts.meta.get("runs") or [] if r != start.run_id]
         drafts.update_meta(runs=[*runs, start.run_id], sending=start.run_id, profile=start.profile)
+        self.fit_status_column()
         if self._sending_rows:
             self.model.reset_statuses(self._sending_rows, PENDING)
             self._sending_rows = []
@@ -351,6 +353,16 @@ class SubmitPanel(QWidget):
             )
         what = tr("Run {0} resumed") if start.resumed else tr("Run {0} started")
         self.tab.status_message.emit(what.format(start.run_id))
+
+    def fit_status_column(self) -> None:
+        """Room in the Status column for its longest word and icon: it was sized while
+        every status was still empty."""
+        view = self.tab.view
+        metrics = view.fontMetrics()
+        wanted = max(metrics.horizontalAdvance(status_text(s)) for s in STATUSES) + 44
+        header = view.horizontalHeader()
+        if header.sectionSize(STATUS_COLUMN) < wanted:
+            header.resizeSection(STATUS_COLUMN, wanted)
 
     def _column(self, status: str, message: str) -> int | None:
         return self.names.find(message) if status == FAILED and self.names is not None else None
@@ -417,14 +429,15 @@ class SubmitPanel(QWidget):
             "cancelled": tr("Run {0} cancelled"),
             "stopped": tr("Run {0} stopped"),
         }[summary.status].format(summary.run_id)
-        text = tr("{0} after {1}: {2} stored, {3} failed, {4} skipped ({5} records/s).").format(
-            words,
-            duration(summary.elapsed),
-            f"{counts.ok:,}",
-            f"{counts.failed:,}",
-            f"{counts.skipped:,}",
-            f"{rate:,.1f}",
+        text = tr("{0}: {1} stored, {2} failed, {3} skipped.").format(
+            words, f"{counts.ok:,}", f"{counts.failed:,}", f"{counts.skipped:,}"
         )
+        sent = count(done_now, tr("1 record"), tr("{0} records"))
+        text += " " + tr("This time: {0} in {1} ({2} records/s).").format(
+            sent, duration(summary.elapsed), f"{rate:,.1f}"
+        )
+        if counts.failed:
+            text += " " + tr("Failed rows show the service's reason: fix them, then submit again.")
         if counts.remaining:
             text += " " + tr("{0} not sent yet: Resume sends them.").format(f"{counts.remaining:,}")
         if summary.error is not None:
