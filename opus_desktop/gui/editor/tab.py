@@ -29,7 +29,6 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QSplitter,
-    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -38,7 +37,7 @@ from opus_desktop.core.mapping import Mapping
 from opus_desktop.errors import AppError
 from opus_desktop.gui.editor.actions import EditActions
 from opus_desktop.gui.editor.delegates import RecordsDelegate
-from opus_desktop.gui.editor.drafts import DraftKeeper, Unsent, find_unsent
+from opus_desktop.gui.editor.drafts import DraftKeeper
 from opus_desktop.gui.editor.exporting import ExportCancelled, export_rows
 from opus_desktop.gui.editor.filters import AllRows, RecordsFilter, RowFilter
 from opus_desktop.gui.editor.find import FindBar
@@ -62,7 +61,7 @@ from opus_desktop.gui.importer.dialog import ImportDialog
 from opus_desktop.gui.importer.loader import ImportRequest, LoadedSheet, load_records
 from opus_desktop.gui.submit.driver import SubmitDriver
 from opus_desktop.gui.submit.panel import SubmitPanel
-from opus_desktop.gui.submit.results import ColumnNames
+from opus_desktop.gui.submit.restore import RestoreOffer
 from opus_desktop.gui.workers import Task, TaskRunner
 from opus_desktop.jobs.state import RunState
 from opus_desktop.profiles import Profile
@@ -99,7 +98,7 @@ class RecordsTab(QWidget):
         self.driver = SubmitDriver(runner, self)
         self.submit_panel = SubmitPanel(self, self.driver)
         self.driver.grid = self.submit_panel
-        self.restore_prompt: QMessageBox | None = None
+        self.restore_offer = RestoreOffer(self)
         self.closing = False  # the window is closing: no more dialogs
         self._sending = False
         self._busy = False
@@ -279,46 +278,11 @@ class RecordsTab(QWidget):
     def restore_or_open(self, sheet: Path | None = None) -> None:
         """At start: offer to restore what the last session left unsent (the draft, a run
         to resume); when there is nothing, or it is discarded, open `sheet` if given."""
-        profile, columns = self.profile, self.model.columns
-        if profile is None:
-            if sheet is not None:
-                self.open_sheet(sheet)
-            return
-        path = self.drafts.journal_path
-        self.tasks.run(
-            Task(lambda state: find_unsent(profile.name, columns, path), name="unsent work"),
-            tr("Looking for unsent work…"),
-            lambda found: self._found_unsent(found, sheet),
-        )
+        self.restore_offer.look(sheet)
 
-    def restore(self, found: Unsent) -> None:
-        """Show the draft's rows as they were, and resume the run left unfinished."""
-        columns = self.model.columns
-        if found.rows and columns is not None and not found.unusable:
-            self.drafts.restoring()
-            self.loaded = None
-            self.set_filter(RowFilter.ALL)
-            self.model.load(columns, found.rows, found.keys, found.meta.get("sheet"), found.counts)
-            self.model.undo_stack.resetClean()  # unsent work, as edits are
-            self.drafts.adopt(found.meta)
-            names = ColumnNames(columns)
-            self.model.set_row_statuses(
-                (
-                    str(row.values[columns.key_index]),
-                    row.status,
-                    row.message,
-                    names.find(row.message),
-                )
-                for row in found.failed_rows
-            )
-            self.view.fit_columns()
-            self.submit_panel.fit_status_column()
-            self.view.go_to(0, 1)
-            self.status_message.emit(
-                count_of(len(found.rows), tr("1 row restored."), tr("{0} rows restored."))
-            )
-        if found.run is not None:
-            self.driver.resume(found.run.id, found.run.profile)
+    @property
+    def restore_prompt(self) -> QMessageBox | None:
+        return self.restore_offer.prompt
 
     def set_sending(self, sending: bool) -> None:
         """The grid is read-only while its rows are being sent."""
@@ -545,112 +509,6 @@ class RecordsTab(QWidget):
         if isinstance(mode, RowFilter):
             self.view.set_filter(mode)
             self._update_counts()
-
-    def _found_unsent(self, found: Unsent, sheet: Path | None) -> None:
-        profile = self.profile
-        if profile is None or profile.name != found.profile or self.model.rowCount():
-            return  # the profile changed, or rows came meanwhile: they win
-        if found.others and not (found.rows or found.run):
-            self.status_message.emit(
-                count_of(
-                    len(found.others),
-                    tr("An interrupted run can be resumed from the Runs tab."),
-                    tr("{0} interrupted runs can be resumed from the Runs tab."),
-                )
-            )
-        if not found.rows and found.run is None and not found.unusable:
-            if sheet is not None:
-                self.open_sheet(sheet)
-            return
-        self._reveal()
-        box = QMessageBox(self)
-        box.setObjectName("restore-prompt")
-        box.setIcon(QMessageBox.Icon.Question)
-        box.setWindowTitle(tr("Unsent work"))
-        box.setText(tr("The last session left work that has not reached Opus yet."))
-        box.setInformativeText(self._unsent_text(found))
-        if found.rows or found.run is not None:
-            restore = box.addButton(
-                tr("Restore and resume") if found.run is not None else tr("Restore"),
-                QMessageBox.ButtonRole.AcceptRole,
-            )
-        else:  # only rows that cannot be shown: keep them for now, or let them go
-            restore = box.addButton(tr("Not now"), QMessageBox.ButtonRole.RejectRole)
-        restore.setObjectName("restore-button")
-        box.addButton(tr("Discard"), QMessageBox.ButtonRole.DestructiveRole)
-        box.setDefaultButton(restore)
-
-        def answered(_: int) -> None:
-            self.restore_prompt = None
-            if box.clickedButton() is restore:
-                self.restore(found)
-                return
-            self.drafts.discard(found.profile)
-            if found.run is not None:
-                self.status_message.emit(
-                    tr("Run {0} stays in the Runs tab: resume it there.").format(found.run.id)
-                )
-            if sheet is not None:
-                self.open_sheet(sheet)
-
-        box.finished.connect(answered)
-        self.restore_prompt = box
-        box.open()
-
-    def _reveal(self) -> None:
-        """Be the tab shown, when in a tab widget (the window's Records tab)."""
-        parent = self.parentWidget()
-        while parent is not None and not isinstance(parent, QTabWidget):
-            parent = parent.parentWidget()
-        if isinstance(parent, QTabWidget):
-            parent.setCurrentWidget(self)
-
-    def _unsent_text(self, found: Unsent) -> str:
-        lines: list[str] = []
-        if found.rows and not found.unusable:
-            source = found.meta.get("source")
-            where = tr(" from {0}").format(Path(source).name) if isinstance(source, str) else ""
-            when = found.updated.astimezone().strftime("%Y-%m-%d %H:%M") if found.updated else ""
-            lines.append(
-                "• "
-                + count_of(len(found.rows), tr("1 row"), tr("{0} rows"))
-                + where
-                + tr(", kept at {0}: {1} not stored in Opus yet.").format(
-                    when, f"{found.not_stored:,}"
-                )
-            )
-        elif found.unusable:
-            lines.append("• " + tr("Rows were kept, but cannot be shown: ") + found.unusable)
-        run = found.run
-        if run is not None:
-            counts = run.counts
-            lines.append(
-                "• "
-                + tr("Run {0} ({1}): {2} of {3} records stored, {4} still to send.").format(
-                    run.id,
-                    tr("interrupted") if run.status == "interrupted" else tr(run.status),
-                    f"{counts.ok:,}",
-                    f"{counts.total:,}",
-                    f"{counts.remaining:,}",
-                )
-            )
-            lines += [
-                "",
-                tr(
-                    "Resuming sends only the records the journal says did not reach Opus; "
-                    "stored ones are never sent again."
-                ),
-            ]
-        if found.others:
-            lines.append(
-                count_of(
-                    len(found.others),
-                    tr("Another interrupted run is in the Runs tab."),
-                    tr("{0} other interrupted runs are in the Runs tab."),
-                )
-            )
-        lines += ["", tr("Discard drops the kept rows; runs stay in the Runs tab.")]
-        return "\n".join(lines)
 
     def _hint(self, text: str) -> None:
         if text:

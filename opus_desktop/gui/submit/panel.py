@@ -41,12 +41,8 @@ from opus_desktop.gui.editor.rows import FAILED, PENDING, STATUSES, STORED, Row
 from opus_desktop.gui.editor.words import count
 from opus_desktop.gui.errors import show_error
 from opus_desktop.gui.submit.driver import RunEnd, SubmitDriver
-from opus_desktop.gui.submit.results import (
-    ColumnNames,
-    duration,
-    progress_text,
-    status_changes,
-)
+from opus_desktop.gui.submit.results import ColumnNames, progress_text, status_changes
+from opus_desktop.gui.submit.summary import outcome_text, summary_box
 from opus_desktop.gui.submit.work import Access, SendRequest, export_failed
 from opus_desktop.gui.workers import Task
 from opus_desktop.jobs.state import BatchResult, Progress
@@ -409,56 +405,10 @@ class SubmitPanel(QWidget):
         self.finished.emit(end)
 
     def outcome_text(self, end: RunEnd) -> str:
-        if end.counted is not None:
-            return tr("Dry run: {0} would be sent in {1}. Nothing was sent.").format(
-                count(end.counted.records, tr("1 record"), tr("{0} records")),
-                count(end.counted.calls, tr("1 call"), tr("{0} calls")),
-            )
-        summary = end.summary
-        if summary is None:
-            if end.error is None:
-                return tr("Nothing was sent.")
-            said = end.error.message if isinstance(end.error, AppError) else str(end.error)
-            return tr("The run could not start: {0}").format(said)
-        counts = summary.counts
-        start = self._start
-        done_now = counts.done - (start.done_before if start is not None else 0)
-        rate = done_now / summary.elapsed if summary.elapsed > 0 else 0.0
-        words = {
-            "done": tr("Run {0} finished"),
-            "cancelled": tr("Run {0} cancelled"),
-            "stopped": tr("Run {0} stopped"),
-        }[summary.status].format(summary.run_id)
-        text = tr("{0}: {1} stored, {2} failed, {3} skipped.").format(
-            words, f"{counts.ok:,}", f"{counts.failed:,}", f"{counts.skipped:,}"
-        )
-        sent = count(done_now, tr("1 record"), tr("{0} records"))
-        text += " " + tr("This time: {0} in {1} ({2} records/s).").format(
-            sent, duration(summary.elapsed), f"{rate:,.1f}"
-        )
-        if counts.failed:
-            text += " " + tr("Failed rows show the service's reason: fix them, then submit again.")
-        if counts.remaining:
-            text += " " + tr("{0} not sent yet: Resume sends them.").format(f"{counts.remaining:,}")
-        if summary.error is not None:
-            text += "\n" + summary.error.message
-        return text
+        return outcome_text(end, self._start)
 
     def _show_summary(self, end: RunEnd, text: str) -> None:
-        box = QMessageBox(self)
-        box.setObjectName("submit-summary")
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        if end.counted is not None:
-            box.setWindowTitle(tr("Dry run"))
-            box.setIcon(QMessageBox.Icon.Information)
-        elif end.summary is None or end.summary.status != "done" or end.summary.counts.failed:
-            box.setWindowTitle(tr("Run ended"))
-            box.setIcon(QMessageBox.Icon.Warning)
-        else:
-            box.setWindowTitle(tr("Run finished"))
-            box.setIcon(QMessageBox.Icon.Information)
-        box.setText(text)
-        box.setStandardButtons(QMessageBox.StandardButton.Ok)
+        box = summary_box(self, end, text)
         self.summary = box
         box.finished.connect(self._summary_closed)
         box.open()
