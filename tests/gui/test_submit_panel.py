@@ -421,3 +421,17 @@ def test_closing_the_window_during_a_run_asks_then_cancels_and_joins(
     assert sandbox.stats()["records_written"] == run.counts.ok
     assert sum(1 for k in sandbox.records() if k.startswith("T-")) == run.counts.ok
     assert payload(1) == sandbox.records()[key(1)]
+
+
+def test_cancel_while_the_connection_opens_starts_nothing(
+    qtbot: QtBot, tab: RecordsTab, sandbox: Sandbox, tmp_path: Path, runner: TaskRunner
+) -> None:
+    open_rows(qtbot, tab, sandbox_profile_for(sandbox), write_sheet(tmp_path / "5.csv", 5))
+    assert tab.submit_panel.submit()
+    assert tab.driver.busy and tab.driver.task is None  # opening the connection
+    tab.driver.cancel()  # what closing the window does
+    assert not tab.driver.busy
+    qtbot.waitUntil(lambda: tab.driver._opening is None)  # the opening has reported
+    runner.join()
+    assert tab.driver.task is None and journal_runs() == []
+    assert sandbox.stats().get("graph.submit", 0) == 0

@@ -171,6 +171,9 @@ class SubmitDriver(QObject):
         started yet (the password dialog open) does not start."""
         if self.task is not None:
             self.task.cancel()
+        if self._waiting is not None:  # the connection being opened is closed, not used
+            self._waiting = None
+            self.busy_changed.emit(False)
         if self._dialog is not None:
             self._dialog.reject()
 
@@ -196,7 +199,7 @@ class SubmitDriver(QObject):
 
     def _opened(self, profile: Profile, connection: Connection | None) -> None:
         then, self._waiting = self._waiting, None
-        if then is None:  # cannot happen: nothing else takes it
+        if then is None:  # cancelled meanwhile (the window is closing)
             if connection is not None:
                 connection.close()
             return
@@ -221,6 +224,7 @@ class SubmitDriver(QObject):
         dialog, self._dialog = self._dialog, None
         then, self._waiting = self._waiting, None
         if dialog is None or then is None:
+            self.busy_changed.emit(False)
             return
         if result != QDialog.DialogCode.Accepted:
             self.busy_changed.emit(False)
