@@ -116,6 +116,9 @@ class TaskRunner(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._running: dict[Task, QThread] = {}
+        # A task is held until its `finished` has reached the GUI thread: a thread can end
+        # before its queued signals are delivered, and a task dropped then loses them.
+        self._held: set[Task] = set()
 
     def start(self, task: Task) -> Task:
         thread = QThread()
@@ -125,7 +128,9 @@ class TaskRunner(QObject):
         # quit() is thread-safe; called directly so join() can wait without the event loop.
         task.worker.finished.connect(thread.quit, Qt.ConnectionType.DirectConnection)
         thread.finished.connect(self._thread_finished)
+        task.finished.connect(self._task_finished)
         self._running[task] = thread
+        self._held.add(task)
         thread.start()
         return task
 
@@ -137,6 +142,12 @@ class TaskRunner(QObject):
                 thread.wait()
                 task.worker.deleteLater()
                 thread.deleteLater()
+
+    @Slot()
+    def _task_finished(self) -> None:
+        task = self.sender()
+        if isinstance(task, Task):
+            self._held.discard(task)
 
     @property
     def busy(self) -> bool:

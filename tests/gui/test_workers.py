@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import gc
 import threading
 
 import pytest
@@ -76,3 +77,26 @@ def test_several_tasks_run_side_by_side(qtbot: QtBot, count: int) -> None:
         for t in tasks:
             runner.start(t)
     qtbot.waitUntil(lambda: not runner.busy)
+
+
+def test_a_task_nobody_keeps_still_delivers_its_result(qtbot: QtBot) -> None:
+    # The caller keeps no reference: the runner must hold the task until its signals
+    # have reached the GUI thread, even when join() clears the finished thread first.
+    runner = TaskRunner()
+    results: list[object] = []
+    done = threading.Event()
+
+    def work(state: RunState) -> str:
+        done.set()
+        return "delivered"
+
+    def start() -> None:
+        task = Task(work)
+        task.succeeded.connect(results.append)
+        runner.start(task)
+
+    start()
+    assert done.wait(5)
+    assert runner.join(5000)
+    gc.collect()
+    qtbot.waitUntil(lambda: results == ["delivered"], timeout=5000)
