@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 from PySide6.QtCore import QDate, QModelIndex, Qt
-from PySide6.QtWidgets import QComboBox, QStyleOptionViewItem, QWidget
+from PySide6.QtWidgets import QComboBox, QLineEdit, QPlainTextEdit, QStyleOptionViewItem, QWidget
 from pytestqt.qtbot import QtBot
 
 from opus_desktop.gui.editor.delegates import (
@@ -168,3 +168,86 @@ def test_the_status_column_cannot_be_edited(tab: RecordsTab) -> None:
     index = tab.proxy.index(0, 0)
     assert not index.flags() & Qt.ItemFlag.ItemIsEditable
     assert not tab.proxy.setData(index, "stored")
+
+
+def editor_text(editor: QWidget) -> str:
+    if isinstance(editor, ChecklistEditor):
+        return editor.text()
+    if isinstance(editor, QPlainTextEdit):
+        return editor.toPlainText()
+    if isinstance(editor, QComboBox):
+        return editor.currentText()
+    assert isinstance(editor, QLineEdit)
+    return editor.text()
+
+
+def open_with_key(qtbot: QtBot, tab: RecordsTab, index: QModelIndex, key: str | Qt.Key) -> QWidget:
+    """Press a key on the selected cell, as a user does, and return the editor it opened."""
+    tab.view.setCurrentIndex(index)
+    tab.view.setFocus()
+    qtbot.keyClick(tab.view, key)
+    editor = tab.view.indexWidget(index)
+    assert editor is not None, f"{key!r} opened no editor"
+    return editor
+
+
+# The offscreen platform says these when the completer's list pops up; not about our code.
+POPUP_NOISE = pytest.mark.qt_log_ignore(
+    r"^This plugin does not support (propagateSizeHints\(\)|raise\(\)|grabbing the keyboard)$"
+)
+
+# Row 4 of the demo sheet: each column type, the key typed and what the editor then holds.
+TYPED = [
+    ("Row key", "x", "x"),  # single line of text
+    ("Classification", "x", "x"),  # taxonomy, with completion
+    ("Storage Location", "s", "s"),  # taxonomy
+    ("Created time", "2", "2"),  # date and time
+    ("Description", "x", "x"),  # several lines
+    ("Page Count", "7", "7"),  # number
+    ("Record Owner", "x", "x"),  # people
+    ("Security Level", "p", "Public"),  # one choice: the option the letter starts
+    ("Departments", "f", "Finance"),  # several choices: only the option the letter starts
+]
+
+
+@POPUP_NOISE
+@pytest.mark.parametrize(("column", "key", "typed"), TYPED)
+def test_typing_on_a_selected_cell_replaces_its_value(
+    qtbot: QtBot, tab: RecordsTab, column: str, key: str, typed: str
+) -> None:
+    tab.show()
+    qtbot.waitExposed(tab)
+    index = cell(tab, 4, column)
+    assert index.data(Qt.ItemDataRole.EditRole) not in ("", typed)
+    editor = open_with_key(qtbot, tab, index, key)
+    assert editor_text(editor) == typed
+
+
+@pytest.mark.parametrize("column", [column for column, _, _ in TYPED])
+def test_f2_edits_the_value_that_is_there(qtbot: QtBot, tab: RecordsTab, column: str) -> None:
+    tab.show()
+    qtbot.waitExposed(tab)
+    index = cell(tab, 4, column)
+    before = index.data(Qt.ItemDataRole.EditRole)
+    editor = open_with_key(qtbot, tab, index, Qt.Key.Key_F2)
+    if isinstance(editor, ChecklistEditor):  # ticked in the options' order
+        assert sorted(editor_text(editor).split("; ")) == sorted(before.split("; "))
+    else:
+        assert editor_text(editor) == before
+    if isinstance(editor, QPlainTextEdit):  # the cursor after the text, to add to it
+        assert editor.textCursor().position() == len(before)
+
+
+@POPUP_NOISE
+def test_a_typed_classification_replaces_the_old_one_in_the_grid(
+    qtbot: QtBot, tab: RecordsTab
+) -> None:
+    tab.show()
+    qtbot.waitExposed(tab)
+    index = cell(tab, 4, "Classification")
+    editor = open_with_key(qtbot, tab, index, "R")
+    qtbot.keyClicks(editor, "ecords/Legal/Contracts")
+    with qtbot.waitSignal(tab.delegate.closeEditor):
+        qtbot.keyClick(editor, Qt.Key.Key_Return)
+    assert index.data() == "Records/Legal/Contracts"
+    assert index.data(PROBLEM_ROLE) is None

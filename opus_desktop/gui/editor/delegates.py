@@ -6,6 +6,9 @@ the profile's option labels; MultipleChoice: a checklist; MultipleText: several 
 PeopleOrGroup and SingleText: one line. A value the column cannot take is still
 accepted, as a spreadsheet would, and marked in the grid: the editor only warns
 (red frame and the sentence as tooltip) so the user knows before leaving the cell.
+
+As in a spreadsheet, a character typed on a selected cell replaces its value (a choice
+takes the first option that starts with it), while F2 or a double-click edits the value.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from PySide6.QtCore import (
     QAbstractItemModel,
     QCoreApplication,
     QDate,
+    QEvent,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -25,7 +29,14 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QAction, QKeyEvent, QMouseEvent, QStandardItem, QStandardItemModel
+from PySide6.QtGui import (
+    QAction,
+    QKeyEvent,
+    QMouseEvent,
+    QStandardItem,
+    QStandardItemModel,
+    QTextCursor,
+)
 from PySide6.QtWidgets import (
     QAbstractItemDelegate,
     QCalendarWidget,
@@ -49,10 +60,26 @@ from opus_desktop.gui.editor.rows import ColumnSet
 AnyIndex = QModelIndex | QPersistentModelIndex
 Check = Callable[[str], "str | None"]  # the problem with a text, or None
 _INVALID_STYLE = "border: 2px solid #d32f2f;"
+_REPLACE = "opus-replace"  # editor property: opened by a typed character
+_MODIFIERS = (
+    Qt.KeyboardModifier.ControlModifier
+    | Qt.KeyboardModifier.AltModifier
+    | Qt.KeyboardModifier.MetaModifier
+)
 
 
 def tr(text: str) -> str:
     return QCoreApplication.translate("Delegates", text)
+
+
+def typed_character(event: QEvent) -> str:
+    """The character a key press types ("" for F2, arrows, shortcuts and other events)."""
+    if not isinstance(event, QKeyEvent) or event.type() != QEvent.Type.KeyPress:
+        return ""
+    text = event.text()
+    if not text or not text.isprintable() or event.modifiers() & _MODIFIERS:
+        return ""
+    return text
 
 
 class CheckedLine(QLineEdit):
@@ -128,6 +155,7 @@ class ChecklistEditor(QListView):
             self.options.appendRow(item)
         self.setModel(self.options)
         self.extra: list[str] = []  # given labels that are not options, kept as they were
+        self.replace_on_key = False  # opened by typing: the first letter picks the choice
 
     def set_text(self, text: str) -> None:
         wanted = [part.strip() for part in text.replace("\n", ";").split(";") if part.strip()]
@@ -148,6 +176,19 @@ class ChecklistEditor(QListView):
         ]
         return LIST_JOINER.join(chosen + self.extra)
 
+    def replace_with(self, typed: str) -> bool:
+        """Tick only the first option that starts with `typed`; False if none does."""
+        wanted = typed.casefold()
+        for at in range(self.options.rowCount()):
+            if self.options.item(at).text().casefold().startswith(wanted):
+                for other in range(self.options.rowCount()):
+                    checked = Qt.CheckState.Checked if other == at else Qt.CheckState.Unchecked
+                    self.options.item(other).setCheckState(checked)
+                self.extra = []
+                self.setCurrentIndex(self.options.index(at, 0))
+                return True
+        return False
+
     def toggle(self, row: int) -> None:
         item = self.options.item(row)
         checked = item.checkState() == Qt.CheckState.Checked
@@ -161,6 +202,13 @@ class ChecklistEditor(QListView):
         event.accept()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
+        typed = typed_character(event).strip()
+        if self.replace_on_key and typed:
+            # The key that opened the editor: it is handed on by the view after
+            # the value is set, so the choice is made here.
+            self.replace_on_key = False
+            if self.replace_with(typed):
+                return
         if event.key() == Qt.Key.Key_Space and self.currentIndex().isValid():
             self.toggle(self.currentIndex().row())
             return
@@ -195,6 +243,19 @@ class RecordsDelegate(QStyledItemDelegate):
     def __init__(self, records: RecordsModel, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.records = records
+        self._typed_on: QPersistentModelIndex | None = None  # the cell a character was typed on
+
+    def editorEvent(
+        self,
+        event: QEvent,
+        model: QAbstractItemModel,
+        option: QStyleOptionViewItem,
+        index: AnyIndex,
+    ) -> bool:
+        # The view asks here first with whatever may open an editor (a typed character,
+        # F2, a click); createEditor follows at once if it does.
+        self._typed_on = QPersistentModelIndex(index) if typed_character(event) else None
+        return super().editorEvent(event, model, option, index)
 
     def _column(self, index: AnyIndex) -> tuple[ColumnSet, int] | None:
         columns = self.records.columns
@@ -205,6 +266,8 @@ class RecordsDelegate(QStyledItemDelegate):
     def createEditor(
         self, parent: QWidget, option: QStyleOptionViewItem, index: AnyIndex
     ) -> QWidget:
+        replace = self._typed_on is not None and self._typed_on == QPersistentModelIndex(index)
+        self._typed_on = None
         found = self._column(index)
         if found is None:
             return super().createEditor(parent, option, index)
@@ -254,16 +317,26 @@ class RecordsDelegate(QStyledItemDelegate):
             line.problem.connect(self.hint)
             editor = line
         editor.setObjectName(f"editor-{kind.value}")
+        editor.setProperty(_REPLACE, replace)
         return editor
 
     def setEditorData(self, editor: QWidget, index: AnyIndex) -> None:
         text = index.data(Qt.ItemDataRole.EditRole) or ""
+        # Opened by a typed character: the view hands that key to the editor right after
+        # this, so text editors start empty for it, and choice editors keep the value for
+        # it to pick another (a list searches from its current option). Only the first
+        # call: the view calls again if the cell changes while its editor is open.
+        replace = editor.property(_REPLACE) is True
+        editor.setProperty(_REPLACE, False)
+        typed_over = "" if replace else text
         if isinstance(editor, ChecklistEditor):
             editor.set_text(text)
+            editor.replace_on_key = replace
         elif isinstance(editor, QPlainTextEdit):
-            editor.setPlainText(text)
+            editor.setPlainText(typed_over)
+            editor.moveCursor(QTextCursor.MoveOperation.End)  # F2 adds to the text
         elif isinstance(editor, QComboBox) and editor.isEditable():
-            editor.setEditText(text)
+            editor.setEditText(typed_over)
         elif isinstance(editor, QComboBox):
             at = editor.findText(text, Qt.MatchFlag.MatchFixedString)
             if at < 0 and text:
@@ -272,7 +345,7 @@ class RecordsDelegate(QStyledItemDelegate):
                 at = 0
             editor.setCurrentIndex(max(at, 0))
         elif isinstance(editor, QLineEdit):
-            editor.setText(text)
+            editor.setText(typed_over)
         else:
             super().setEditorData(editor, index)
 
