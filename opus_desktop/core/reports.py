@@ -1,6 +1,8 @@
 """Writing tables and validation reports as .xlsx or .csv (chosen by the file's extension).
 
 - `write_table(path, headers, rows, sheet_title)`: any table (due records, failed rows).
+- `write_workbook(path, sheets)`: an .xlsx with one sheet per `SheetSpec` (title, headers,
+  rows, widths, columns whose text wraps): the run report, the disposal manifest.
 - `write_validation_report(path, result, template, settings)`: a workbook with a sheet
   "Problems" (Row, Column, Value, Problem) and a sheet "Records" (the row number, every
   template column as the text that would be sent, and Status: valid or invalid).
@@ -11,11 +13,12 @@
 
 Workbooks are written with openpyxl's write-only mode: rows stream to disk as they come.
 Headers are bold, the top row is frozen and columns get widths from their headers and
-first rows. Text that starts with "=" is written as text, never as a formula; in CSV,
+first rows. Numbers, dates, times and truth values are written as themselves; text that
+starts with "=" is written as text, never as a formula; in CSV,
 text starting with = + - @ gets a leading apostrophe for the same reason, unless it is a
 plain number. CSV files are UTF-8 with a BOM, which Excel needs to show accents and CJK.
-Every file is written beside its target and renamed into place when complete, so a
-failure leaves no half-written report.
+Every file is written beside its target (mode 0600, as `tempfile.mkstemp` makes it) and
+renamed into place when complete, so a failure leaves no half-written report.
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ import csv
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from itertools import chain, islice
 from pathlib import Path
@@ -34,7 +38,7 @@ from typing import IO, Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
+from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
 from opus_desktop.core.errors import CoreError
@@ -52,13 +56,27 @@ _ILLEGAL_XML = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
 _BAD_TITLE = re.compile(r"[\[\]:*?/\\]")
 _NUMBER = re.compile(r"[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?")
 _BOLD = Font(bold=True)
+_WRAP = Alignment(wrap_text=True, vertical="top")
 
 
 class ReportError(CoreError):
     """A report that cannot be written (folder missing, file open in Excel, ...)."""
 
 
-def _kind(path: Path) -> str:
+@dataclass(frozen=True)
+class SheetSpec:
+    """One sheet of a workbook. Without `widths`, columns are as wide as their header and
+    first rows need; text in the `wrap` columns (counted from 0) wraps, top-aligned."""
+
+    title: str
+    headers: Sequence[str]
+    rows: Iterable[Sequence[object]]
+    widths: Sequence[float] | None = None
+    wrap: Collection[int] = ()
+
+
+def report_kind(path: Path) -> str:
+    """The kind of report, "xlsx" or "csv", from the file's extension; anything else is refused."""
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
         return "xlsx"
@@ -92,29 +110,39 @@ def cell_text(value: object) -> str:
 # -- files written whole or not at all --------------------------------------------------------
 
 
+def temporary_beside(path: Path) -> Path:
+    """A new empty file (mode 0600) in the folder of `path`, to be renamed over it once
+    complete."""
+    try:
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except FileNotFoundError:
+        raise ReportError(
+            f"Cannot write {path}: the folder {path.parent} does not exist."
+        ) from None
+    except OSError as exc:
+        raise ReportError(f"Cannot write {path}: {exc.strerror or exc}.") from None
+    os.close(fd)
+    return Path(name)
+
+
+def _cannot_write(path: Path, exc: OSError) -> ReportError:
+    hint = " (is it open in Excel?)" if isinstance(exc, PermissionError) else ""
+    return ReportError(f"Cannot write {path}{hint}: {exc.strerror or exc}.")
+
+
 class _Target:
     """A temporary file beside `path`, renamed over it by `commit`."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        try:
-            fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        except FileNotFoundError:
-            raise ReportError(
-                f"Cannot write {path}: the folder {path.parent} does not exist."
-            ) from None
-        except OSError as exc:
-            raise ReportError(f"Cannot write {path}: {exc.strerror or exc}.") from None
-        os.close(fd)
-        self.temporary = Path(name)
+        self.temporary = temporary_beside(path)
 
     def commit(self) -> None:
         try:
             os.replace(self.temporary, self.path)
         except OSError as exc:
             self.discard()
-            hint = " (is it open in Excel?)" if isinstance(exc, PermissionError) else ""
-            raise ReportError(f"Cannot write {self.path}{hint}: {exc.strerror or exc}.") from None
+            raise _cannot_write(self.path, exc) from None
 
     def discard(self) -> None:
         with contextlib.suppress(OSError):
@@ -127,15 +155,20 @@ class _Target:
 class _Sheet:
     """One table being written: a write-only worksheet or a CSV file."""
 
-    def __init__(self, sink: Any, kind: str) -> None:
+    def __init__(self, sink: Any, kind: str, wrap: Collection[int] = ()) -> None:
         self.sink = sink
         self.kind = kind
+        self.wrap = wrap
 
     def append(self, values: Sequence[object]) -> None:
         if self.kind == "csv":
             self.sink.writerow([_csv_text(v) for v in values])
-        else:
+        elif not self.wrap:
             self.sink.append([_xlsx_value(self.sink, v) for v in values])
+        else:
+            self.sink.append(
+                [_xlsx_value(self.sink, v, i in self.wrap) for i, v in enumerate(values)]
+            )
 
 
 def _csv_text(value: object) -> str:
@@ -145,17 +178,21 @@ def _csv_text(value: object) -> str:
     return text
 
 
-def _xlsx_value(sheet: Any, value: object) -> object:
-    if value is None or isinstance(value, bool | int | float | datetime):
+def _xlsx_value(sheet: Any, value: object, wrap: bool = False) -> object:
+    """Numbers, dates, times and truth values as themselves; everything else as text,
+    never a formula, without the control characters XML cannot hold."""
+    if value is None or isinstance(value, bool | int | float | date | time):
         return value
     text = cell_text(value)
     if "\x00" <= min(text, default="a") < " ":
         text = _ILLEGAL_XML.sub("", text)  # control characters cannot be stored in XML
-    if text.startswith("="):
-        cell = WriteOnlyCell(sheet, value=text)
-        cell.data_type = "s"  # text, not a formula
-        return cell
-    return text
+    if not wrap and not text.startswith("="):
+        return text
+    cell = WriteOnlyCell(sheet, value=text)
+    cell.data_type = "s"  # text, not a formula
+    if wrap:
+        cell.alignment = _WRAP
+    return cell
 
 
 def _sheet_title(title: str) -> str:
@@ -177,10 +214,15 @@ class _Writer:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.kind = _kind(self.path)
+        self.kind = report_kind(self.path)
         self.targets: list[_Target] = []
         self.handles: list[IO[str]] = []
-        self.book: Workbook | None = Workbook(write_only=True) if self.kind == "xlsx" else None
+        self.book: Workbook | None = None
+        if self.kind == "xlsx":
+            # The file before the workbook: a write-only workbook left unsaved complains
+            # when collected, and a missing folder is found before any row is written.
+            self.targets.append(_Target(self.path))
+            self.book = Workbook(write_only=True)
 
     def sheet(
         self,
@@ -188,6 +230,7 @@ class _Writer:
         headers: Sequence[str],
         widths: Sequence[float],
         path: Path | None = None,
+        wrap: Collection[int] = (),
     ) -> _Sheet:
         if self.book is not None:
             sheet = self.book.create_sheet(_sheet_title(title))
@@ -200,7 +243,7 @@ class _Writer:
                 cell.font = _BOLD
                 header_cells.append(cell)
             sheet.append(header_cells)
-            return _Sheet(sheet, "xlsx")
+            return _Sheet(sheet, "xlsx", wrap)
         target = _Target(path or self.path)
         self.targets.append(target)
         handle = target.temporary.open("w", encoding="utf-8-sig", newline="")
@@ -213,14 +256,16 @@ class _Writer:
         for handle in self.handles:
             handle.close()
         if self.book is not None:
-            target = _Target(self.path)
-            self.targets.append(target)
             if ok:
                 try:
-                    self.book.save(target.temporary)
+                    self.book.save(self.targets[0].temporary)
                 except OSError as exc:
-                    target.discard()
-                    raise ReportError(f"Cannot write {self.path}: {exc.strerror or exc}.") from None
+                    self.targets[0].discard()
+                    raise _cannot_write(self.path, exc) from None
+            else:
+                for worksheet in self.book.worksheets:
+                    with contextlib.suppress(Exception):
+                        worksheet.close()  # ends its stream now, not when collected
         for target in self.targets:
             if ok:
                 target.commit()
@@ -235,20 +280,36 @@ def write_table(
     sheet_title: str = "Sheet1",
 ) -> int:
     """Write a table (an .xlsx with one sheet, or a .csv file); return the number of rows."""
-    writer = _Writer(Path(path))
-    iterator = iter(rows)
-    sample = list(islice(iterator, WIDTH_SAMPLE))
+    return _write(Path(path), [SheetSpec(sheet_title, headers, rows)])[0]
+
+
+def write_workbook(path: Path, sheets: Iterable[SheetSpec]) -> list[int]:
+    """Write an .xlsx with one sheet per spec, in order; return the rows of each."""
+    path = Path(path)
+    if report_kind(path) != "xlsx":
+        raise ReportError(f"{path.name}: a workbook must be an .xlsx file.")
+    return _write(path, sheets)
+
+
+def _write(path: Path, sheets: Iterable[SheetSpec]) -> list[int]:
+    writer = _Writer(path)
     ok = False
-    count = 0
+    counts: list[int] = []
     try:
-        sheet = writer.sheet(sheet_title, headers, _widths(headers, sample))
-        for row in chain(sample, iterator):
-            sheet.append(row)
-            count += 1
+        for spec in sheets:
+            iterator = iter(spec.rows)
+            sample = [] if spec.widths is not None else list(islice(iterator, WIDTH_SAMPLE))
+            widths = spec.widths if spec.widths is not None else _widths(spec.headers, sample)
+            sheet = writer.sheet(spec.title, spec.headers, widths, wrap=spec.wrap)
+            count = 0
+            for row in chain(sample, iterator):
+                sheet.append(row)
+                count += 1
+            counts.append(count)
         ok = True
     finally:
         writer.close(ok)
-    return count
+    return counts
 
 
 # -- validation reports -----------------------------------------------------------------------

@@ -40,13 +40,9 @@ from PySide6.QtGui import (
     QTextTable,
 )
 
+from opus_desktop.core.reports import ReportError, temporary_beside
 from opus_desktop.documents import DocumentError
-from opus_desktop.documents.manifest import (
-    disposal_fields,
-    outcome_label,
-    temporary_beside,
-    write_manifest,
-)
+from opus_desktop.documents.manifest import disposal_fields, outcome_label, write_manifest
 from opus_desktop.jobs.audit import DisposedRecord
 from opus_desktop.jobs.disposal import DESTROYED, NOT_SENT, DestroyOutcome, reason_kind
 
@@ -114,7 +110,10 @@ def write_certificate(
     """Write the certificate PDF to `path`; return its number of pages."""
     gui_application()
     path = Path(path)
-    temporary = temporary_beside(path)
+    try:
+        temporary = temporary_beside(path)
+    except ReportError as exc:
+        raise DocumentError(exc.message) from None
     try:
         pages = _render(temporary, outcome, manifest, manifest_sha256, issued)
         os.replace(temporary, path)

@@ -10,23 +10,14 @@ temporary file renamed into place) and never touched again.
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import os
-import tempfile
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
-
+from opus_desktop.core.reports import ReportError, SheetSpec, write_workbook
 from opus_desktop.documents import DocumentError
 from opus_desktop.jobs.audit import DisposedRecord
 from opus_desktop.jobs.disposal import DESTROYED, FAILED, NOT_SENT, DestroyOutcome
+from opus_desktop.jobs.report import file_sha256
 
 RECORD_HEADERS = (
     "Row key",
@@ -38,7 +29,6 @@ RECORD_HEADERS = (
     "Sheet row",
 )
 _WIDTHS = (24, 40, 34, 20, 16, 60, 10)
-_BOLD = Font(bold=True)
 
 
 def outcome_label(record: DisposedRecord) -> str:
@@ -120,81 +110,30 @@ def write_manifest(path: Path, outcome: DestroyOutcome, issued: datetime) -> str
     path = Path(path)
     if path.suffix.lower() != ".xlsx":
         raise DocumentError(f"{path.name}: the manifest must be an .xlsx file.")
-    # The file first: a write-only workbook left unsaved complains when collected.
-    temporary = temporary_beside(path)
+    records = (
+        [
+            record.key,
+            record.name,
+            record.classification,
+            record.due,
+            outcome_label(record),
+            record.message,
+            outcome.rows.get(record.key),
+        ]
+        for record in outcome.records
+    )
+    facts = ([label, value] for label, value in disposal_fields(outcome, issued))
     try:
-        book = Workbook(write_only=True)
-        records = book.create_sheet("Records")
-        _header(records, RECORD_HEADERS, _WIDTHS)
-        for record in outcome.records:
-            records.append(
-                [
-                    _text(records, record.key),
-                    _text(records, record.name),
-                    _text(records, record.classification),
-                    _text(records, record.due),
-                    outcome_label(record),
-                    _text(records, record.message),
-                    outcome.rows.get(record.key),
-                ]
-            )
-        facts = book.create_sheet("Disposal")
-        _header(facts, ("Field", "Value"), (24, 100))
-        for label, value in disposal_fields(outcome, issued):
-            facts.append([label, _text(facts, value, wrap=True)])
-    except BaseException:
-        with contextlib.suppress(OSError):
-            temporary.unlink()
-        raise
-    return _save(book, temporary, path)
-
-
-def _header(sheet: Any, headers: Sequence[str], widths: Sequence[int]) -> None:
-    for index, width in enumerate(widths, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = width
-    sheet.freeze_panes = "A2"
-    cells = []
-    for text in headers:
-        cell = WriteOnlyCell(sheet, value=text)
-        cell.font = _BOLD
-        cells.append(cell)
-    sheet.append(cells)
-
-
-def _text(sheet: Any, value: str, wrap: bool = False) -> WriteOnlyCell | str:
-    """Text as text: never a formula, never a control character XML cannot hold."""
-    clean = "".join(c for c in value if c >= " " or c in "\t\n")
-    if not clean.startswith("=") and not wrap:
-        return clean
-    cell = WriteOnlyCell(sheet, value=clean)
-    cell.data_type = "s"
-    if wrap:
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
-    return cell
-
-
-def temporary_beside(path: Path) -> Path:
-    """A new empty file in the folder of `path`, to be renamed over it once complete."""
+        write_workbook(
+            path,
+            [
+                SheetSpec("Records", RECORD_HEADERS, records, _WIDTHS),
+                SheetSpec("Disposal", ("Field", "Value"), facts, (24, 100), wrap={1}),
+            ],
+        )
+    except ReportError as exc:
+        raise DocumentError(exc.message) from None
     try:
-        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except FileNotFoundError:
-        raise DocumentError(
-            f"Cannot write {path}: the folder {path.parent} does not exist."
-        ) from None
+        return file_sha256(path)
     except OSError as exc:
         raise DocumentError(f"Cannot write {path}: {exc.strerror or exc}.") from None
-    os.close(fd)
-    return Path(name)
-
-
-def _save(book: Workbook, temporary: Path, path: Path) -> str:
-    try:
-        book.save(temporary)
-        digest = hashlib.sha256(temporary.read_bytes()).hexdigest()
-        os.replace(temporary, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            temporary.unlink()
-        hint = " (is it open in Excel?)" if isinstance(exc, PermissionError) else ""
-        raise DocumentError(f"Cannot write {path}{hint}: {exc.strerror or exc}.") from None
-    return digest

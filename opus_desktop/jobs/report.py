@@ -21,24 +21,20 @@ half written.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import os
-import re
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
-
 from opus_desktop.core.errors import CoreError
-from opus_desktop.core.reports import ReportError, cell_text, write_table
+from opus_desktop.core.reports import (
+    SheetSpec,
+    cell_text,
+    report_kind,
+    write_table,
+    write_workbook,
+)
 from opus_desktop.core.schema import ROW_KEY
 from opus_desktop.core.sheets import open_sheet
 from opus_desktop.core.validation import ValidationResult
@@ -56,8 +52,6 @@ OUTCOME_WORDS: dict[ItemState, str] = {
     "pending": "pending",
     "in_flight": "pending",  # may or may not have arrived: it is sent again on resume
 }
-_ILLEGAL_XML = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
-_BOLD = Font(bold=True)
 
 
 @dataclass(frozen=True)
@@ -152,22 +146,20 @@ def write_run_report(path: Path, journal: Journal, run_id: str) -> ReportSummary
 
 def write_report(path: Path, outcomes: Sequence[Outcome], source: Source) -> ReportSummary:
     path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in (".xlsx", ".xlsm", ".csv"):
-        raise ReportError(f"{path.name}: a report must be an .xlsx or a .csv file.")
+    kind = report_kind(path)
     headers, failed_rows, note = _failed_rows(outcomes, source)
     outcome_rows: list[list[object]] = [
         [outcome.row, outcome.key, outcome.outcome, outcome.message] for outcome in outcomes
     ]
-    if suffix == ".csv":
+    if kind == "csv":
         write_table(path, OUTCOME_HEADERS, outcome_rows, OUTCOME_SHEET)
         write_table(failed_csv_path(path), headers, failed_rows, FAILED_SHEET)
     else:
-        _write_workbook(
+        write_workbook(
             path,
             [
-                (OUTCOME_SHEET, list(OUTCOME_HEADERS), outcome_rows, [8, 24, 10, 90]),
-                (FAILED_SHEET, headers, failed_rows, None),
+                SheetSpec(OUTCOME_SHEET, OUTCOME_HEADERS, outcome_rows, (8, 24, 10, 90)),
+                SheetSpec(FAILED_SHEET, headers, failed_rows),
             ],
         )
     return ReportSummary(path, len(outcome_rows), len(failed_rows), not note, note)
@@ -266,71 +258,3 @@ def _shown_key(key: str, payload: Mapping[str, Any]) -> str:
 
 def _by_row(outcome: Outcome) -> tuple[int, int]:
     return (0, outcome.row) if outcome.row is not None else (1, 0)
-
-
-# -- the workbook -----------------------------------------------------------------------------
-
-
-def _write_workbook(
-    path: Path,
-    sheets: Sequence[tuple[str, list[str], list[list[object]], Sequence[float] | None]],
-) -> None:
-    book = Workbook(write_only=True)
-    for title, headers, rows, widths in sheets:
-        sheet = book.create_sheet(title)
-        chosen = widths or _widths(headers, rows)
-        for index, width in enumerate(chosen, start=1):
-            sheet.column_dimensions[get_column_letter(index)].width = width
-        sheet.freeze_panes = "A2"
-        header_cells = []
-        for header in headers:
-            cell = WriteOnlyCell(sheet, value=header)
-            cell.font = _BOLD
-            header_cells.append(cell)
-        sheet.append(header_cells)
-        for row in rows:
-            sheet.append([_cell(sheet, value) for value in row])
-    try:
-        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except FileNotFoundError:
-        raise ReportError(
-            f"Cannot write {path}: the folder {path.parent} does not exist."
-        ) from None
-    except OSError as exc:
-        raise ReportError(f"Cannot write {path}: {exc.strerror or exc}.") from None
-    os.close(fd)
-    temporary = Path(name)
-    try:
-        book.save(temporary)
-        os.replace(temporary, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            temporary.unlink()
-        hint = " (is it open in Excel?)" if isinstance(exc, PermissionError) else ""
-        raise ReportError(f"Cannot write {path}{hint}: {exc.strerror or exc}.") from None
-
-
-def _cell(sheet: Any, value: object) -> object:
-    """Numbers, dates and truth values as themselves; everything else as text, never a
-    formula, without the control characters XML cannot hold."""
-    if value is None or isinstance(value, bool | int | float | datetime | date | time):
-        return value
-    text = cell_text(value)
-    if "\x00" <= min(text, default="a") < " ":
-        text = _ILLEGAL_XML.sub("", text)
-    if text.startswith("="):
-        cell = WriteOnlyCell(sheet, value=text)
-        cell.data_type = "s"
-        return cell
-    return text
-
-
-def _widths(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> list[float]:
-    sample = rows[:50]
-    widths = []
-    for index, header in enumerate(headers):
-        longest = max(
-            [len(header) + 2] + [len(cell_text(row[index])) for row in sample if index < len(row)]
-        )
-        widths.append(float(min(max(longest + 2, 8), 60)))
-    return widths

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import csv
+import gc
+import os
+import stat
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, time
 from pathlib import Path
 
 import openpyxl
@@ -12,6 +15,7 @@ import pytest
 
 from opus_desktop.core.reports import (
     ReportError,
+    SheetSpec,
     ValidationReport,
     cell_text,
     records_csv_path,
@@ -19,6 +23,7 @@ from opus_desktop.core.reports import (
     validate_into_report,
     write_table,
     write_validation_report,
+    write_workbook,
 )
 from opus_desktop.core.schema import Template
 from opus_desktop.core.sheets import open_sheet, read_sheet
@@ -192,6 +197,51 @@ def test_a_failed_write_leaves_nothing_behind(tmp_path: Path) -> None:
         raise RuntimeError("cancelled")
     assert sorted(p.name for p in folder.iterdir()) == ["old.csv"]
     assert (folder / "old.csv").read_text(encoding="utf-8") == "keep me"
+
+
+def test_write_workbook_sheets_widths_wrapped_text_and_a_private_file(tmp_path: Path) -> None:
+    path = tmp_path / "book.xlsx"
+    counts = write_workbook(
+        path,
+        [
+            SheetSpec("Outcome", ("Row", "Message"), [[5, "=1+1"], [6, "fine"]], (8, 90)),
+            SheetSpec("Facts", ("Field", "Value"), iter([["At", time(10, 30)], ["Why", "a\nb"]]),
+                      wrap={1}),
+        ],
+    )  # fmt: skip
+    assert counts == [2, 2]
+    if os.name == "posix":
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    book = openpyxl.load_workbook(path)
+    assert book.sheetnames == ["Outcome", "Facts"]
+    outcome, facts = book["Outcome"], book["Facts"]
+    assert outcome.freeze_panes == "A2" and outcome["B1"].font.b and facts["A1"].font.b
+    assert outcome.column_dimensions["B"].width == 90
+    assert outcome["B2"].value == "=1+1" and outcome["B2"].data_type == "s"
+    assert not outcome["B3"].alignment.wrap_text
+    assert facts["B2"].value == time(10, 30)  # a time stays a time
+    assert facts["B3"].value == "a\nb" and facts["B3"].alignment.wrap_text
+    assert facts["B3"].alignment.vertical == "top" and not facts["A3"].alignment.wrap_text
+    assert facts.column_dimensions["A"].width == 9  # "Field" and a margin
+
+    with pytest.raises(ReportError, match=r"book\.csv: a workbook must be an \.xlsx file\."):
+        write_workbook(tmp_path / "book.csv", [])
+
+
+def test_a_failed_workbook_leaves_nothing_and_closes_its_sheets(tmp_path: Path) -> None:
+    def rows() -> Iterator[list[object]]:
+        yield ["K1"]
+        raise RuntimeError("the journal went away")
+
+    folder = tmp_path / "out"
+    folder.mkdir()
+    with pytest.raises(RuntimeError):
+        write_workbook(folder / "t.xlsx", [SheetSpec("A", ["Key"], [["K0"]]),
+                                           SheetSpec("B", ["Key"], rows(), (10,))])  # fmt: skip
+    gc.collect()  # an unsaved sheet still streaming would complain here (filterwarnings=error)
+    assert list(folder.iterdir()) == []
+    with pytest.raises(ReportError, match=r"the folder .*missing does not exist"):
+        write_workbook(tmp_path / "missing" / "t.xlsx", [SheetSpec("A", ["Key"], [["K0"]])])
 
 
 def test_bad_report_paths(tmp_path: Path) -> None:
