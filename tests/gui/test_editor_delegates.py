@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 from PySide6.QtCore import QDate, QModelIndex, Qt
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QComboBox, QLineEdit, QPlainTextEdit, QStyleOptionViewItem, QWidget
 from pytestqt.qtbot import QtBot
 
@@ -251,3 +252,30 @@ def test_a_typed_classification_replaces_the_old_one_in_the_grid(
         qtbot.keyClick(editor, Qt.Key.Key_Return)
     assert index.data() == "Records/Legal/Contracts"
     assert index.data(PROBLEM_ROLE) is None
+
+
+@POPUP_NOISE
+def test_a_click_on_the_grid_while_terms_are_offered_is_not_lost(
+    qtbot: QtBot, tab: RecordsTab
+) -> None:
+    tab.resize(1200, 700)
+    tab.show()
+    qtbot.waitExposed(tab)
+    index = cell(tab, 4, "Classification")
+    editor = open_with_key(qtbot, tab, index, "l")
+    qtbot.keyClicks(editor, "eg")
+    assert isinstance(editor, QComboBox)
+    completer = editor.completer()
+    assert completer is not None
+    popup = completer.popup()
+    qtbot.waitUntil(popup.isVisible)
+    # A click on another cell, delivered as the window system does: while the list is
+    # shown, Qt gives every click to it.
+    target = cell(tab, 12, "Row key")
+    spot = tab.view.viewport().mapTo(tab.window(), tab.view.visualRect(target).center())
+    window = tab.window().windowHandle()
+    QTest.mouseClick(window, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, spot)
+    qtbot.waitUntil(lambda: tab.view.currentIndex() == target, timeout=2000)
+    assert not popup.isVisible()
+    assert tab.view.indexWidget(index) is None  # the editor closed, keeping what was typed
+    assert index.data() == "leg"

@@ -24,6 +24,7 @@ from PySide6.QtCore import (
     QModelIndex,
     QObject,
     QPersistentModelIndex,
+    QPointF,
     QRect,
     QSize,
     Qt,
@@ -39,6 +40,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QAbstractItemDelegate,
+    QApplication,
     QCalendarWidget,
     QComboBox,
     QCompleter,
@@ -100,6 +102,40 @@ class CheckedLine(QLineEdit):
         self.setStyleSheet(_INVALID_STYLE if problem else "")
         self.setToolTip(problem)
         self.problem.emit(problem)
+
+
+class ClickThrough(QObject):
+    """Installed on a completer's list: a click outside the list closes it and still
+    reaches what it was aimed at. The list pops up by itself as the user types, and
+    Qt on X11 spends the click that closes a pop-up on closing it, so a click on
+    another cell did nothing. The click is sent again, as Qt does on other systems,
+    as a whole click: the real button release may already have gone by."""
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (
+            event.type() != QEvent.Type.MouseButtonPress
+            or not isinstance(event, QMouseEvent)
+            or not isinstance(watched, QWidget)
+            or not watched.isVisible()
+        ):
+            return False
+        spot = event.globalPosition().toPoint()
+        if watched.rect().contains(watched.mapFromGlobal(spot)):
+            return False  # a click on the list: the completer's own
+        watched.hide()
+        target = QApplication.widgetAt(spot)
+        window = target.window().windowHandle() if target is not None else None
+        if window is not None:
+            local = QPointF(window.mapFromGlobal(spot))
+            for kind, buttons in (
+                (QEvent.Type.MouseButtonPress, event.buttons()),
+                (QEvent.Type.MouseButtonRelease, Qt.MouseButton.NoButton),
+            ):
+                again = QMouseEvent(
+                    kind, local, QPointF(spot), event.button(), buttons, event.modifiers()
+                )
+                QCoreApplication.postEvent(window, again)
+        return True
 
 
 class DateTimeLine(CheckedLine):
@@ -302,6 +338,9 @@ class RecordsDelegate(QStyledItemDelegate):
             completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
             completer.setFilterMode(Qt.MatchFlag.MatchContains)
             combo.setCompleter(completer)
+            terms_list = completer.popup()  # made now, with the completer's filter on it
+            if terms_list is not None:  # ours goes on after, so it runs first
+                terms_list.installEventFilter(ClickThrough(completer))
             line.problem.connect(self.hint)
             editor = combo
         elif kind is ColumnType.DATE_TIME:
