@@ -7,7 +7,14 @@ from collections.abc import Iterator
 import pytest
 from PySide6.QtCore import QDate, QModelIndex, Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QComboBox, QLineEdit, QPlainTextEdit, QStyleOptionViewItem, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QLineEdit,
+    QPlainTextEdit,
+    QStatusBar,
+    QStyleOptionViewItem,
+    QWidget,
+)
 from pytestqt.qtbot import QtBot
 
 from opus_desktop.gui.editor.delegates import (
@@ -279,3 +286,41 @@ def test_a_click_on_the_grid_while_terms_are_offered_is_not_lost(
     assert not popup.isVisible()
     assert tab.view.indexWidget(index) is None  # the editor closed, keeping what was typed
     assert index.data() == "leg"
+
+
+def test_the_typing_hint_leaves_the_status_bar_once_the_text_is_valid_or_the_editor_closes(
+    qtbot: QtBot, tab: RecordsTab
+) -> None:
+    bar = QStatusBar()  # wired as the main window wires it
+    qtbot.addWidget(bar)
+    tab.status_message.connect(lambda text: bar.showMessage(text, 8000))
+    tab.show()
+    qtbot.waitExposed(tab)
+    index = cell(tab, 4, "Created time")
+    hint = "'2021-02-28 09:30:0' is not a date in the format yyyy-MM-dd HH:mm:ss"
+
+    editor = open_with_key(qtbot, tab, index, "2")
+    qtbot.keyClicks(editor, "021-02-28 09:30:0")
+    assert bar.currentMessage().startswith(hint)
+    qtbot.keyClick(editor, "0")  # valid now
+    assert bar.currentMessage() == ""
+    qtbot.keyClick(editor, Qt.Key.Key_Backspace)
+    assert bar.currentMessage().startswith(hint)
+    qtbot.keyClick(editor, "5")
+    with qtbot.waitSignal(tab.delegate.closeEditor):
+        qtbot.keyClick(editor, Qt.Key.Key_Return)
+    assert index.data() == "2021-02-28 09:30:05"
+    assert bar.currentMessage() == ""
+
+    editor = open_with_key(qtbot, tab, index, "x")  # left with Escape: the hint goes too
+    assert bar.currentMessage().startswith("'x' is not a date")
+    with qtbot.waitSignal(tab.delegate.closeEditor):
+        qtbot.keyClick(editor, Qt.Key.Key_Escape)
+    assert bar.currentMessage() == ""
+    assert index.data() == "2021-02-28 09:30:05"
+
+    editor = open_with_key(qtbot, tab, index, "x")  # a later message is not wiped out
+    tab.status_message.emit("Copied 1 cell.")
+    with qtbot.waitSignal(tab.delegate.closeEditor):
+        qtbot.keyClick(editor, Qt.Key.Key_Escape)
+    assert bar.currentMessage() == "Copied 1 cell."

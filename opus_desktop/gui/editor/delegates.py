@@ -272,7 +272,8 @@ class MultiLineEditor(QPlainTextEdit):
 
 
 class RecordsDelegate(QStyledItemDelegate):
-    """Signals: hint(str): what is wrong with the text being typed ("" when nothing)."""
+    """Signals: hint(str): what is wrong with the text being typed; "" once it is fine
+    or the editor has closed."""
 
     hint = Signal(str)
 
@@ -402,6 +403,11 @@ class RecordsDelegate(QStyledItemDelegate):
             return
         model.setData(index, text, Qt.ItemDataRole.EditRole)
         self.hint.emit("")
+
+    def destroyEditor(self, editor: QWidget, index: AnyIndex) -> None:
+        # However the editor closes (Enter, Escape, another cell), its hint goes with it.
+        self.hint.emit("")
+        super().destroyEditor(editor, index)
 
     def updateEditorGeometry(
         self, editor: QWidget, option: QStyleOptionViewItem, index: AnyIndex

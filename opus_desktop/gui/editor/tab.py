@@ -102,6 +102,7 @@ class RecordsTab(QWidget):
         self.closing = False  # the window is closing: no more dialogs
         self._sending = False
         self._busy = False
+        self._hinting = False  # the last status message is the editor's hint
         self.commands = EditActions(self.model, self.view, self.find_bar, self)
         grid_only = self.commands.grid_only()
         self.view.addActions(grid_only)
@@ -161,6 +162,7 @@ class RecordsTab(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.split, 1)
 
+        self.status_message.connect(self._said)
         self.view.message.connect(self.status_message)
         self.delegate.hint.connect(self._hint)
         self.problems.jump.connect(self.jump_to)
@@ -510,9 +512,18 @@ class RecordsTab(QWidget):
             self.view.set_filter(mode)
             self._update_counts()
 
+    def _said(self, _: str) -> None:
+        self._hinting = False
+
     def _hint(self, text: str) -> None:
+        """The editor's sentence about the text being typed, in the status bar while it
+        applies: cleared once the text is fine or the editor closes, unless another
+        message has taken its place."""
         if text:
             self.status_message.emit(text)
+            self._hinting = True
+        elif self._hinting:
+            self.status_message.emit("")
 
     def _task_failed(self, exc: BaseException) -> None:
         if isinstance(exc, ExportCancelled):
