@@ -14,15 +14,14 @@ problems is kept. A repeated row key is flagged on the later row, naming the ear
 
 from __future__ import annotations
 
-import gc
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice, repeat
 from operator import methodcaller
 
+from opus_desktop.core.gcpause import collector_paused
 from opus_desktop.core.mapping import Mapping, Plan, RowReader, apply, auto_match
 from opus_desktop.core.records import Problem, Record, mark_duplicate_keys
 from opus_desktop.core.schema import ROW_KEY, Column, ColumnType, Template
@@ -235,7 +234,7 @@ class Validator:
         by_column: Counter[str] = Counter()
         count = invalid = 0
         rows = iter(rows)
-        with _collector_paused():
+        with collector_paused():
             while batch := list(islice(rows, BATCH)):
                 batch_records = self.check_rows(batch)
                 for record in batch_records:
@@ -260,20 +259,6 @@ class Validator:
             blocked=self.blocked,
             problems_by_column=by_column,
         )
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause the cycle collector while records pile up: they hold no cycles, and with
-    100,000 of them its full passes, which walk every live object, cost more than the
-    conversions. Collection resumes, as it was, when the run ends."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def validate(

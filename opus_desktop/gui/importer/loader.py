@@ -15,20 +15,14 @@ from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 
+from opus_desktop.core.gcpause import collector_paused
 from opus_desktop.core.mapping import Mapping, Plan, auto_match
 from opus_desktop.core.records import Problem
 from opus_desktop.core.schema import Template
 from opus_desktop.core.sheets import SheetData, SheetInfo, open_sheet, read_sheet, sheet_names
 from opus_desktop.core.validation import BATCH, Validator
 from opus_desktop.core.values import ValueSettings
-from opus_desktop.gui.editor.rows import (
-    ColumnSet,
-    KeyIndex,
-    Row,
-    Tally,
-    collector_paused,
-    tally,
-)
+from opus_desktop.gui.editor.rows import ColumnSet, KeyIndex, Row, Tally, tally
 from opus_desktop.jobs.state import RunState
 
 
@@ -89,7 +83,7 @@ def inspect_sheet(
 
 def load_records(request: ImportRequest, state: RunState | None = None) -> LoadedSheet:
     """Read every row of the sheet as editor rows; stops early (cancelled) on request."""
-    with collector_paused():
+    with collector_paused(freeze=True):
         return _load(request, state or RunState())
 
 

@@ -13,17 +13,16 @@ so the window knows the run's id before any of its results arrive.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import json
 import logging
 import math
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from opus_desktop.core.gcpause import collector_paused
 from opus_desktop.core.mapping import Plan
 from opus_desktop.core.records import Record
 from opus_desktop.core.sheets import SheetInfo
@@ -203,7 +202,7 @@ def _journal_rows(journal: Journal, request: SendRequest, state: RunState) -> Ne
     from opus_desktop.jobs.report import file_sha256
 
     profile = request.profile
-    with _collector_paused():
+    with collector_paused():
         records = records_of(request.rows, request.columns, request.sheet)
         result = validation_of(records, request.columns, request.sheet, request.input_path)
         input_hash = None
@@ -234,19 +233,6 @@ def _journal_rows(journal: Journal, request: SendRequest, state: RunState) -> Ne
                 "from": "editor",
             },
         )
-
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """No cycle collection while thousands of records are made: a pass over them holds
-    the interpreter, and the window's thread with it, for tens of milliseconds."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def continue_run(request: ContinueRequest, state: RunState, announce: Announce) -> SubmitSummary:
