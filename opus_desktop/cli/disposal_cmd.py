@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from opus_desktop.cli import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, fail
+from opus_desktop.cli.argtypes import int_between
 from opus_desktop.cli.progress import ProgressBar
 from opus_desktop.cli.submit_cmd import cancel_on_interrupt, password_for, retry_policy
 from opus_desktop.core.datetimes import parse_with_offset
@@ -87,7 +88,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     due.add_argument("--out", type=Path, metavar="FILE.xlsx|.csv", help="write the list to a sheet")
     due.add_argument(
         "--per-page",
-        type=_per_page,
+        type=int_between(1, MAX_PER_PAGE),
         default=MAX_PER_PAGE,
         metavar="N",
         help=f"records per page asked of Opus (1 to {MAX_PER_PAGE}, default {MAX_PER_PAGE})",
@@ -135,16 +136,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--retry-failed", metavar="RUN", help="send a disposal run's failed records again"
     )
     destroy.set_defaults(func=run_destroy)
-
-
-def _per_page(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if not 1 <= value <= MAX_PER_PAGE:
-        raise argparse.ArgumentTypeError(f"choose from 1 to {MAX_PER_PAGE}, not {value}")
-    return value
 
 
 def parse_before(text: str, profile: Profile) -> datetime:

@@ -26,6 +26,7 @@ from types import FrameType
 
 from opus_desktop import settings as app_settings
 from opus_desktop.cli import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, fail
+from opus_desktop.cli.argtypes import int_between
 from opus_desktop.cli.inputs import add_input_arguments, mapping_of, open_input, profile_of
 from opus_desktop.cli.progress import ProgressBar, duration
 from opus_desktop.core.reports import ReportError
@@ -82,7 +83,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     calls = app_settings.default_concurrency()  # the "Calls at a time" setting
     parser.add_argument(
         "--concurrency",
-        type=concurrency,
+        type=int_between(1, MAX_CONCURRENCY),
         default=calls,
         metavar="N",
         help=f"calls in flight at once (default {calls}; fewer while the service is busy)",
@@ -97,16 +98,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="write every row's outcome and the failed rows, ready to fix and send again",
     )
     parser.set_defaults(func=run)
-
-
-def concurrency(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if not 1 <= value <= MAX_CONCURRENCY:
-        raise argparse.ArgumentTypeError(f"choose from 1 to {MAX_CONCURRENCY}, not {value}")
-    return value
 
 
 def run(args: argparse.Namespace) -> int:

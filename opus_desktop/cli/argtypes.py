@@ -1,0 +1,22 @@
+"""Argument types shared by the commands."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+
+def int_between(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from `low` to `high`, else a sentence saying so
+    ("'x' is not a whole number", "choose from 1 to 32, not 0")."""
+
+    def whole_number(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"choose from {low} to {high}, not {value}")
+        return value
+
+    return whole_number
