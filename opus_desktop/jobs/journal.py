@@ -408,29 +408,23 @@ class Journal:
     def prepare_resume(self, run_id: str) -> int:
         """Take hold of an interrupted, cancelled or stopped run and put its in-flight items
         back to pending; return how many. Raises RunInProgress if it is held anywhere."""
+        return self._back_to_pending(run_id, "in_flight")
+
+    def retry_failed(self, run_id: str) -> int:
+        """Take hold of a run and put its failed items back to pending; return how many."""
+        return self._back_to_pending(run_id, "failed")
+
+    def _back_to_pending(self, run_id: str, state: ItemState) -> int:
         with self._transaction("read", write=False) as db:
             run_id = self._resolve(db, run_id)
-        if run_id in self._owned:
+        if state == "in_flight" and run_id in self._owned:
+            # Its records in flight are on their way from this window, not left over.
             raise RunInProgress(f"Run {run_id} is already being sent from this window.")
         self._take(run_id)
         with self._transaction("updated") as db:
             cursor = db.execute(
-                "UPDATE items SET state = 'pending', updated = ?"
-                " WHERE run = ? AND state = 'in_flight'",
-                (self._now(), run_id),
-            )
-        return cursor.rowcount
-
-    def retry_failed(self, run_id: str) -> int:
-        """Take hold of a run and put its failed items back to pending; return how many."""
-        with self._transaction("read", write=False) as db:
-            run_id = self._resolve(db, run_id)
-        self._take(run_id)
-        with self._transaction("updated") as db:
-            cursor = db.execute(
-                "UPDATE items SET state = 'pending', updated = ?"
-                " WHERE run = ? AND state = 'failed'",
-                (self._now(), run_id),
+                "UPDATE items SET state = 'pending', updated = ? WHERE run = ? AND state = ?",
+                (self._now(), run_id, state),
             )
         return cursor.rowcount
 
