@@ -45,6 +45,7 @@ from opus_desktop.gui.errors import (
     uninstall_excepthook,
 )
 from opus_desktop.gui.icons import app_icon, is_dark
+from opus_desktop.gui.workers import join_all
 from opus_desktop.logs import close_logging, setup_logging
 
 if TYPE_CHECKING:
@@ -243,6 +244,8 @@ def run_gui(sandbox: bool = False, smoke_test: bool = False) -> int:
         log.info("Opus Desktop exits with %d", code)
         return code
     finally:
+        # The window joined its own runner; this catches any thread started after that.
+        join_all()
         uninstall_excepthook()
         if running_sandbox is not None:
             running_sandbox.stop()

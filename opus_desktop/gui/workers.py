@@ -15,6 +15,7 @@ re-emits them there: so any slot, lambdas included, runs in the GUI thread.
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -110,11 +111,22 @@ class Task(QObject):
         self.finished.emit()
 
 
+# Every runner, so that all their threads can be joined before the process ends: Qt
+# aborts the process when a QThread object is destroyed while its thread still runs.
+_RUNNERS: weakref.WeakSet[TaskRunner] = weakref.WeakSet()
+
+
+def join_all(timeout_ms: int = 30_000) -> bool:
+    """Cancel and join the threads of every runner; True if all stopped in time."""
+    return all([runner.join(timeout_ms) for runner in list(_RUNNERS)])
+
+
 class TaskRunner(QObject):
     """Starts tasks in their own threads, keeps them alive, cancels and joins them on close."""
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
+        _RUNNERS.add(self)
         self._running: dict[Task, QThread] = {}
         # A task is held until its `finished` has reached the GUI thread: a thread can end
         # before its queued signals are delivered, and a task dropped then loses them.

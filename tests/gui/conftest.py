@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from opus_desktop.gui.settings import GuiSettings
-from opus_desktop.gui.workers import TaskRunner
+from opus_desktop.gui.workers import TaskRunner, join_all
 from opus_desktop.profiles import Profile
 from opus_desktop.sandbox import Sandbox
 from tests.integration.conftest import make_sandbox, sandbox, seeded_folders
@@ -60,3 +60,11 @@ def sandbox_profile(sandbox: Sandbox) -> Profile:
 def demo_template(sandbox: Sandbox) -> Path:
     """The sandbox's connection template file."""
     return Path(sandbox.template_path)
+
+
+@pytest.fixture(autouse=True)
+def _threads_joined() -> Iterator[None]:
+    """Join every task thread a test left running: a QThread object destroyed later, while
+    its thread still runs, aborts the whole test process."""
+    yield
+    assert join_all(30_000), "a task thread did not stop within 30 s"
