@@ -244,3 +244,31 @@ def test_rows_pasted_into_an_empty_grid_become_records(qtbot: QtBot, tab: Record
     tab.status_message.connect(messages.append)
     assert not tab.save_mapping()
     assert messages == ["Import a sheet first: its mapping is what gets saved."]
+
+
+def test_a_jump_scrolls_by_whole_columns_so_no_sliver_of_one_is_left(
+    qtbot: QtBot, tab: RecordsTab
+) -> None:
+    """A column cut at the left edge showed only its last characters beside the row
+    numbers: row 4 with its key cut to '41' read as row 441."""
+    tab.resize(900, 600)  # a few columns in sight: jumps scroll sideways
+    tab.show()
+    qtbot.waitExposed(tab)
+    open_demo(qtbot, tab, demo_profile())
+    view = tab.view
+    qtbot.waitUntil(lambda: tab.problems.model.rowCount() == 6)
+    for order in (1, 5, 0, 3, 2, 4, 1):  # Record Owner, Page Count, Created time, Name...
+        tab.problems.table.clicked.emit(tab.problems.model.index(order, 0))
+        current = view.currentIndex()
+        assert view.viewport().rect().contains(view.visualRect(current))
+        first = view.columnAt(0)
+        assert view.columnViewportPosition(first) == 0, f"column {first} cut at the left"
+        header = view.horizontalHeader()
+        right = header.sectionPosition(current.column()) + header.sectionSize(current.column())
+        if right <= view.viewport().width():  # Status and Row key in sight when they fit
+            assert first == 0
+    view.setCurrentIndex(tab.proxy.index(3, 1))
+    for _ in range(tab.proxy.columnCount() - 2):  # and so when the arrow keys go sideways
+        qtbot.keyClick(view, Qt.Key.Key_Right)
+        assert view.columnViewportPosition(view.columnAt(0)) == 0
+        assert view.viewport().rect().contains(view.visualRect(view.currentIndex()))

@@ -59,7 +59,9 @@ class RecordsView(QTableView):
         )
         self.setWordWrap(False)
         self.setAlternatingRowColors(True)
-        self.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        # Sideways by whole columns, as in a spreadsheet: a column cut at the left edge
+        # showed only its last characters beside the row numbers ("41" read as a row).
+        self.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerItem)
         rows = self.verticalHeader()
         rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         rows.setDefaultSectionSize(self.fontMetrics().height() + 8)
@@ -117,6 +119,28 @@ class RecordsView(QTableView):
     def set_placeholder(self, text: str) -> None:
         self.placeholder = text
         self.viewport().update()
+
+    def scrollContentsBy(self, dx: int, dy: int) -> None:
+        super().scrollContentsBy(dx, dy)
+        self._start_at_a_column()
+
+    def updateGeometries(self) -> None:
+        super().updateGeometries()
+        self._start_at_a_column()
+
+    def _start_at_a_column(self) -> None:
+        """Scrolled to the end, Qt lines the last column up with the right edge, which
+        cuts the column at the left; start at a whole column there too, with blank
+        space after the last one, as a spreadsheet has."""
+        bar = self.horizontalScrollBar()
+        if bar.maximum() <= 0 or bar.value() != bar.maximum():
+            return
+        header = self.horizontalHeader()
+        before = header.offset()
+        header.setOffsetToSectionPosition(bar.value())
+        if header.offset() != before:
+            self.viewport().update()
+            self.updateEditorGeometries()
 
     def paintEvent(self, event: QPaintEvent) -> None:
         super().paintEvent(event)
@@ -339,12 +363,18 @@ class RecordsView(QTableView):
         if not index.isValid():
             return False
         self.setCurrentIndex(index)
-        # Centred top to bottom; sideways only as far as needed, so the columns on the
+        # Centred top to bottom; sideways only as far as needed (by whole columns), and
+        # back to the first column when the cell fits beside it, so the columns on the
         # left (Status, Row key) stay in sight when they can.
-        across = self.horizontalScrollBar().value()
+        sideways = self.horizontalScrollBar()
+        across = sideways.value()
         self.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtCenter)
-        self.horizontalScrollBar().setValue(across)
+        sideways.setValue(across)
         self.scrollTo(index, QAbstractItemView.ScrollHint.EnsureVisible)
+        header = self.horizontalHeader()
+        right = header.sectionPosition(index.column()) + header.sectionSize(index.column())
+        if right <= self.viewport().width():
+            sideways.setValue(0)
         return True
 
     def go_to_row(self, row: Row, column: int) -> bool:
