@@ -246,6 +246,23 @@ def test_f2_edits_the_value_that_is_there(qtbot: QtBot, tab: RecordsTab, column:
         assert editor.textCursor().position() == len(before)
 
 
+@pytest.mark.parametrize("column", ["Classification", "Description", "Created time"])
+def test_a_double_click_edits_the_value_that_is_there(
+    qtbot: QtBot, tab: RecordsTab, column: str
+) -> None:
+    tab.resize(1200, 700)
+    tab.show()
+    qtbot.waitExposed(tab)
+    index = cell(tab, 4, column)
+    tab.view.go_to(tab.proxy.mapToSource(index).row(), index.column())  # in sight
+    spot = tab.view.visualRect(index).center()
+    qtbot.mouseClick(tab.view.viewport(), Qt.MouseButton.LeftButton, pos=spot)
+    qtbot.mouseDClick(tab.view.viewport(), Qt.MouseButton.LeftButton, pos=spot)
+    editor = tab.view.indexWidget(index)
+    assert editor is not None
+    assert editor_text(editor) == index.data(Qt.ItemDataRole.EditRole)
+
+
 @POPUP_NOISE
 def test_a_typed_classification_replaces_the_old_one_in_the_grid(
     qtbot: QtBot, tab: RecordsTab
