@@ -33,6 +33,7 @@ from typing import Any
 from PySide6.QtCore import QCoreApplication, QModelIndex, QObject, QTimer, Signal, Slot
 
 from opus_desktop import paths
+from opus_desktop.core.gcpause import collector_paused
 from opus_desktop.gui.editor.model import RecordsModel
 from opus_desktop.gui.editor.rows import (
     FAILED,
@@ -41,7 +42,6 @@ from opus_desktop.gui.editor.rows import (
     KeyIndex,
     Row,
     Tally,
-    collector_paused,
     tally,
 )
 from opus_desktop.gui.submit.results import GRID_STATUS
@@ -514,7 +514,7 @@ def _decode(
         )
         return
     order = stored.pop(ORDER_INDEX, None)
-    with collector_paused():
+    with collector_paused(freeze=True):
         rows = in_order({seq: decode_row(seq, data) for seq, data in stored.items()}, order)
         sending = found.meta.get("sending")
         if isinstance(sending, str) and sending:

@@ -13,9 +13,7 @@ the editor) keeps it; the others are marked as duplicates of it.
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -292,27 +290,6 @@ class ColumnSet:
         if column.type is ColumnType.TAXONOMY and isinstance(value, str):
             return value.replace(self.settings.term_separator, "/")
         return value
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Keep the cycle collector away from the rows while they pile up, and after.
-
-    Rows hold no reference cycles, so only reference counting ever frees them. Yet each
-    full pass of the collector walks every live object: with 100,000 rows (400,000
-    objects) a pass holds the GIL for 100 ms or more, and the window freezes that long.
-    So the collector pauses during the load, and the rows are then frozen out of its
-    sight (gc.freeze): later passes skip them, while rows dropped later (a new sheet)
-    are still freed at once by their reference counts.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
-        if was_enabled:
-            gc.enable()
 
 
 Tally = tuple[int, int, int]  # invalid rows, problems, the next free seq

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from opus_desktop.core.gcpause import collector_paused
 from opus_desktop.core.mapping import Mapping
 from opus_desktop.errors import AppError
 from opus_desktop.gui.editor.actions import EditActions
@@ -51,7 +52,6 @@ from opus_desktop.gui.editor.rows import (
     KeyIndex,
     Row,
     Tally,
-    collector_paused,
     recheck_rows,
     tally,
 )
@@ -473,7 +473,7 @@ class RecordsTab(QWidget):
 
         def work(state: RunState) -> tuple[list[Row], KeyIndex, Tally] | None:
             state.set_status(tr("Checking {0} rows again…").format(f"{len(rows):,}"))
-            with collector_paused():
+            with collector_paused(freeze=True):
                 fresh = recheck_rows(rows, old, new, lambda: state.cancel_requested)
                 if fresh is None:
                     return None
