@@ -4,7 +4,6 @@ facts, the hashes, and a long list over several pages each with the table's head
 from __future__ import annotations
 
 import hashlib
-import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import replace
@@ -26,19 +25,17 @@ from opus_desktop.jobs.disposal import DestroyOutcome, DestroyRun
 from opus_desktop.jobs.due import DisposalItem, not_due_reason
 from opus_desktop.jobs.journal import Journal
 from opus_desktop.jobs.state import RunState
+from tests.helpers.tools import pdftotext
 from tests.unit.test_disposal import TENANT, FakeOpus, items_of, key
 
-PDFTOTEXT = shutil.which("pdftotext")
-pytestmark = pytest.mark.skipif(PDFTOTEXT is None, reason="needs pdftotext (poppler-utils)")
 ISSUED = datetime(2026, 3, 2, 10, 30, tzinfo=UTC)
 BEFORE = datetime(2026, 3, 1, tzinfo=UTC)
 
 
 def pages_of(pdf: Path, mode: str = "-layout") -> list[str]:
     """The text of each page: as laid out, or (-raw) in drawing order, each cell whole."""
-    assert PDFTOTEXT is not None
     text = subprocess.run(
-        [PDFTOTEXT, mode, str(pdf), "-"], capture_output=True, text=True, check=True
+        [pdftotext(), mode, str(pdf), "-"], capture_output=True, text=True, check=True
     ).stdout
     return [page for page in text.split("\f") if page.strip()]
 

@@ -9,7 +9,6 @@ tab shows.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -37,12 +36,12 @@ from opus_desktop.jobs.journal import Journal
 from opus_desktop.opus import RetryPolicy
 from opus_desktop.profiles import Profile
 from opus_desktop.sandbox import Sandbox
+from tests.helpers.tools import pdftotext
 from tests.integration.conftest import MakeSandbox
 from tests.integration.test_disposal_sandbox import add_due_records, open_connection
 from tests.unit.test_disposal import TENANT, FakeOpus
 from tests.unit.test_disposal import key as fake_key
 
-PDFTOTEXT = shutil.which("pdftotext")
 WAIT_MS = 30_000
 
 
@@ -96,9 +95,8 @@ def model_check(model: QAbstractItemModel) -> None:
 
 
 def pdf_words(path: Path) -> str:
-    assert PDFTOTEXT is not None
     text = subprocess.run(
-        [PDFTOTEXT, "-raw", str(path), "-"], capture_output=True, text=True, check=True
+        [pdftotext(), "-raw", str(path), "-"], capture_output=True, text=True, check=True
     ).stdout
     return " ".join(text.split())
 
@@ -136,7 +134,6 @@ def confirm(qtbot: QtBot, tab: DisposalTab, justification: str, typed: str) -> N
 # -- the walk through ---------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(PDFTOTEXT is None, reason="pdftotext (poppler-utils)")
 def test_page_through_tick_forty_filter_sort_destroy_exactly_those(
     qtbot: QtBot,
     tab: DisposalTab,

@@ -8,7 +8,6 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -26,10 +25,9 @@ from opus_desktop.jobs.audit import AuditLog
 from opus_desktop.jobs.journal import Journal
 from opus_desktop.sandbox import Sandbox
 from opus_desktop.sandbox_profiles import save_sandbox_profiles
+from tests.helpers.tools import pdftotext
 from tests.integration.conftest import MakeSandbox
 
-PDFTOTEXT = shutil.which("pdftotext")
-needs_pdftotext = pytest.mark.skipif(PDFTOTEXT is None, reason="pdftotext (poppler-utils)")
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -43,9 +41,8 @@ def now() -> datetime:
 
 
 def pdf_text(path: Path) -> str:
-    assert PDFTOTEXT is not None
     return subprocess.run(
-        [PDFTOTEXT, "-layout", str(path), "-"], capture_output=True, text=True, check=True
+        [pdftotext(), "-layout", str(path), "-"], capture_output=True, text=True, check=True
     ).stdout
 
 
@@ -175,11 +172,10 @@ def test_export_keep_some_rows_destroy_exactly_those(
     entry = next(iter(AuditLog().entries()))
     assert f"Audit log entry 1: SHA-256 {entry.hash}" in out
     assert entry.entry["operator"]["name"] == "Jane Officer"
-    if PDFTOTEXT:
-        text = pdf_text(in_tmp / "cert.pdf")
-        assert all(key in text for key in kept)
-        assert digest in text and entry.hash in text
-        assert "Retention over (schedule 4.2)" in text and "Jane Officer" in text
+    text = pdf_text(in_tmp / "cert.pdf")
+    assert all(key in text for key in kept)
+    assert digest in text and entry.hash in text
+    assert "Retention over (schedule 4.2)" in text and "Jane Officer" in text
 
 
 def test_keys_not_due_are_listed_and_left_out_unless_asked(
@@ -369,9 +365,8 @@ def test_a_killed_destroy_resumes_and_destroys_every_key_once(
     for entry in AuditLog().entries():
         answers.update({k: a["outcome"] for k, a in entry.entry["answers"].items()})
     assert answers == dict.fromkeys(keys, "destroyed")
-    if PDFTOTEXT:
-        text = pdf_text(tmp_path / f"certificate-of-destruction-{killed.id}.pdf")
-        assert all(key in text for key in keys)
+    text = pdf_text(tmp_path / f"certificate-of-destruction-{killed.id}.pdf")
+    assert all(key in text for key in keys)
 
 
 # -- audit verify ------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from opus_desktop.core.datetimes import (
     parse_with_offset,
     round_to_second,
 )
+from tests.helpers.tools import missing
 
 MORNING = datetime(2021, 3, 4, 8, 5, 7)
 AFTERNOON = datetime(2021, 11, 24, 13, 5, 7)
@@ -110,7 +111,7 @@ def german_locale() -> Iterator[None]:
         except locale.Error:
             continue
     else:
-        pytest.skip("no German locale installed")
+        missing("a German locale (de_DE.UTF-8)")
     try:
         yield
     finally:
