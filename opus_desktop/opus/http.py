@@ -81,14 +81,16 @@ def _log_response(response: httpx.Response) -> None:
 _REMOVED = "[removed]"
 # A value ends at white space, a quote, or what separates fields in a form, JSON or a header.
 _VALUE_END = r"\s\"'&,;}\]\\"
+# What was already removed stays as it is: redacting twice gives what redacting once gives.
+_VALUE = rf"(?:\[removed\]|[^{_VALUE_END}]+)"
 _SECRETS = re.compile(
     rf"""(?ix)
     (?P<userinfo>\b[a-z][a-z0-9+.-]*://[^\s/:@'"]+:)[^\s/@'"]+(?=@)   # https://user:SECRET@host
     | (?P<key>[\w-]*(?:authorization|token|assertion|password|passwd|passphrase|pwd|secret))
       (?P<separator>\\?["']?\s*[:=]\s*)                  # password=, "password": , \"password\":
       (?P<value>\\?"[^"]*?\\?"|'[^']*'                   # a quoted value, spaces and all
-        |(?:(?:bearer|basic|digest|negotiate|ntlm)\s+)?[^{_VALUE_END}]+)
-    | bearer\s+[^{_VALUE_END}]+                            # Bearer TOKEN anywhere
+        |(?:(?:bearer|basic|digest|negotiate|ntlm)\s+)?{_VALUE})
+    | bearer\s+{_VALUE}                                    # Bearer TOKEN anywhere
     | eyJ[\w-]+\.[\w-]+\.[\w-]*                             # a JWT (a client assertion)
     """
 )

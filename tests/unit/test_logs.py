@@ -15,7 +15,7 @@ import pytest
 
 from opus_desktop import cli, logs, paths, settings
 from opus_desktop.logs import RedactingFilter, close_logging, setup_logging
-from opus_desktop.opus.http import make_http_client
+from opus_desktop.opus.http import make_http_client, redact
 
 JWT = (
     "eyJhbGciOiJSUzI1NiIsImtpZCI6IjNGMkEifQ.eyJpc3MiOiJhcHAiLCJqdGkiOiIxIn0"
@@ -75,6 +75,24 @@ def test_secrets_leave_messages_and_arguments(entry: logging.LogRecord, kept: st
     for secret in (JWT, TOKEN, PASSWORD):
         assert secret not in text
     assert entry.args is None  # nothing left for a later handler to format again
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"sent Authorization: Bearer {TOKEN}",
+        f"client_assertion={JWT}&scope=x",
+        f"GET https://host/x?password={PASSWORD}&page=2",
+        f"proxy http://jane:{PASSWORD}@proxy.example:8080",
+        f"used Bearer {TOKEN}, then",
+        f'{{"password": "{PASSWORD} with spaces"}}',
+    ],
+)
+def test_redacting_what_was_redacted_changes_nothing(text: str) -> None:
+    # A record that two handlers filter, or a logged message that quotes a redacted one.
+    once = redact(text)
+    assert redact(once) == once
+    assert "[removed]]" not in once
 
 
 def test_secrets_leave_tracebacks_and_stacks() -> None:
