@@ -11,6 +11,8 @@ import keyring.backend
 import keyring.errors
 import pytest
 
+from opus_desktop.core import datetimes, values
+
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 os.environ.setdefault("QT_SCALE_FACTOR", "1")
 
@@ -55,3 +57,10 @@ def memory_keyring() -> Iterator[MemoryKeyring]:
         yield ring
     finally:
         keyring.set_keyring(previous)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # mutmut forks each mutant's session from a process that already ran the suite: a
+    # conversion cached there would hide the mutated code that builds it.
+    values._converter.cache_clear()
+    datetimes._translate.cache_clear()

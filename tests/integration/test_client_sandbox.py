@@ -403,6 +403,7 @@ def test_a_destroy_whose_answer_was_lost_is_not_taken_for_a_failure(
 # sandbox and sleeps once.
 
 
+@pytest.mark.slow
 def test_a_token_that_expires_mid_run_is_renewed(
     make_sandbox: MakeSandbox, opened: Callable[..., Connection]
 ) -> None:
@@ -430,6 +431,7 @@ def test_a_token_that_expires_mid_run_is_renewed(
     assert {str(r["rowKey"]): r for r in records[: 3 * sent]}.items() <= sandbox.records().items()
 
 
+@pytest.mark.slow
 def test_a_refused_token_is_renewed_once_and_the_call_repeated(
     make_sandbox: MakeSandbox, opened: Callable[..., Connection]
 ) -> None:

@@ -311,6 +311,7 @@ def test_a_sheet_without_row_keys_is_refused(
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
+@pytest.mark.slow
 def test_a_killed_destroy_resumes_and_destroys_every_key_once(
     make_sandbox: MakeSandbox,
     tmp_path: Path,

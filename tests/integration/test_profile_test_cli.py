@@ -170,6 +170,7 @@ def test_throttling_is_retried_briefly(
     assert stats[f"{protocol}.due"] == 3
 
 
+@pytest.mark.slow
 def test_a_service_that_keeps_failing_is_exit_4(
     make_sandbox: MakeSandbox, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -201,6 +201,7 @@ def test_retry_failed_sends_only_the_failed_rows_once_the_cause_is_gone(
     assert demo.records()[key(5)]["termFullPath"] == "Records/Finance/Receipts"
 
 
+@pytest.mark.slow
 def test_an_outage_exits_4_and_runs_resume_last_completes(
     make_sandbox: MakeSandbox,
     tmp_path: Path,

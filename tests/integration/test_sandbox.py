@@ -337,6 +337,7 @@ def test_every_api_call_needs_a_live_token(client: httpx.Client, sandbox: Sandbo
     assert "NOAUTH-1" not in sandbox.records()
 
 
+@pytest.mark.slow
 def test_an_expired_token_is_refused(client: httpx.Client, make_sandbox: MakeSandbox) -> None:
     sandbox = make_sandbox(token_ttl=1)
     auth = bearer(client, sandbox)

@@ -265,6 +265,7 @@ def loose_files(home: Path) -> dict[str, str]:
 
 
 @pytest.mark.skipif(os.name != "posix", reason="file modes are a POSIX matter")
+@pytest.mark.slow
 def test_the_desktop_app_on_the_sandbox_writes_private_files_only(tmp_path: Path) -> None:
     # The GUI writes files no CLI command does (gui.ini through QSettings, the in-process
     # sandbox's folder); started with the umask 022, every one must still be private.

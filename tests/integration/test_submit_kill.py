@@ -41,6 +41,7 @@ def wait_for_progress(process: subprocess.Popen[bytes], stored: int, limit: floa
     raise AssertionError("the run made no progress")
 
 
+@pytest.mark.slow
 def test_a_killed_run_resumes_and_sends_only_the_calls_in_flight_twice(
     make_sandbox: MakeSandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -109,6 +109,7 @@ def new_run(journal: Journal, payloads: list[dict[str, Any]]) -> str:
     return journal.create_run("submit", "Sandbox", items)
 
 
+@pytest.mark.slow
 def test_every_record_is_stored_once_through_throttling_failures_and_drops(
     make_sandbox: MakeSandbox, journal: Journal
 ) -> None:
@@ -171,6 +172,7 @@ def test_a_value_only_the_service_refuses_fails_its_row_alone(
     assert sandbox.stats()["graph.submit"] == 1  # a partial failure needs no split
 
 
+@pytest.mark.slow
 def test_an_outage_stops_the_run_cleanly_and_resume_completes_it(
     make_sandbox: MakeSandbox, journal: Journal
 ) -> None:
