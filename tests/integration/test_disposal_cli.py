@@ -29,7 +29,6 @@ from tests.helpers.tools import pdftotext
 from tests.integration.conftest import MakeSandbox
 
 
-
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     code = main(list(args))
     out, err = capsys.readouterr()

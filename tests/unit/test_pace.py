@@ -139,3 +139,83 @@ def test_refuses_nonsense_settings() -> None:
         Pace(0)
     with pytest.raises(ValueError):
         Pace(4, grow_after=0)
+
+
+def test_an_answer_after_failures_in_a_row_starts_the_backoff_again_from_the_base() -> None:
+    p, clock = pace(4, base_delay=1.0)
+    for _ in range(3):
+        p.failed()
+        clock.now += 100.0  # separate episodes: the backoff grows
+    p.succeeded()
+    assert p.failed() == 1.0
+
+
+def test_the_defaults_grow_back_after_ten_answers_settle_in_a_second_and_back_off_1_to_60_s() -> (
+    None
+):
+    clock = Clock()
+    p = Pace(8, clock=clock, rng=lambda: 1.0)
+    waits = []
+    for _ in range(8):
+        waits.append(p.failed())
+        clock.now += 1000.0
+    assert waits == [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 60.0, 60.0]
+    assert p.limit == 1
+    for _ in range(9):
+        p.succeeded()
+    assert p.limit == 1
+    p.succeeded()
+    assert p.limit == 2
+
+    p = Pace(8, clock=clock, rng=lambda: 1.0)
+    p.throttled(0.0)
+    clock.now += 0.999
+    p.throttled(0.0)
+    assert p.limit == 4  # still the same episode
+    clock.now += 0.001
+    p.throttled(0.0)
+    assert p.limit == 2
+
+
+def test_halving_an_odd_limit_rounds_down_to_a_whole_number_and_never_below_one() -> None:
+    p, clock = pace(5)
+    p.throttled(0.0)
+    assert p.limit == 2
+    assert isinstance(p.limit, int)
+    for _ in range(3):
+        clock.now += 100.0
+        p.throttled(0.0)
+    assert p.limit == 1
+
+
+def test_after_growing_by_one_it_needs_a_whole_new_run_of_answers_to_grow_again() -> None:
+    p, _ = pace(8, grow_after=3)
+    p.throttled(0.0)
+    assert p.limit == 4
+    for expected in (4, 4, 5, 5, 5, 6):
+        p.succeeded()
+        assert p.limit == expected
+
+
+def test_grow_after_one_grows_on_every_answer() -> None:
+    p, _ = pace(4, grow_after=1)
+    p.throttled(0.0)
+    p.succeeded()
+    assert p.limit == 3
+
+
+def test_a_throttle_without_a_wait_holds_back_for_a_backoff_and_a_negative_wait_for_none() -> None:
+    p, clock = pace(8, base_delay=1.0)
+    p.throttled()
+    assert p.delay() == pytest.approx(1.0)
+    clock.now += 100.0
+    p.throttled(-5.0)
+    assert p.delay() == 0.0
+
+
+def test_nonsense_settings_are_refused_with_a_sentence() -> None:
+    with pytest.raises(ValueError, match=r"^at least one call must be allowed in flight$"):
+        Pace(0)
+    with pytest.raises(ValueError, match=r"^grow_after must be at least 1$"):
+        Pace(4, grow_after=0)
+    assert Pace(1, grow_after=1).limit == 1

@@ -172,6 +172,9 @@ def test_required_columns_refuse_values_that_come_to_nothing(kind: ColumnType, r
         (date(2021, 3, 4), "2021-03-04"),
         (time(8, 5, 7), "08:05:07"),
         ("first line\r\n  second line\n", "first line second line"),
+        ("first line\nsecond line", "first line second line"),
+        ("first line\rsecond line", "first line second line"),
+        ("one \r\n\r\n two\rthree", "one two three"),
     ],
 )
 def test_single_text(raw: object, expected: str) -> None:
