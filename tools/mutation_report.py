@@ -103,7 +103,7 @@ def main() -> int:
             if code in CAUGHT or code is None:
                 continue
             line, old, new = where(name, source, starts)
-            is_listed = (module, line) in listed
+            is_listed = (f"{module}.py", line) in listed
             equivalent += is_listed and code == 0
             mark = " (equivalent)" if is_listed else ""
             survivors.append(f"  {module}:{line} {outcome}{mark}: {old}  ->  {new}   [{name}]")

@@ -19,7 +19,7 @@ import pytest
 from opus_desktop import paths
 from opus_desktop.jobs.database import SCHEMA_VERSION
 from opus_desktop.jobs.errors import DuplicateRowKey, JournalError, RunInProgress, RunNotFound
-from opus_desktop.jobs.journal import Item, Journal
+from opus_desktop.jobs.journal import Counts, Item, Journal
 
 POSIX = os.name == "posix"
 
@@ -552,3 +552,11 @@ def test_a_draft_refuses_what_is_not_json(journal: Journal) -> None:
     with pytest.raises(TypeError):
         journal.save_draft("demo", {0: object()})
     assert journal.load_draft("demo") is None  # nothing half-saved
+
+
+def test_done_counts_stored_failed_and_skipped_and_remaining_the_rest() -> None:
+    counts = Counts(pending=1, in_flight=2, ok=4, failed=8, skipped=16)
+    assert counts.done == 28
+    assert counts.remaining == 3
+    assert counts.total == 31
+    assert Counts().done == Counts().remaining == Counts().total == 0
