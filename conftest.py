@@ -59,8 +59,10 @@ def memory_keyring() -> Iterator[MemoryKeyring]:
         keyring.set_keyring(previous)
 
 
-def pytest_sessionstart(session: pytest.Session) -> None:
-    # mutmut forks each mutant's session from a process that already ran the suite: a
-    # conversion cached there would hide the mutated code that builds it.
+@pytest.fixture(autouse=True)
+def empty_conversion_caches() -> None:
+    # Each test builds the converters it uses: mutmut ties a mutant to the tests that called
+    # the mutated builder, and runs each mutant's tests in a fork of a process that already
+    # ran the suite; a converter cached by an earlier test would hide the builder from both.
     values._converter.cache_clear()
     datetimes._translate.cache_clear()

@@ -586,3 +586,43 @@ def test_a_superscript_digit_is_not_an_option_number() -> None:
     column = Column("_Level", "Level", ColumnType.SINGLE_CHOICE, False, False)
     with pytest.raises(ValueProblem):
         convert(column, "²", ValueSettings())
+
+
+# -- edges the mutation run found unpinned -----------------------------------------------------
+
+US_DATES = ValueSettings(date_format="MMMM d,yyyy h:mm:ss tt", choices=CHOICES)
+
+
+def test_a_whole_float_from_two_to_the_53_on_keeps_its_float_text() -> None:
+    assert convert(TEXT, float(2**53 - 1), PLAIN) == "9007199254740991"
+    assert convert(TEXT, float(2**53), PLAIN) == "9007199254740992.0"
+    assert convert(TEXT, -float(2**53), PLAIN) == "-9007199254740992.0"
+
+
+def test_multiple_text_writes_dates_in_the_profiles_format() -> None:
+    assert convert(NOTES, date(2021, 3, 4), US_DATES) == "March 4,2021"
+
+
+def test_display_writes_dates_in_lists_and_choices_in_the_profiles_format() -> None:
+    assert display(OWNER, [date(2021, 3, 4), "a@b.c"], US_DATES) == "March 4,2021; a@b.c"
+    assert display(DEPARTMENTS, [1, date(2021, 3, 4)], US_DATES) == "Finance; March 4,2021"
+    assert display(DEPARTMENTS, [1, "Legal"], US_DATES) == "Finance; Legal"
+
+
+def test_display_of_a_choice_column_without_options_shows_the_numbers() -> None:
+    assert display(LEVEL, 2, PLAIN) == "2"
+    assert display(DEPARTMENTS, [3, 1], PLAIN) == "3; 1"
+
+
+def test_three_unknown_options_are_named_in_order_with_commas_and_and() -> None:
+    labels = "Finance, Human Resources, Legal, Research, Development"
+    assert problem(DEPARTMENTS, "Sales; Marketing; Legal; Support") == (
+        f"'Sales', 'Marketing' and 'Support' are not among the options: {labels}."
+    )
+
+
+@pytest.mark.parametrize(("count", "tail"), [(20, "O20."), (21, "O20 and 1 more.")])
+def test_the_options_named_in_a_problem_stop_at_twenty(count: int, tail: str) -> None:
+    options = {f"O{n}": n for n in range(1, count + 1)}
+    settings = ValueSettings(choices={"_Level": options})
+    assert problem(LEVEL, "Nope", settings).endswith(tail)
