@@ -5,7 +5,9 @@ from __future__ import annotations
 import copy
 import dataclasses
 import pickle
+import time as clock
 from datetime import UTC, date, datetime, time, timedelta, timezone
+from decimal import Decimal
 
 import pytest
 from hypothesis import given
@@ -237,8 +239,11 @@ def test_date_time_is_written_in_the_profiles_format() -> None:
         ),
         (True, "TRUE is a yes/no value, not a date."),
         (time(8, 5), "08:05:00 is a time of day without a date."),
-        (0.25, "0.25 is not an Excel date: Excel's dates run from 1 (1 January 1900) "
-         "to 2958465 (31 December 9999)."),
+        (
+            0.25,
+            "0.25 is not an Excel date: Excel's dates run from 1 (1 January 1900) "
+            "to 2958465 (31 December 9999).",
+        ),
         (60, "60 is Excel's 29 February 1900, a day that never existed."),
         (
             "2021-03-04T10:00:00Z",
@@ -318,8 +323,10 @@ def test_number(raw: object, expected: float) -> None:
         ("12abc", "'12abc' is not a number."),
         ("twelve", "'twelve' is not a number."),
         ("1,5", "'1,5' is not a number (commas may only separate thousands, as in 1,234.5)."),
-        ("12,34.5",
-         "'12,34.5' is not a number (commas may only separate thousands, as in 1,234.5)."),
+        (
+            "12,34.5",
+            "'12,34.5' is not a number (commas may only separate thousands, as in 1,234.5).",
+        ),
         ("1_000", "'1_000' is not a number."),
         ("nan", "'nan' is not a number."),
         ("-", "'-' is not a number."),
@@ -626,3 +633,49 @@ def test_the_options_named_in_a_problem_stop_at_twenty(count: int, tail: str) ->
     options = {f"O{n}": n for n in range(1, count + 1)}
     settings = ValueSettings(choices={"_Level": options})
     assert problem(LEVEL, "Nope", settings).endswith(tail)
+
+
+# -- edges the mutation run found unpinned ---------------------------------------------------
+
+
+def test_three_bad_addresses_are_listed_with_commas_and_a_final_and() -> None:
+    assert problem(OWNER, "x; y; z") == "'x', 'y' and 'z' are not e-mail addresses."
+
+
+def test_a_stray_bracket_before_an_address_is_named() -> None:
+    assert problem(OWNER, ">a@b.org") == "'>' is not an e-mail address."
+
+
+def test_empty_people_between_separators_and_missing_cells_are_skipped() -> None:
+    assert convert(OWNER, "a@b.org;   ;c@d.org", SETTINGS) == ["a@b.org", "c@d.org"]
+    assert convert(OWNER, [None, "a@b.org"], SETTINGS) == ["a@b.org"]
+
+
+def test_empty_and_missing_choices_in_a_list_are_skipped() -> None:
+    assert convert(DEPARTMENTS, "Finance;;Legal", SETTINGS) == [1, 3]
+    assert convert(DEPARTMENTS, [None, "Legal"], SETTINGS) == [3]
+
+
+def test_a_float_of_two_to_the_53_stays_a_float() -> None:
+    value = convert(PAGES, float(2**53), SETTINGS)
+    assert isinstance(value, float)
+    assert display(TEXT, float(2**53), SETTINGS) == "9007199254740992.0"
+
+
+def test_a_value_of_an_unknown_kind_is_shown_as_its_text() -> None:
+    assert display(TEXT, Decimal("1.50"), SETTINGS) == "1.50"
+
+
+def test_times_with_an_offset_go_to_utc_whatever_the_machines_zone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TZ", "Asia/Kolkata")
+    clock.tzset()
+    try:
+        settings = ValueSettings(time_zone="Europe/Berlin")
+        aware = datetime(2021, 3, 4, 8, 0, tzinfo=timezone(timedelta(hours=2)))
+        assert convert(WHEN, aware, settings) == "2021-03-04 06:00:00"
+        assert convert(WHEN, datetime(2021, 3, 4, 8, 0), settings) == "2021-03-04 07:00:00"
+    finally:
+        monkeypatch.undo()
+        clock.tzset()
