@@ -1,7 +1,8 @@
-"""Print what `mutmut run` found: the kill rate per module and every surviving mutant.
+"""Print what mutmut found: the kill rate per module and every surviving mutant.
 
-Run by `make mutate` after mutmut, from the repository root, in the virtual environment
-that has mutmut. A survivor at a line that docs/testing.md lists as equivalent is marked
+Run by tools/mutate.py (`make mutate`) with the folders it ran mutmut in, each holding a
+copy of the tree and its mutants/; with no folder, the mutants/ of a plain `mutmut run`
+here. A survivor at a line that docs/testing.md lists as equivalent is marked
 "(equivalent)"; the rate is printed both over all mutants and over the rest. Exits 1 when a
 module's kill rate is under the bar or some of its mutants were not run (an interrupted
 run), so a weakened suite is noticed. The rate is over the mutants run.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import re
 import sys
 from collections import Counter
@@ -20,10 +22,20 @@ from mutmut.mutation.diff_apply import get_diff_for_mutant
 
 BAR = 90.0
 MUTANTS = Path("mutants")
-DOCS = Path("docs/testing.md")
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "testing.md"
 # What mutmut's exit codes mean (mutmut.stats): a timeout or a type error caught it too.
-CAUGHT = {1: "killed", 3: "killed", 36: "timeout", -24: "timeout", 24: "timeout",
-          152: "timeout", 255: "timeout", 37: "type check", -11: "crashed", -9: "crashed"}
+CAUGHT = {
+    1: "killed",
+    3: "killed",
+    36: "timeout",
+    -24: "timeout",
+    24: "timeout",
+    152: "timeout",
+    255: "timeout",
+    37: "type check",
+    -11: "crashed",
+    -9: "crashed",
+}
 MISSED = {0: "survived", 5: "no tests", 33: "no tests"}
 # `- `core/values.py:226` why` in docs/testing.md.
 LISTED = re.compile(r"^\s*[-*]\s+`(?P<module>[\w/]+\.py):(?P<line>\d+)`")
@@ -80,46 +92,72 @@ def where(name: str, source: Path, starts: dict[str, int]) -> tuple[int, str, st
     return starts.get(function, 1) + max(changed, 1) - 1, old, new
 
 
-def main() -> int:
-    listed = listed_equivalents()
-    metas = sorted(MUTANTS.glob("opus_desktop/**/*.py.meta"))
-    if not metas:
-        print("No results under mutants/: run `make mutate` (mutmut run) first.")
-        return 2
-    rows, survivors, failing = [], [], []
-    for meta in metas:
-        module = meta.relative_to(MUTANTS / "opus_desktop").as_posix().removesuffix(".py.meta")
-        codes = json.loads(meta.read_text("utf-8"))["exit_code_by_key"]
-        if not codes:
+def tally_module(meta: Path, listed: set[tuple[str, int]], survivors: list[str]) -> tuple | None:
+    """One row of the table for the module a mutmut .meta file holds the results of."""
+    module = meta.relative_to(MUTANTS / "opus_desktop").as_posix().removesuffix(".py.meta")
+    codes = json.loads(meta.read_text("utf-8"))["exit_code_by_key"]
+    if not codes:
+        return None
+    source = Path("opus_desktop") / f"{module}.py"
+    starts = function_lines(source)
+    tally: Counter[str] = Counter()
+    equivalent = 0
+    for name, code in sorted(codes.items()):
+        outcome = (
+            CAUGHT.get(code) or MISSED.get(code) or ("not run" if code is None else f"exit {code}")
+        )
+        tally["caught" if code in CAUGHT else outcome] += 1
+        if code in CAUGHT or code is None:
             continue
-        source = Path("opus_desktop") / f"{module}.py"
-        starts = function_lines(source)
-        tally: Counter[str] = Counter()
-        equivalent = 0
-        for name, code in sorted(codes.items()):
-            outcome = CAUGHT.get(code) or MISSED.get(code) or ("not run" if code is None else
-                                                               f"exit {code}")
-            tally["caught" if code in CAUGHT else outcome] += 1
-            if code in CAUGHT or code is None:
+        line, old, new = where(name, source, starts)
+        is_listed = (f"{module}.py", line) in listed
+        equivalent += is_listed and code == 0
+        mark = " (equivalent)" if is_listed else ""
+        survivors.append(f"  {module}:{line} {outcome}{mark}: {old}  ->  {new}   [{name}]")
+    total = sum(tally.values())
+    tried = total - tally["not run"]
+    rate = 100.0 * tally["caught"] / max(tried, 1)
+    rest = 100.0 * tally["caught"] / max(tried - equivalent, 1)
+    return (
+        module,
+        total,
+        tally["not run"],
+        tally["caught"],
+        tally["survived"],
+        tally["no tests"],
+        equivalent,
+        rate,
+        rest,
+    )
+
+
+def main(folders: list[str]) -> int:
+    listed = listed_equivalents()
+    rows, survivors, failing = [], [], []
+    home = Path.cwd()
+    for folder in folders or ["."]:
+        os.chdir(home / folder)  # mutmut reads mutants/ and the sources from where it ran
+        metas = sorted(MUTANTS.glob("opus_desktop/**/*.py.meta"))
+        if not metas:
+            print(f"No results under {folder}/mutants: run `make mutate` first.")
+            return 2
+        for meta in metas:
+            row = tally_module(meta, listed, survivors)
+            if row is None:
                 continue
-            line, old, new = where(name, source, starts)
-            is_listed = (f"{module}.py", line) in listed
-            equivalent += is_listed and code == 0
-            mark = " (equivalent)" if is_listed else ""
-            survivors.append(f"  {module}:{line} {outcome}{mark}: {old}  ->  {new}   [{name}]")
-        total = sum(tally.values())
-        tried = total - tally["not run"]
-        rate = 100.0 * tally["caught"] / max(tried, 1)
-        rest = 100.0 * tally["caught"] / max(tried - equivalent, 1)
-        rows.append((module, total, tally["not run"], tally["caught"], tally["survived"],
-                     tally["no tests"], equivalent, rate, rest))
-        if rate < BAR or tally["not run"]:
-            failing.append(module)
-    print(f"{'module':<18}{'mutants':>8}{'not run':>8}{'caught':>8}{'survived':>9}"
-          f"{'no test':>8}{'equiv.':>7}{'kill rate':>10}{'w/o equiv.':>11}")
+            rows.append(row)
+            if row[7] < BAR or row[2]:
+                failing.append(row[0])
+    os.chdir(home)
+    print(
+        f"{'module':<18}{'mutants':>8}{'not run':>8}{'caught':>8}{'survived':>9}"
+        f"{'no test':>8}{'equiv.':>7}{'kill rate':>10}{'w/o equiv.':>11}"
+    )
     for module, total, unrun, caught, survived, untested, equivalent, rate, rest in rows:
-        print(f"{module:<18}{total:>8}{unrun:>8}{caught:>8}{survived:>9}{untested:>8}"
-              f"{equivalent:>7}{rate:>9.1f}%{rest:>10.1f}%")
+        print(
+            f"{module:<18}{total:>8}{unrun:>8}{caught:>8}{survived:>9}{untested:>8}"
+            f"{equivalent:>7}{rate:>9.1f}%{rest:>10.1f}%"
+        )
     print(f"\nSurviving mutants ({len(survivors)}):")
     print("\n".join(survivors) if survivors else "  none")
     if failing:
@@ -129,4 +167,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
