@@ -40,10 +40,12 @@ TESTS: dict[str, list[str]] = {
     ],
     "core/mapping.py": [
         UNIT + "test_mapping.py",
+        UNIT + "test_mapping_edges.py",
         UNIT + "test_validation.py",
         UNIT + "test_sheets.py",
     ],
     "jobs/journal.py": [
+        UNIT + "test_journal_edges.py",
         UNIT + "test_journal.py",
         UNIT + "test_state.py",
         UNIT + "test_submit.py",
@@ -52,25 +54,34 @@ TESTS: dict[str, list[str]] = {
     ],
     "jobs/pace.py": [UNIT + "test_pace.py", UNIT + "test_submit.py"],
     "jobs/submit.py": [
+        UNIT + "test_submit_edges.py",
         UNIT + "test_submit.py",
         UNIT + "test_settings.py",
         INTEGRATION + "test_submit_sandbox.py",
     ],
     "jobs/disposal.py": [
+        UNIT + "test_disposal_edges.py",
         UNIT + "test_disposal.py",
         UNIT + "test_certificate.py",
         UNIT + "test_audit.py",
         INTEGRATION + "test_disposal_sandbox.py",
     ],
     "opus/protocols.py": [
+        UNIT + "test_protocols_edges.py",
         UNIT + "test_failed_items.py",
         UNIT + "test_client.py",
         UNIT + "test_submit.py",
         UNIT + "test_disposal.py",
         INTEGRATION + "test_client_sandbox.py",
     ],
-    "opus/retry.py": [UNIT + "test_retry.py", UNIT + "test_client.py", UNIT + "test_auth.py"],
+    "opus/retry.py": [
+        UNIT + "test_retry_edges.py",
+        UNIT + "test_retry.py",
+        UNIT + "test_client.py",
+        UNIT + "test_auth.py",
+    ],
     "opus/auth.py": [
+        UNIT + "test_auth_edges.py",
         UNIT + "test_auth.py",
         UNIT + "test_client.py",
         UNIT + "test_connect.py",

@@ -1,0 +1,3 @@
+"""Behaviour of the protocols module that the main tests leave open (found by make mutate)."""
+
+from __future__ import annotations
