@@ -172,3 +172,7 @@ def test_multiple_choice_labels_holding_separators_are_read_whole() -> None:
     assert reader(SheetRow(2, ["R&D; Labs"]))[DEPARTMENTS] == [6]
     assert reader(SheetRow(3, ["HR; Finance, Legal"]))[DEPARTMENTS] == [1, 5]
     assert reader(SheetRow(4, ["HR, Sales"]))[DEPARTMENTS] == [1, "Sales"]
+
+
+def test_text_that_is_not_json_is_named_so_even_if_it_is_one_letter() -> None:
+    assert refused("X") == "The mapping is not valid JSON: Expecting value at line 1, column 1."
