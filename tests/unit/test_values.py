@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from opus_desktop.core import values as values_module
 from opus_desktop.core.errors import CoreError
 from opus_desktop.core.schema import Column, ColumnType
 from opus_desktop.core.values import (
@@ -679,3 +680,62 @@ def test_times_with_an_offset_go_to_utc_whatever_the_machines_zone(
     finally:
         monkeypatch.undo()
         clock.tzset()
+
+
+# -- corners found by mutation testing ---------------------------------------------------------
+
+
+def test_a_blank_term_separator_is_refused_in_one_exact_sentence() -> None:
+    with pytest.raises(ValueError) as caught:
+        ValueSettings(term_separator="  ")
+    assert str(caught.value) == "The term separator must be a character such as / or >."
+
+
+def test_a_long_term_separator_is_split_on_before_its_last_character() -> None:
+    settings = ValueSettings(term_separator=" -> ", terms={"termFullPath": ["Records -> Legal"]})
+    assert convert(CLASSIFICATION, "records->legal", settings) == "Records -> Legal"
+    assert convert(CLASSIFICATION, "Records / Legal", settings) == "Records -> Legal"
+
+
+def test_a_misspelt_path_suggests_the_closest_term_only_when_it_is_close() -> None:
+    assert problem(CLASSIFICATION, "Records/Finanse/Invoice") == (
+        "'Records/Finanse/Invoice' is not a term of Classification; "
+        "did you mean 'Records/Finance/Invoices'?"
+    )
+    assert problem(CLASSIFICATION, "Recs/Fin/Inv") == (
+        "'Recs/Fin/Inv' is not a term of Classification in the profile's term list."
+    )
+
+
+def test_repeated_text_is_converted_once_and_lists_come_back_as_copies() -> None:
+    calls: list[object] = []
+
+    def inner(raw: object) -> object:
+        calls.append(raw)
+        if raw == "bad":
+            raise ValueProblem("bad is bad.")
+        return [raw]
+
+    remembering = values_module._remembering(inner)
+    first = remembering("a")
+    first.append("changed")
+    assert remembering("a") == ["a"]
+    for _ in range(2):
+        with pytest.raises(ValueProblem, match=r"^bad is bad\.$"):
+            remembering("bad")
+    assert remembering(7) == [7] and remembering(7) == [7]  # only text is remembered
+    assert calls == ["a", "bad", 7, 7]
+
+
+def test_the_conversion_memory_is_cleared_when_it_holds_its_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(values_module, "_MEMORY", 3)
+    calls: list[object] = []
+    remembering = values_module._remembering(lambda raw: calls.append(raw) or raw)
+    for text in ("a", "b", "c"):
+        remembering(text)
+    remembering("a")  # still held: three entries is the limit, not over it
+    remembering("d")  # a fourth clears the memory first
+    remembering("a")
+    assert calls == ["a", "b", "c", "d", "a"]
