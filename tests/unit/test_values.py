@@ -695,6 +695,9 @@ def test_a_long_term_separator_is_split_on_before_its_last_character() -> None:
     settings = ValueSettings(term_separator=" -> ", terms={"termFullPath": ["Records -> Legal"]})
     assert convert(CLASSIFICATION, "records->legal", settings) == "Records -> Legal"
     assert convert(CLASSIFICATION, "Records / Legal", settings) == "Records -> Legal"
+    # a separator that begins with another mark is read whole, not as that mark
+    dashed = ValueSettings(term_separator="/-", terms={"termFullPath": ["Records/-Legal"]})
+    assert convert(CLASSIFICATION, "Records /- Legal", dashed) == "Records/-Legal"
 
 
 def test_a_misspelt_path_suggests_the_closest_term_only_when_it_is_close() -> None:
