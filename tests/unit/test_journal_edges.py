@@ -131,7 +131,7 @@ CONTENDED: dict[str, tuple[Prepare, Act, str, int, str]] = {
     ),
     "run": (_same, lambda j, r: j.run(r), READ, 0, "read"),
     "runs": (_same, lambda j, r: j.runs(), READ, 0, "read"),
-    "find_interrupted": (_same, lambda j, r: j.find_interrupted(), READ, 0, "read"),
+    "find_interrupted": (_ended, lambda j, r: j.find_interrupted(), READ, 0, "read"),
     "mark_started": (_same, lambda j, r: j.mark_started(r), READ, 0, "read"),
     "take": (_ended, lambda j, r: j.mark_started(r), WRITE, 0, "updated"),
     "mark_ended": (_same, lambda j, r: j.mark_ended(r, "cancelled"), WRITE, 0, "updated"),
