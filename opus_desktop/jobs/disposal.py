@@ -495,6 +495,11 @@ class DestroyRun:
                     failed[item.key] = unsure
                 else:
                     ok[item.key] = ""
+            else:  # a reply that misreports: the record must still end somewhere
+                failed[item.key] = unsure or (
+                    f"{NOT_CONFIRMED} Opus's answer did not mention this record. Retry to "
+                    "find out whether it was destroyed."
+                )
         self._finish(ok, failed, state, action, result.message)
 
     def _finish(
