@@ -61,6 +61,7 @@ TESTS: dict[str, list[str]] = {
     ],
     "jobs/disposal.py": [
         UNIT + "test_disposal_edges.py",
+        UNIT + "test_disposal_outcome_edges.py",
         UNIT + "test_disposal.py",
         UNIT + "test_certificate.py",
         UNIT + "test_audit.py",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -12,15 +11,12 @@ import pytest
 
 from opus_desktop.jobs.audit import AuditLog
 from opus_desktop.jobs.disposal import (
-    DESTROYED,
-    FAILED,
     NOT_CONFIRMED,
     NOT_SENT,
     PENDING,
     DestroyRun,
     Tenant,
     destroy_outcome,
-    reason_kind,
 )
 from opus_desktop.jobs.due import DisposalItem
 from opus_desktop.jobs.errors import JobError
@@ -33,7 +29,6 @@ from opus_desktop.opus.errors import (
     ServerError,
     ServiceUnavailable,
 )
-from opus_desktop.opus.protocols import DestroyResult
 from opus_desktop.profiles import Profile
 from tests.unit.test_disposal import TENANT, FakeOpus, items_of, key
 
@@ -519,159 +514,3 @@ def test_a_dropped_call_leaves_the_records_pending_as_not_confirmed(
         f"{NOT_CONFIRMED} the call may have reached Opus before it failed (The connection "
         "dropped.). Sending it again tells."
     )
-
-
-# -- reading the answer ------------------------------------------------------------------------
-
-
-def test_a_reply_with_unnamed_failures_fails_the_destroyed_as_not_confirmed(
-    journal: Journal, audit: AuditLog
-) -> None:
-    opus = FakeOpus(2)
-    opus.state[key(1)] = "rejected"
-    opus.unmatched = ["Some items failed.", "Try later."]
-    run = runner(journal, audit, opus)
-    outcome = run.run(run.create([DisposalItem(key(0)), DisposalItem(key(1))], "S"), RunState())
-    messages = {r.key: r.message for r in outcome.failed}
-    assert messages[key(0)] == (
-        f"{NOT_CONFIRMED} Opus reported failures without naming the records (Some items "
-        "failed.; Try later.). Retry to find out whether this record was destroyed."
-    )
-    assert messages[key(1)] == f"Record '{key(1)}' cannot be destroyed: its disposal is rejected."
-
-
-def test_a_repeated_call_s_already_destroyed_counts_as_destroyed(
-    journal: Journal, audit: AuditLog
-) -> None:
-    class Repeating(FakeOpus):
-        def destroy(self, row_keys: Any) -> DestroyResult:
-            self.destroy_calls.append(list(row_keys))
-            failed = {k: f"Record '{k}' is already destroyed." for k in row_keys}
-            return DestroyResult([], failed, [], "0 destroyed.", repeated=True)
-
-    opus = Repeating(1)
-    run = runner(journal, audit, opus)
-    outcome = run.run(run.create([DisposalItem(key(0))], "S"), RunState())
-    (record,) = outcome.destroyed
-    assert record.message == (
-        f"Opus answered: Record '{key(0)}' is already destroyed. An earlier sending of this "
-        "run that got no answer destroyed it."
-    )
-
-
-def test_a_record_the_reply_does_not_mention_fails_as_not_confirmed_and_a_retry_settles(
-    journal: Journal, audit: AuditLog
-) -> None:
-    class Forgetful(FakeOpus):
-        forget = True
-
-        def destroy(self, row_keys: Any) -> DestroyResult:
-            result = super().destroy(row_keys)
-            if self.forget:  # destroyed, but the reply leaves the last record out
-                return replace(result, destroyed=result.destroyed[:-1])
-            return result
-
-    opus = Forgetful(2)
-    run = runner(journal, audit, opus)
-    run_id = run.create([DisposalItem(key(0)), DisposalItem(key(1))], "S")
-    outcome = run.run(run_id, RunState())
-    assert outcome.run.status == "done" and [r.key for r in outcome.destroyed] == [key(0)]
-    (unsure,) = outcome.failed
-    assert unsure.key == key(1) and unsure.message == (
-        f"{NOT_CONFIRMED} Opus's answer did not mention this record. Retry to find out "
-        "whether it was destroyed."
-    )
-    opus.forget = False
-    again = run.retry_failed(run_id, RunState())
-    assert again.all_destroyed and opus.destroyed_times[key(1)] == 1
-
-
-def test_the_service_s_messages_are_kept_once_each_and_at_most_twenty(
-    journal: Journal, audit: AuditLog
-) -> None:
-    class Chatty(FakeOpus):
-        def destroy(self, row_keys: Any) -> DestroyResult:
-            self.destroy_calls.append(list(row_keys))
-            n = len(self.destroy_calls)
-            return DestroyResult(list(row_keys), {}, [], f"Call {min(n, 22)}." if n > 1 else "")
-
-    opus = Chatty(1)
-    run = runner(journal, audit, opus)
-    keys = [f"R{n:03d}" for n in range(15 * 24)]
-    outcome = run.run(run.create([DisposalItem(k) for k in keys], "S"), RunState())
-    assert outcome.entry is not None
-    said = outcome.entry.entry["serviceMessage"].split(" | ")
-    assert said == [f"Call {n}." for n in range(2, 22)]  # the first said nothing, 20 kept
-
-
-def test_resume_audits_only_new_answers_and_changed_failures(
-    journal: Journal, audit: AuditLog
-) -> None:
-    opus = FakeOpus(3)
-    opus.state[key(1)] = "awaiting approval"
-    run = runner(journal, audit, opus)
-    run_id = run.create([DisposalItem(key(n)) for n in range(3)], "S")
-    run.run(run_id, RunState())
-    opus.state[key(1)] = "rejected"
-    run.retry_failed(run_id, RunState())
-    first, second = entries_of(audit)
-    assert set(first["answers"]) == {key(0), key(1), key(2)}
-    assert second["answers"] == {
-        key(1): {
-            "outcome": FAILED,
-            "message": f"Record '{key(1)}' cannot be destroyed: its disposal is rejected.",
-        }
-    }
-    assert second["recovered"] == []
-    # A resume that sends nothing writes nothing: every answer is in the log already.
-    assert run.resume(run_id, RunState()).entry is None and len(entries_of(audit)) == 2
-
-
-def test_an_answer_journalled_but_never_audited_is_recovered_by_the_next_action(
-    journal: Journal, audit: AuditLog
-) -> None:
-    opus = FakeOpus(3)
-    run = runner(journal, audit, opus)
-    run_id = run.create([DisposalItem(key(n)) for n in range(3)], "S")
-    journal.claim(run_id, 1)
-    journal.finish(run_id, failed={key(0): "Record is awaiting approval."})
-    journal.mark_ended(run_id, "cancelled")
-    outcome = run.resume(run_id, RunState())
-    (entry,) = entries_of(audit)
-    assert entry["recovered"] == [key(0)]
-    said = {"outcome": FAILED, "message": "Record is awaiting approval."}
-    assert entry["answers"][key(0)] == said
-    assert sorted(r.key for r in outcome.destroyed) == [key(1), key(2)]
-
-
-def test_destroyed_records_show_the_audited_note_and_failed_ones_the_journal_s(
-    journal: Journal, audit: AuditLog
-) -> None:
-    opus = FakeOpus(2)
-    opus.state[key(1)] = "rejected"
-    run = runner(journal, audit, opus)
-    run_id = run.create([DisposalItem(key(0)), DisposalItem(key(1))], "S")
-    run.run(run_id, RunState())
-    outcome = destroy_outcome(journal, audit, run_id)
-    assert [(r.key, r.outcome, r.message) for r in outcome.records] == [
-        (key(0), DESTROYED, ""),
-        (key(1), FAILED, f"Record '{key(1)}' cannot be destroyed: its disposal is rejected."),
-    ]
-
-
-@pytest.mark.parametrize(
-    ("message", "kind"),
-    [
-        ("It has ALREADY BEEN DESTROYED", "already destroyed"),
-        ("Item already disposed of", "already destroyed"),
-        ("The record does not exist", "not found"),
-        ("No record with that key", "not found"),
-        ("Unknown row key", "not found"),
-        ("Pending approval by the owner", "awaiting approval"),
-        ("Awaiting the reviewer", "awaiting approval"),
-        ("Not yet due for disposal", "not due"),
-        ("Something else went wrong", "other"),
-    ],
-)
-def test_every_phrase_of_a_reason_is_recognised(message: str, kind: str) -> None:
-    assert reason_kind(message) == kind
