@@ -55,6 +55,7 @@ TESTS: dict[str, list[str]] = {
     "jobs/pace.py": [UNIT + "test_pace.py", UNIT + "test_submit.py"],
     "jobs/submit.py": [
         UNIT + "test_submit_edges.py",
+        UNIT + "test_submit_pace_edges.py",
         UNIT + "test_submit.py",
         UNIT + "test_settings.py",
         INTEGRATION + "test_submit_sandbox.py",

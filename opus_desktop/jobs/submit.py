@@ -317,6 +317,8 @@ class SubmitRun:
                     # A call under way may end, or put its records back to pending.
                     futures.wait(running, timeout=_POLL, return_when=futures.FIRST_COMPLETED)
                     continue
+                if self._stop is not None:  # a call stopped the run while this batch was claimed
+                    return
                 running.add(pool.submit(self._deliver, ready))
                 ready = []
         finally:
@@ -471,8 +473,8 @@ class SubmitRun:
             return self._server_error(part[0], exc)
         except ProtocolError as exc:
             if exc.status in (404, 405):  # the profile points at the wrong place
+                self._halt(exc)  # first, so the dispatcher does not claim them again
                 self._release(part, exc.message)
-                self._halt(exc)
                 return []
             self._transient(part, exc)  # a garbled or cut-off reply: send again
             return []
@@ -480,8 +482,8 @@ class SubmitRun:
             self._transient(part, exc)
             return []
         except OpusError as exc:  # AuthError, SettingsError, CertificateError
-            self._release(part, exc.message)
             self._halt(exc)
+            self._release(part, exc.message)
             return []
         self._answered()
         self.pace.succeeded()
