@@ -197,6 +197,18 @@ CONCURRENCY: Setting[int] = Setting(
     minimum=1,
     maximum=32,
 )
+OUTAGE_LIMIT: Setting[float] = Setting(
+    "runs.outage_limit",
+    600.0,
+    "Give up after",
+    "How long a run or a disposal keeps trying while Opus gives no answer at all before "
+    "it stops, to be resumed later (--outage-limit on the command line). Nothing is lost "
+    "when it stops.",
+    "runs",
+    minimum=1,
+    maximum=86400,
+    suffix=" s",
+)
 OPERATOR_NAME: Setting[str] = Setting(
     "disposal.operator",
     "",
@@ -227,6 +239,7 @@ SETTINGS: tuple[Setting[Any], ...] = (
     PROXY_URL,
     REQUEST_TIMEOUT,
     CONCURRENCY,
+    OUTAGE_LIMIT,
     OPERATOR_NAME,
     LOG_LEVEL,
 )
@@ -352,6 +365,11 @@ def default_concurrency() -> int:
 
 def request_timeout() -> float:
     return load().get(REQUEST_TIMEOUT)
+
+
+def outage_limit() -> float:
+    """Seconds without any answer from Opus before a run stops (resumable)."""
+    return load().get(OUTAGE_LIMIT)
 
 
 def log_level() -> int:

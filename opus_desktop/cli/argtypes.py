@@ -20,3 +20,18 @@ def int_between(low: int, high: int) -> Callable[[str], int]:
         return value
 
     return whole_number
+
+
+def seconds_between(low: float, high: float) -> Callable[[str], float]:
+    """An argparse type: a number of seconds from `low` to `high`, else a sentence."""
+
+    def seconds(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+        if not low <= value <= high:  # NaN fails this too
+            raise argparse.ArgumentTypeError(f"choose from {low:g} to {high:g} s, not {text}")
+        return value
+
+    return seconds

@@ -27,10 +27,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from opus_desktop import settings as app_settings
 from opus_desktop.cli import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, fail
 from opus_desktop.cli.argtypes import int_between
+from opus_desktop.cli.inputs import terminal_prompt
 from opus_desktop.cli.progress import ProgressBar
-from opus_desktop.cli.submit_cmd import cancel_on_interrupt, password_for, retry_policy
+from opus_desktop.cli.submit_cmd import add_outage_argument, cancel_on_interrupt
 from opus_desktop.core.datetimes import parse_with_offset
 from opus_desktop.core.reports import ReportError, write_table
 from opus_desktop.errors import AppError
@@ -61,6 +63,7 @@ from opus_desktop.jobs.journal import Journal
 from opus_desktop.jobs.report import file_sha256
 from opus_desktop.jobs.state import Progress, RunState
 from opus_desktop.profiles import Profile, find_profile
+from opus_desktop.usecases.connection import open_connection
 
 if TYPE_CHECKING:
     from opus_desktop.documents.certificate import DisposalDocuments
@@ -135,6 +138,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     again.add_argument(
         "--retry-failed", metavar="RUN", help="send a disposal run's failed records again"
     )
+    add_outage_argument(destroy)
     destroy.set_defaults(func=run_destroy)
 
 
@@ -181,9 +185,7 @@ def run_due(args: argparse.Namespace) -> int:
 
 
 def _due_now(profile: Profile, before: datetime, per_page: int = MAX_PER_PAGE) -> list[DueRecord]:
-    from opus_desktop.jobs.connect import connect
-
-    with connect(profile, password_for(profile), retry=retry_policy()) as connection:
+    with open_connection(profile, ask=terminal_prompt()) as connection:
         return _fetch(connection.client, profile, before, per_page)
 
 
@@ -258,6 +260,7 @@ def run_destroy(args: argparse.Namespace) -> int:
             args.resume or args.retry_failed,
             failed=bool(args.retry_failed),
             operator=args.operator or None,
+            outage_limit=args.outage_limit,
         )
     missing = [
         flag
@@ -283,9 +286,7 @@ def run_destroy(args: argparse.Namespace) -> int:
         _check_target(args.certificate, (".pdf",), "the certificate must be a .pdf file")
     profile = find_profile(args.profile)
     selection = read_selection(args.input, args.sheet)
-    from opus_desktop.jobs.connect import connect
-
-    with connect(profile, password_for(profile), retry=retry_policy()) as connection:
+    with open_connection(profile, ask=terminal_prompt()) as connection:
         warning = connection.certificate_warning
         if warning:
             print(f"Warning: {warning}", file=sys.stderr)
@@ -301,7 +302,9 @@ def run_destroy(args: argparse.Namespace) -> int:
             return fail("The number typed does not match. Nothing was destroyed.", EXIT_USAGE)
         tenant = Tenant.of(profile, connection.client.connection_id)
         with Journal() as journal:
-            runner = DestroyRun(journal, AuditLog(), connection.client, tenant)
+            runner = DestroyRun(
+                journal, AuditLog(), connection.client, tenant, outage_limit=limit(args)
+            )
             run_id = runner.create(
                 plan.send,
                 justification,
@@ -323,11 +326,15 @@ def run_destroy(args: argparse.Namespace) -> int:
             return report(outcome)
 
 
-def resume(run: str, *, failed: bool = False, operator: str | None = None) -> int:
+def resume(
+    run: str,
+    *,
+    failed: bool = False,
+    operator: str | None = None,
+    outage_limit: float | None = None,
+) -> int:
     """Go on with a disposal run (`destroy --resume` / `--retry-failed`); `runs resume`
     can hand disposal runs here too."""
-    from opus_desktop.jobs.connect import connect
-
     with Journal() as journal:
         info = journal.run(run)
         if info.kind != "destroy":
@@ -336,9 +343,10 @@ def resume(run: str, *, failed: bool = False, operator: str | None = None) -> in
                 f"{'retry-failed' if failed else 'resume'} {info.id}`."
             )
         profile = find_profile(info.profile)
-        with connect(profile, password_for(profile), retry=retry_policy()) as connection:
+        with open_connection(profile, ask=terminal_prompt()) as connection:
             tenant = Tenant.of(profile, connection.client.connection_id)
-            runner = DestroyRun(journal, AuditLog(), connection.client, tenant)
+            limit = outage_limit if outage_limit is not None else app_settings.outage_limit()
+            runner = DestroyRun(journal, AuditLog(), connection.client, tenant, outage_limit=limit)
             left = info.counts.failed if failed else info.counts.remaining
             what = "failed records" if failed else "records"
             print(
@@ -348,6 +356,12 @@ def resume(run: str, *, failed: bool = False, operator: str | None = None) -> in
             act = runner.retry_failed if failed else runner.resume
             outcome = _drive(lambda state: act(info.id, state, operator))
             return report(outcome)
+
+
+def limit(args: argparse.Namespace) -> float:
+    """The --outage-limit given, else the "Give up after" setting."""
+    given: float | None = args.outage_limit
+    return given if given is not None else app_settings.outage_limit()
 
 
 def _drive(act: Callable[[RunState], DestroyOutcome]) -> DestroyOutcome:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
+import sys
 from pathlib import Path
 
 from opus_desktop.core.mapping import Mapping
 from opus_desktop.core.sheets import SheetStream, open_sheet
 from opus_desktop.profiles import Profile, find_profile
+from opus_desktop.usecases.connection import AskPassword
 
 
 def add_input_arguments(parser: argparse.ArgumentParser) -> None:
@@ -49,3 +52,10 @@ def open_input(args: argparse.Namespace) -> SheetStream:
     if args.header_row is not None and args.header_row < 1:
         raise argparse.ArgumentTypeError("--header-row counts from 1, as Excel does")
     return open_sheet(args.input, args.sheet, args.header_row)
+
+
+def terminal_prompt() -> AskPassword | None:
+    """How the command line asks for a password: typed in, when there is a terminal."""
+    if sys.stdin is not None and sys.stdin.isatty():
+        return getpass.getpass
+    return None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
 import sys
 from pathlib import Path
@@ -11,10 +10,12 @@ from typing import Any
 
 from opus_desktop import profiles
 from opus_desktop.cli import EXIT_OK, EXIT_UNREACHABLE
+from opus_desktop.cli.inputs import terminal_prompt
 from opus_desktop.core.schema import load_template
 from opus_desktop.errors import AppError
 from opus_desktop.presets import DEFAULT_DESTROY_PATH, DEFAULT_IDENTITY, PROTOCOLS
 from opus_desktop.profiles import Profile, ProfileError
+from opus_desktop.usecases.connection import find_password
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -228,7 +229,7 @@ def run_test(args: argparse.Namespace) -> int:
     from opus_desktop.jobs.connect import test_connection
 
     profile = profiles.find_profile(args.name)
-    password = _certificate_password(profile)
+    password = find_password(profile, terminal_prompt())
     for step in test_connection(profile, password):
         mark = "warn" if step.ok and step.warning else _MARKS[step.ok]
         print(f"{mark:<6}{step.name}: {step.detail}", flush=True)
@@ -246,23 +247,3 @@ def run_test(args: argparse.Namespace) -> int:
             return code
     print(f'Profile "{profile.name}" works.')
     return EXIT_OK
-
-
-def _certificate_password(profile: Profile) -> str | None:
-    """From the profile's variable or the keyring; else typed in, if there is a terminal."""
-    from opus_desktop.jobs.connect import password_needed
-
-    password = profiles.certificate_password(profile)
-    if password is not None or not password_needed(profile):
-        return password
-    if sys.stdin is not None and sys.stdin.isatty():
-        return profiles.certificate_password(profile, getpass.getpass)
-    certificate = profile.cert_pfx or profile.key_pem
-    if profile.cert_password_env:
-        source = f"the environment variable {profile.cert_password_env} the profile names is unset"
-    else:
-        source = "the profile names no environment variable for it (--cert-password-env)"
-    raise ProfileError(
-        f'The certificate {certificate} of profile "{profile.name}" needs its password, but '
-        f"{source}, none is stored in the keyring, and there is no terminal to type it in."
-    )

@@ -12,12 +12,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from opus_desktop.cli import EXIT_OK, submit_cmd
-from opus_desktop.cli.submit_cmd import check_report_path, drive, finish, password_for
-from opus_desktop.jobs.journal import Journal, RunInfo
-from opus_desktop.jobs.report import file_sha256, write_run_report
-from opus_desktop.jobs.submit import DEFAULT_CONCURRENCY, conflict_option, take_run
-from opus_desktop.profiles import find_profile
+from opus_desktop.cli import EXIT_OK
+from opus_desktop.cli.inputs import terminal_prompt
+from opus_desktop.cli.submit_cmd import add_outage_argument, drive, finish
+from opus_desktop.jobs.journal import RunInfo
+from opus_desktop.usecases.connection import Access
+from opus_desktop.usecases.runs import check_report_path, list_runs, run_info, show_run
+from opus_desktop.usecases.submitting import Continue, continue_run
 
 SHOWN = 10
 LISTED = 20
@@ -41,16 +42,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     resume = actions.add_parser("resume", help="continue a run that stopped or was interrupted")
     resume.add_argument("run", metavar="RUN", help="a run id, or 'last'")
+    add_outage_argument(resume)
     resume.set_defaults(func=run_resume, failed=False)
 
     retry = actions.add_parser("retry-failed", help="send a run's failed records again")
     retry.add_argument("run", metavar="RUN", help="a run id, or 'last'")
+    add_outage_argument(retry)
     retry.set_defaults(func=run_resume, failed=True)
 
 
 def run_list(args: argparse.Namespace) -> int:
-    with Journal() as journal:
-        runs = journal.runs(LISTED)
+    runs = list_runs(LISTED)
     if not runs:
         print("No runs yet: `opus-desktop submit` starts one.")
         return EXIT_OK
@@ -72,84 +74,50 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_show(args: argparse.Namespace) -> int:
     check_report_path(args.report)
-    with Journal() as journal:
-        info = journal.run(args.run)
-        counts = info.counts
-        rows = [
-            ("Run", info.id),
-            ("Kind", info.kind),
-            ("Status", info.status + (" (resumable)" if info.resumable else "")),
-            ("Profile", info.profile),
-            ("Input", info.input_path or "-"),
-            ("Started", _when(info)),
-            ("Ended", info.ended.astimezone().strftime("%Y-%m-%d %H:%M") if info.ended else "-"),
-            ("Conflict", str(info.options.get("conflict", "-"))),
-            (
-                "Records",
-                f"{counts.total:,}: {counts.ok:,} stored, {counts.failed:,} failed, "
-                f"{counts.skipped:,} skipped, {counts.remaining:,} not sent yet",
-            ),
-        ]
-        if info.note:
-            rows.append(("Note", info.note))
-        for label, value in rows:
-            print(f"{label + ':':<10}{value}")
-        failed = list(journal.items(info.id, ["failed"]))
-        if failed:
-            print("Failed:")
-        for item in failed[:SHOWN]:
-            print(f"  row {item.row} ({item.key}): {item.message}")
-        if len(failed) > SHOWN:
-            print(f"  ... and {len(failed) - SHOWN} more (--report OUT.xlsx lists them all).")
-        if args.report is not None:
-            written = write_run_report(args.report, journal, info.id)
-            print(f"Report written to {written.path}.")
-            if written.note:
-                print(written.note)
+    shown, written = show_run(args.run, SHOWN, report=args.report)
+    info = shown.info
+    counts = info.counts
+    rows = [
+        ("Run", info.id),
+        ("Kind", info.kind),
+        ("Status", info.status + (" (resumable)" if info.resumable else "")),
+        ("Profile", info.profile),
+        ("Input", info.input_path or "-"),
+        ("Started", _when(info)),
+        ("Ended", info.ended.astimezone().strftime("%Y-%m-%d %H:%M") if info.ended else "-"),
+        ("Conflict", str(info.options.get("conflict", "-"))),
+        (
+            "Records",
+            f"{counts.total:,}: {counts.ok:,} stored, {counts.failed:,} failed, "
+            f"{counts.skipped:,} skipped, {counts.remaining:,} not sent yet",
+        ),
+    ]
+    if info.note:
+        rows.append(("Note", info.note))
+    for label, value in rows:
+        print(f"{label + ':':<10}{value}")
+    if shown.failed:
+        print("Failed:")
+    for item in shown.failed:
+        print(f"  row {item.row} ({item.key}): {item.message}")
+    if shown.more_failed:
+        print(f"  ... and {shown.more_failed} more (--report OUT.xlsx lists them all).")
+    if written is not None:
+        print(f"Report written to {written.path}.")
+        if written.note:
+            print(written.note)
     return EXIT_OK
 
 
 def run_resume(args: argparse.Namespace) -> int:
-    with Journal() as journal:
-        info = journal.run(args.run)
-        if info.kind == "destroy":
-            from opus_desktop.cli import disposal_cmd
+    info = run_info(args.run)
+    if info.kind == "destroy":
+        from opus_desktop.cli import disposal_cmd
 
-            return disposal_cmd.resume(info.id, failed=args.failed)
-        profile = find_profile(info.profile)
-        password = password_for(profile)
-        from opus_desktop.jobs.connect import connect
-
-        with connect(profile, password, retry=submit_cmd.retry_policy()) as connection:
-            info = take_run(journal, info.id, failed=args.failed)
-            if info.template_sha256 and _changed(profile.template_path, info.template_sha256):
-                print(
-                    f'Note: the connection template of profile "{profile.name}" has changed '
-                    "since this run started; its records are sent as they were prepared."
-                )
-            counts = info.counts
-            what = "failed records" if args.failed else "records"
-            print(
-                f"Run {info.id} resumed: {counts.remaining:,} {what} to send "
-                f"({counts.ok:,} stored already).",
-                flush=True,
-            )
-            concurrency = info.options.get("concurrency", DEFAULT_CONCURRENCY)
-            summary = drive(
-                journal,
-                connection.client,
-                info.id,
-                concurrency if isinstance(concurrency, int) else DEFAULT_CONCURRENCY,
-                conflict_option(str(info.options.get("conflict", "Overwrite"))),
-            )
-            return finish(journal, summary, None)
-
-
-def _changed(path: Path, sha256: str) -> bool:
-    try:
-        return file_sha256(path) != sha256
-    except OSError:
-        return True
+        return disposal_cmd.resume(info.id, failed=args.failed, outage_limit=args.outage_limit)
+    request = Continue(info.id, Access(ask=terminal_prompt()), args.failed, args.outage_limit)
+    summary = drive(lambda state, announce: continue_run(request, state, announce), None)
+    return finish(summary, None)
 
 
 def _when(info: RunInfo) -> str:

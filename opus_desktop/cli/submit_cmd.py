@@ -14,53 +14,42 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import getpass
 import json
-import math
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
 
 from opus_desktop import settings as app_settings
 from opus_desktop.cli import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, fail
-from opus_desktop.cli.argtypes import int_between
-from opus_desktop.cli.inputs import add_input_arguments, mapping_of, open_input, profile_of
+from opus_desktop.cli.argtypes import int_between, seconds_between
+from opus_desktop.cli.inputs import (
+    add_input_arguments,
+    mapping_of,
+    open_input,
+    profile_of,
+    terminal_prompt,
+)
 from opus_desktop.cli.progress import ProgressBar, duration
-from opus_desktop.core.reports import ReportError
 from opus_desktop.core.validation import ValidationResult, validate
-from opus_desktop.jobs.journal import Journal
-from opus_desktop.jobs.report import (
-    Source,
-    file_sha256,
-    validation_outcomes,
-    write_report,
-    write_run_report,
-)
 from opus_desktop.jobs.state import RunState
-from opus_desktop.jobs.submit import (
-    DEFAULT_OUTAGE_LIMIT,
-    MAX_CONCURRENCY,
-    SubmitRun,
-    SubmitSummary,
-    Submitter,
-    conflict_option,
-    create_submit_run,
+from opus_desktop.jobs.submit import MAX_CONCURRENCY, SubmitSummary, conflict_option
+from opus_desktop.usecases.connection import Access
+from opus_desktop.usecases.runs import check_report_path, show_run
+from opus_desktop.usecases.submitting import (
+    Announce,
+    NewRun,
+    Origin,
+    RunOptions,
+    RunStart,
+    dry_run_report,
+    dry_run_sheet,
+    start_run,
 )
-from opus_desktop.opus.client import MAX_PER_CALL
-from opus_desktop.opus.retry import RetryPolicy
-from opus_desktop.profiles import Profile, ProfileError, certificate_password
 
-# Seconds without any answer before a run stops (exit 4); tests shorten it.
-OUTAGE_LIMIT = DEFAULT_OUTAGE_LIMIT
 SHOWN = 10  # problems and failures listed on the terminal; the report holds them all
-
-
-def retry_policy() -> RetryPolicy:
-    """The client's own retries for each call; the run retries released batches beyond."""
-    return RetryPolicy()
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -88,6 +77,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="N",
         help=f"calls in flight at once (default {calls}; fewer while the service is busy)",
     )
+    add_outage_argument(parser)
     parser.add_argument(
         "--dry-run", action="store_true", help="validate and build every record; send nothing"
     )
@@ -98,6 +88,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="write every row's outcome and the failed rows, ready to fix and send again",
     )
     parser.set_defaults(func=run)
+
+
+def add_outage_argument(parser: argparse.ArgumentParser) -> None:
+    limit = app_settings.outage_limit()  # the "Give up after" setting
+    parser.add_argument(
+        "--outage-limit",
+        type=seconds_between(1, 86400),
+        default=None,
+        metavar="SECONDS",
+        help=f"stop (to resume later) after this long without any answer (default {limit:g})",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -120,50 +121,21 @@ def run(args: argparse.Namespace) -> int:
     conflict = conflict_option(args.conflict)
     if args.dry_run:
         return dry_run(args, result)
-
-    password = password_for(profile)
-    from opus_desktop.jobs.connect import connect
-
-    with connect(profile, password, retry=retry_policy()) as connection, Journal() as journal:
-        warning = connection.certificate_warning
-        if warning:
-            print(f"Warning: {warning}", file=sys.stderr)
-        if connection.tls_warning:
-            print(f"Warning: {connection.tls_warning}", file=sys.stderr)
-        new = create_submit_run(
-            journal,
-            profile.name,
-            result,
-            input_path=args.input.resolve(),
-            input_hash=file_sha256(args.input),
-            template_hash=file_sha256(profile.template_path),
+    request = NewRun(
+        profile,
+        Access(ask=terminal_prompt()),
+        RunOptions(conflict, args.concurrency, args.outage_limit),
+        Origin(
+            args.input.resolve(),
+            sheet.sheet,
+            sheet.header_row,
             mapping=json.loads(mapping.to_json()) if mapping is not None else None,
-            options={
-                "conflict": conflict,
-                "concurrency": args.concurrency,
-                "sheet": sheet.sheet,
-                "header_row": sheet.header_row,
-            },
-        )
-        invalid = ""
-        if new.invalid:
-            where = "the report" if args.report else f"opus-desktop runs show {new.run_id}"
-            invalid = (
-                f", {new.invalid:,} invalid row{'s' * (new.invalid != 1)} skipped (see {where})"
-            )
-        print(f"Run {new.run_id} started: {_records(new.to_send)} to send{invalid}.", flush=True)
-        summary = drive(journal, connection.client, new.run_id, args.concurrency, conflict)
-        return finish(journal, summary, args.report)
-
-
-def check_report_path(path: Path | None) -> None:
-    """Refuse a report name that cannot work before any work is done."""
-    if path is None:
-        return
-    if path.suffix.lower() not in (".xlsx", ".xlsm", ".csv"):
-        raise ReportError(f"{path.name}: a report must be an .xlsx or a .csv file.")
-    if not path.resolve().parent.is_dir():
-        raise ReportError(f"Cannot write {path}: the folder {path.parent} does not exist.")
+        ),
+    )
+    summary = drive(
+        lambda state, announce: start_run(request, lambda: result, state, announce), args.report
+    )
+    return finish(summary, args.report)
 
 
 def show_problems(result: ValidationResult) -> None:
@@ -174,47 +146,59 @@ def show_problems(result: ValidationResult) -> None:
 
 
 def dry_run(args: argparse.Namespace, result: ValidationResult) -> int:
-    valid = [record for record in result.records if result.is_valid(record)]
-    for record in valid:
-        json.dumps(record.payload(), ensure_ascii=False, allow_nan=False)  # as the client would
-    calls = math.ceil(len(valid) / MAX_PER_CALL)
-    invalid = result.rows - len(valid)
+    counted = dry_run_sheet(result, RunState())
+    calls = counted.calls
     print(
-        f"Dry run: {_records(len(valid))} would be sent in {calls} call{'s' * (calls != 1)}"
-        + (f"; {_invalid_rows(invalid)} would be skipped" if invalid else "")
+        f"Dry run: {_records(counted.records)} would be sent in {calls} call{'s' * (calls != 1)}"
+        + (f"; {_invalid_rows(counted.invalid)} would be skipped" if counted.invalid else "")
         + ". Nothing was sent."
     )
     if args.report is not None:
-        source = Source(
-            args.input, file_sha256(args.input), result.source.sheet, result.source.header_row
-        )
-        report = write_report(
-            args.report, validation_outcomes(result, "Not sent: dry run."), source
-        )
+        report = dry_run_report(args.report, result, args.input)
         print(f"Report written to {report.path}.")
-    return EXIT_OK if invalid == 0 else EXIT_SOME_FAILED
+    return EXIT_OK if counted.invalid == 0 else EXIT_SOME_FAILED
 
 
 def drive(
-    journal: Journal, client: Submitter, run_id: str, calls: int, conflict: str
-) -> SubmitSummary:
-    """Run a held submit run with a progress bar on stderr; Ctrl-C cancels it cleanly."""
+    send: Callable[[RunState, Announce], SubmitSummary | None], report: Path | None
+) -> SubmitSummary | None:
+    """Run `send` with a progress bar on stderr; Ctrl-C cancels it cleanly."""
     state = RunState()
     bar = ProgressBar()
     state.on_progress(bar.update)
+
+    def announce(start: RunStart) -> None:
+        for warning in start.warnings:
+            print(f"Warning: {warning}", file=sys.stderr)
+        print(started_line(start, report), flush=True)
+
     try:
         with cancel_on_interrupt(state):
-            return SubmitRun(
-                journal,
-                client,
-                run_id,
-                state,
-                concurrency=calls,
-                conflict=conflict,
-                outage_limit=OUTAGE_LIMIT,
-            ).run()
+            return send(state, announce)
     finally:
         bar.close(state.progress())
+
+
+def started_line(start: RunStart, report: Path | None) -> str:
+    if start.resumed:
+        note = ""
+        if start.template_changed:
+            note = (
+                f'Note: the connection template of profile "{start.profile}" has changed '
+                "since this run started; its records are sent as they were prepared.\n"
+            )
+        what = "failed records" if start.failed_only else "records"
+        return (
+            f"{note}Run {start.run_id} resumed: {start.to_send:,} {what} to send "
+            f"({start.stored:,} stored already)."
+        )
+    invalid = ""
+    if start.skipped:
+        where = "the report" if report else f"opus-desktop runs show {start.run_id}"
+        invalid = (
+            f", {start.skipped:,} invalid row{'s' * (start.skipped != 1)} skipped (see {where})"
+        )
+    return f"Run {start.run_id} started: {_records(start.to_send)} to send{invalid}."
 
 
 @contextlib.contextmanager
@@ -241,8 +225,11 @@ def cancel_on_interrupt(state: RunState) -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
-def finish(journal: Journal, summary: SubmitSummary, report: Path | None) -> int:
+def finish(summary: SubmitSummary | None, report: Path | None) -> int:
     """Print the summary, the first failures and how to go on; write the report."""
+    if summary is None:
+        print("Cancelled before the run began: nothing was sent.")
+        return 130
     counts = summary.counts
     words = {"done": "finished", "cancelled": "cancelled", "stopped": "stopped"}[summary.status]
     line = (
@@ -252,13 +239,12 @@ def finish(journal: Journal, summary: SubmitSummary, report: Path | None) -> int
     if counts.remaining:
         line += f", {counts.remaining:,} not sent yet"
     print(line + ".")
-    failed = list(journal.items(summary.run_id, ["failed"]))
-    for item in failed[:SHOWN]:
+    shown, written = show_run(summary.run_id, SHOWN, report=report)
+    for item in shown.failed:
         print(f"  row {item.row} ({item.key}): {item.message}")
-    if len(failed) > SHOWN:
-        print(f"  ... and {len(failed) - SHOWN} more failed row(s).")
-    if report is not None:
-        written = write_run_report(report, journal, summary.run_id)
+    if shown.more_failed:
+        print(f"  ... and {shown.more_failed} more failed row(s).")
+    if written is not None:
         print(f"Report written to {written.path}.")
         if written.note:
             print(written.note)
@@ -269,23 +255,6 @@ def finish(journal: Journal, summary: SubmitSummary, report: Path | None) -> int
     if summary.error is not None:
         return fail(summary.error.message, summary.exit_code)
     return summary.exit_code
-
-
-def password_for(profile: Profile) -> str | None:
-    """From the profile's variable or the keyring; else typed in, if there is a terminal."""
-    from opus_desktop.jobs.connect import password_needed
-
-    password = certificate_password(profile)
-    if password is not None or not password_needed(profile):
-        return password
-    if sys.stdin is not None and sys.stdin.isatty():
-        return certificate_password(profile, getpass.getpass)
-    certificate = profile.cert_pfx or profile.key_pem
-    raise ProfileError(
-        f'The certificate {certificate} of profile "{profile.name}" needs its password, but '
-        "none is set in the environment variable the profile names or stored in the keyring, "
-        "and there is no terminal to type it in."
-    )
 
 
 def _records(count: int) -> str:

@@ -43,7 +43,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent import futures
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,7 +114,7 @@ def problem_text(record: Record) -> str:
 def create_submit_run(
     journal: Journal,
     profile: str,
-    result: ValidationResult,
+    result: ValidationResult | Iterable[Record],
     *,
     input_path: Path | str | None = None,
     input_hash: str | None = None,
@@ -122,27 +122,34 @@ def create_submit_run(
     mapping: Mapping[str, Any] | None = None,
     options: Mapping[str, Any] | None = None,
 ) -> NewRun:
-    """Journal a new submit run from a validation kept with its records.
+    """Journal a new submit run from a validation kept with its records, or from records
+    (the editor's, their problems with them).
 
     Valid records go in pending, with the exact payload to send. Invalid rows go in as
     skipped, their problems as the message, so the run's report lists them. A row with no
     row key, or one an earlier row already uses, is journalled under a stand-in key
     ("(row 41)") that no record of the run has; it is never sent.
     """
-    if result.blocked:
-        raise ValueError("the mapping leaves a required column without a source: nothing to send")
+    if isinstance(result, ValidationResult):
+        if result.blocked:
+            raise ValueError(
+                "the mapping leaves a required column without a source: nothing to send"
+            )
+        records: Iterable[Record] = result.records
+    else:
+        records = result
     items: list[tuple[int | None, str, Mapping[str, Any]]] = []
     skipped: dict[str, str] = {}
     keyless: list[Record] = []
     used: set[str] = set()
-    for record in result.records:
+    for record in records:
         key = record.row_key
         if key is None or key in used:
             keyless.append(record)
             continue
         used.add(key)
         items.append((record.row, key, record.payload()))
-        if not result.is_valid(record):
+        if not record.ok:
             skipped[key] = problem_text(record) or "This row is not valid."
     for record in keyless:
         stand_in = f"(row {record.row})"
@@ -150,7 +157,11 @@ def create_submit_run(
             stand_in = f"({stand_in})"
         used.add(stand_in)
         items.append((record.row, stand_in, record.payload()))
-        skipped[stand_in] = problem_text(record) or "This row has no row key."
+        skipped[stand_in] = problem_text(record) or (
+            "This row has no row key."
+            if record.row_key is None
+            else f"The row key {record.row_key} is used by an earlier row."
+        )
     run_id = journal.create_run(
         "submit",
         profile,

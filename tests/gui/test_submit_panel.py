@@ -22,7 +22,6 @@ from opus_desktop.gui.editor.rows import FAILED, PENDING, SENT, STORED
 from opus_desktop.gui.editor.tab import RecordsTab
 from opus_desktop.gui.main_window import MainWindow
 from opus_desktop.gui.settings import GuiSettings
-from opus_desktop.gui.submit import work
 from opus_desktop.gui.submit.driver import RunEnd
 from opus_desktop.gui.submit.results import (
     ColumnNames,
@@ -37,6 +36,7 @@ from opus_desktop.opus.retry import RetryPolicy
 from opus_desktop.profiles import Profile, find_profile, save_profile
 from opus_desktop.sandbox import Sandbox
 from opus_desktop.sandbox_profiles import save_sandbox_profiles
+from opus_desktop.usecases import connection as access
 from tests.helpers.editor import DEMO_SHEET, demo_profile
 from tests.helpers.workbooks import write_csv
 from tests.integration.conftest import MakeSandbox
@@ -55,7 +55,7 @@ UNKNOWN_TERM = "Records/Finance/Receipts"  # the client accepts it; the sandbox 
 
 @pytest.fixture(autouse=True)
 def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(work, "retry_policy", lambda: RetryPolicy(attempts=6, base=0.02, cap=0.2))
+    monkeypatch.setattr(access, "retry_policy", lambda: RetryPolicy(attempts=6, base=0.02, cap=0.2))
 
 
 @pytest.fixture
@@ -215,6 +215,34 @@ def test_submit_is_refused_while_cells_are_invalid_and_jumps_to_the_first(
     assert tab.model.row_at(current.row()).source == 9  # the first planted mistake
     assert tab.model.headerData(current.column(), Qt.Orientation.Horizontal) == "Created time"
     assert current.data(PROBLEM_ROLE)
+
+
+def test_the_valid_rows_can_be_sent_alone_and_the_invalid_ones_are_skipped(
+    qtbot: QtBot, tab: RecordsTab, sandbox: Sandbox
+) -> None:
+    open_rows(qtbot, tab, sandbox_profile_for(sandbox), DEMO_SHEET)
+    panel = tab.submit_panel
+    total = tab.model.rowCount()
+    assert panel.valid_only.isVisibleTo(panel) and not panel.submit_button.isEnabled()
+
+    panel.valid_only.setChecked(True)
+
+    assert panel.submit_button.isEnabled()
+    assert panel.submit_button.text() == f"Submit {total - 6} rows"
+    assert (
+        panel.blocked.text() == "6 rows have cells Opus would refuse: they are skipped, not sent."
+    )
+    end = run_and_wait(qtbot, tab, panel.submit)
+    assert end.summary is not None and end.summary.status == "done"
+    counts = end.summary.counts
+    assert (counts.ok, counts.skipped, counts.failed) == (total - 6, 6, 0)
+    shown = statuses(tab)
+    assert sorted(shown.values()).count("skipped") == 6
+    assert set(shown.values()) == {"stored", "skipped"}
+    with Journal(paths.journal_path()) as journal:
+        skipped = list(journal.items(end.summary.run_id, ["skipped"]))
+    assert len(skipped) == 6 and all(item.message for item in skipped)
+    assert sandbox.stats()["records_written"] == total - 6
 
 
 def test_cancel_mid_run_then_resume_from_the_panel_stores_every_record_once(

@@ -12,7 +12,7 @@ import openpyxl
 import pytest
 
 from opus_desktop import paths
-from opus_desktop.cli import main, submit_cmd
+from opus_desktop.cli import main
 from opus_desktop.core.sheets import read_sheet
 from opus_desktop.core.validation import validate
 from opus_desktop.jobs.journal import Journal
@@ -20,6 +20,7 @@ from opus_desktop.opus.retry import RetryPolicy
 from opus_desktop.profiles import find_profile, save_profile
 from opus_desktop.sandbox import Sandbox
 from opus_desktop.sandbox_profiles import demo_sheet_path, save_sandbox_profiles
+from opus_desktop.usecases import connection as access
 from tests.helpers.workbooks import write_csv
 from tests.integration.conftest import MakeSandbox
 from tests.integration.test_submit_sandbox import (
@@ -208,15 +209,14 @@ def test_an_outage_exits_4_and_runs_resume_last_completes(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(submit_cmd, "OUTAGE_LIMIT", 1.0)
-    monkeypatch.setattr(
-        submit_cmd, "retry_policy", lambda: RetryPolicy(attempts=3, base=0.02, cap=0.1)
-    )
+    monkeypatch.setattr(access, "retry_policy", lambda: RetryPolicy(attempts=3, base=0.02, cap=0.1))
     sandbox = make_sandbox(fail_rate=1.0)
     save_sandbox_profiles(sandbox)
     sheet = write_sheet(tmp_path / "sixty.csv", 60)
 
-    code, out, err = cli(capsys, "submit", "--profile", "Sandbox", "--input", str(sheet))
+    code, out, err = cli(
+        capsys, "submit", "--profile", "Sandbox", "--input", str(sheet), "--outage-limit", "1"
+    )
 
     assert code == 4
     run_id = run_id_of(out)

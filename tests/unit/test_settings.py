@@ -50,6 +50,7 @@ def test_defaults_when_there_is_no_file() -> None:
         "network.proxy_url": "",
         "network.timeout": 30.0,
         "runs.concurrency": 4,
+        "runs.outage_limit": 600.0,
         "disposal.operator": "",
         "logs.level": "INFO",
     }

@@ -529,3 +529,12 @@ def test_an_auth_refusal_puts_the_batch_back_with_its_message_and_logs_why_the_r
     assert {item.message for item in journal.items(run_id)} == {refusal.message}
     assert {item.attempts for item in journal.items(run_id)} == {1}  # not claimed again
     assert f"run {run_id} stops: {refusal.message}" in caplog.messages
+
+
+def test_a_repeated_row_key_without_problems_is_skipped_naming_the_key(journal: Journal) -> None:
+    first = Record(2, {"rowKey": "K-1"})
+    again = Record(3, {"rowKey": "K-1"})
+    new = create_submit_run(journal, "Sandbox", [first, again])
+    assert (new.to_send, new.invalid) == (1, 1)
+    messages = {item.key: item.message for item in journal.items(new.run_id)}
+    assert messages["(row 3)"] == "The row key K-1 is used by an earlier row."

@@ -46,7 +46,7 @@ from opus_desktop.jobs.state import Progress
 
 if TYPE_CHECKING:
     from opus_desktop.gui.submit.driver import RunEnd, SubmitDriver
-    from opus_desktop.gui.submit.work import RunStart
+    from opus_desktop.usecases.submitting import RunStart
 
 log = logging.getLogger(__name__)
 

@@ -35,21 +35,13 @@ from PySide6.QtWidgets import QDialog, QWidget
 from opus_desktop.errors import AppError
 from opus_desktop.gui.connection.password_dialog import PasswordDialog
 from opus_desktop.gui.editor.rows import ColumnSet, Row
-from opus_desktop.gui.submit.work import (
-    Access,
-    ContinueRequest,
-    DryRunCount,
-    RunStart,
-    SendRequest,
-    continue_run,
-    dry_run,
-    open_connection,
-    send_rows,
-)
+from opus_desktop.gui.submit.work import SendRequest, continue_rows, dry_run_rows, send_rows
 from opus_desktop.gui.workers import Task, TaskRunner
 from opus_desktop.jobs.state import BatchResult, Progress, RunState
 from opus_desktop.jobs.submit import SubmitSummary
 from opus_desktop.profiles import Profile, find_profile
+from opus_desktop.usecases.connection import Access, try_open
+from opus_desktop.usecases.submitting import Continue, DryRunCount, RunStart
 
 if TYPE_CHECKING:
     from opus_desktop.jobs.connect import Connection
@@ -148,13 +140,11 @@ class SubmitDriver(QObject):
         def start(access: Access) -> None:
             link = self.grid.rows_for_run(run_id) if self.grid is not None else None
             rows, key_index = link if link is not None else ((), 0)
-            request = ContinueRequest(
-                run_id, profile, access, failed_only, self.journal_path, rows, key_index
-            )
+            request = Continue(run_id, access, failed_only, journal_path=self.journal_path)
             self._start(
                 "retry" if failed_only else "resume",
                 link is not None,
-                lambda state: continue_run(request, state, self._announce),
+                lambda state: continue_rows(request, rows, key_index, state, self._announce),
             )
 
         return self._with_access(profile, "retry" if failed_only else "resume", start)
@@ -163,7 +153,7 @@ class SubmitDriver(QObject):
         if self.busy:
             return False
         chosen = list(rows)
-        self._start("dry run", True, lambda state: dry_run(chosen, columns, sheet, state))
+        self._start("dry run", True, lambda state: dry_run_rows(chosen, columns, sheet, state))
         return True
 
     def cancel(self) -> None:
@@ -184,7 +174,7 @@ class SubmitDriver(QObject):
         tenth of a second), then call `then(access)`; when the certificate needs a password
         nothing gave, the password dialog asks first."""
         self._waiting = then
-        task = Task(lambda state: open_connection(profile), name="open the connection")
+        task = Task(lambda state: try_open(profile), name="open the connection")
         task.succeeded.connect(lambda connection: self._opened(profile, connection))
         task.failed.connect(lambda exc: self._password_failed(kind, exc))
         task.finished.connect(self._opening_finished)

@@ -5,7 +5,9 @@
     panel.submit(failed_only=True)       # "Submit failed rows again"
 
 Submit sends every row of the grid that is not stored yet as one journalled run (the
-same jobs code as `opus-desktop submit`), refused while any cell is invalid. The grid is
+same use case as `opus-desktop submit`), refused while any cell is invalid unless "Send
+the valid rows only" is ticked: the invalid rows are then skipped and listed in the
+run's report, as the command line does. The grid is
 read-only while its rows are sent; each batch's outcome lands on its rows (stored,
 failed with the service's message on the cell it names, ...), and a summary follows.
 """
@@ -37,21 +39,23 @@ from PySide6.QtWidgets import (
 from opus_desktop.errors import AppError
 from opus_desktop.gui.editor.filters import RowFilter
 from opus_desktop.gui.editor.model import STATUS_COLUMN, status_text
-from opus_desktop.gui.editor.rows import FAILED, PENDING, STATUSES, STORED, Row
+from opus_desktop.gui.editor.rows import FAILED, PENDING, SKIPPED, STATUSES, STORED, Row
 from opus_desktop.gui.editor.words import count
 from opus_desktop.gui.errors import show_error
 from opus_desktop.gui.submit.driver import RunEnd, SubmitDriver
 from opus_desktop.gui.submit.results import ColumnNames, progress_text, status_changes
 from opus_desktop.gui.submit.summary import outcome_text, summary_box
-from opus_desktop.gui.submit.work import Access, SendRequest, export_failed
+from opus_desktop.gui.submit.work import SendRequest
 from opus_desktop.gui.workers import Task
 from opus_desktop.jobs.state import BatchResult, Progress
 from opus_desktop.jobs.submit import MAX_CONCURRENCY
 from opus_desktop.profiles import Profile
+from opus_desktop.usecases.connection import Access
+from opus_desktop.usecases.submitting import RunOptions, export_failed
 
 if TYPE_CHECKING:
     from opus_desktop.gui.editor.tab import RecordsTab
-    from opus_desktop.gui.submit.work import RunStart
+    from opus_desktop.usecases.submitting import RunStart
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +137,15 @@ class SubmitPanel(QWidget):
         self.blocked.setObjectName("submit-blocked")
         self.go_first = QPushButton(tr("Go to first"))
         self.go_first.clicked.connect(self.go_to_first_invalid)
+        self.valid_only = QCheckBox(tr("Send the valid rows only"))
+        self.valid_only.setObjectName("submit-valid-only")
+        self.valid_only.setToolTip(
+            tr(
+                "The rows with cells Opus would refuse are skipped, not sent, and listed "
+                "with their problems in the run's report."
+            )
+        )
+        self.valid_only.toggled.connect(lambda _checked: self.update_state())
         self.resume_button = QPushButton(tr("Resume"))
         self.resume_button.setToolTip(
             tr("Send what the run did not send yet; stored records are never sent again.")
@@ -198,6 +211,7 @@ class SubmitPanel(QWidget):
         layout.addSpacing(4)
         layout.addLayout(buttons)
         layout.addLayout(blocked)
+        layout.addWidget(self.valid_only)
         layout.addLayout(running)
         layout.addWidget(self.progress_label)
         layout.addWidget(self.outcome)
@@ -252,7 +266,7 @@ class SubmitPanel(QWidget):
                 else tr("Every row is stored in Opus already: there is nothing to send.")
             )
         invalid = sum(1 for row in rows if row.invalid)
-        if invalid:
+        if invalid and not self.valid_only.isChecked():
             self.update_state()
             return self._refuse(
                 count(
@@ -261,6 +275,8 @@ class SubmitPanel(QWidget):
                     tr("{0} rows have cells Opus would refuse: fix them before sending."),
                 )
             )
+        if invalid == len(rows):
+            return self._refuse(tr("No row is valid: there is nothing to send."))
         self.outcome.setText("")
         if self.dry_run.isChecked():
             return self.driver.dry_run(rows, columns, model.sheet_name)
@@ -276,8 +292,7 @@ class SubmitPanel(QWidget):
                 access,
                 rows,
                 columns,
-                conflict,
-                calls,
+                RunOptions(conflict, calls),
                 sheet=model.sheet_name,
                 input_path=path,
                 header_row=header_row,
@@ -340,7 +355,11 @@ class SubmitPanel(QWidget):
         drafts.update_meta(runs=[*runs, start.run_id], sending=start.run_id, profile=start.profile)
         self.fit_status_column()
         if self._sending_rows:
-            self.model.reset_statuses(self._sending_rows, PENDING)
+            sending = self._sending_rows
+            skipped = [row for row in sending if row.invalid] if start.skipped else []
+            self.model.reset_statuses([row for row in sending if not row.invalid], PENDING)
+            if skipped:  # sent with "valid rows only": journalled as skipped, not sent
+                self.model.reset_statuses(skipped, SKIPPED, tr("Not sent: the row is not valid."))
             self._sending_rows = []
         if start.states:
             self.model.set_row_statuses(
@@ -491,7 +510,17 @@ class SubmitPanel(QWidget):
         busy = self.driver.busy
         invalid = model.invalid_rows
         ready = model.columns is not None and self.tab.profile is not None
-        if invalid:
+        skipping = bool(invalid) and self.valid_only.isChecked()
+        if skipping:
+            self.blocked.setText(
+                count(
+                    invalid,
+                    tr("1 row has a cell Opus would refuse: it is skipped, not sent."),
+                    tr("{0} rows have cells Opus would refuse: they are skipped, not sent."),
+                )
+            )
+            unsent = max(unsent - invalid, 0)
+        elif invalid:
             self.blocked.setText(
                 count(
                     invalid,
@@ -501,13 +530,17 @@ class SubmitPanel(QWidget):
             )
         self.blocked.setVisible(bool(invalid))
         self.go_first.setVisible(bool(invalid))
+        self.valid_only.setVisible(bool(invalid))
+        self.valid_only.setEnabled(not busy)
         dry = self.dry_run.isChecked()
         if unsent:
             label = tr("Dry run ({0})") if dry else tr("Submit {0}")
             self.submit_button.setText(label.format(count(unsent, tr("1 row"), tr("{0} rows"))))
         else:
             self.submit_button.setText(tr("Dry run") if dry else tr("Submit"))
-        self.submit_button.setEnabled(ready and not busy and unsent > 0 and not invalid)
+        self.submit_button.setEnabled(
+            ready and not busy and unsent > 0 and (not invalid or skipping)
+        )
         self.resume_button.setVisible(self.resumable_run() is not None)
         self.resume_button.setEnabled(not busy)
         for button in (self.select_failed_button, self.export_button):

@@ -13,7 +13,7 @@ from opus_desktop.errors import AppError
 from opus_desktop.gui.editor.words import count
 from opus_desktop.gui.submit.driver import RunEnd
 from opus_desktop.gui.submit.results import duration
-from opus_desktop.gui.submit.work import RunStart
+from opus_desktop.usecases.submitting import RunStart
 
 
 def tr(text: str) -> str:
@@ -24,10 +24,15 @@ def outcome_text(end: RunEnd, start: RunStart | None) -> str:
     """What became of the run: stored, failed and skipped; what this session sent, how
     fast; and what to do next (fix failures, resume what is left)."""
     if end.counted is not None:
-        return tr("Dry run: {0} would be sent in {1}. Nothing was sent.").format(
+        text = tr("Dry run: {0} would be sent in {1}").format(
             count(end.counted.records, tr("1 record"), tr("{0} records")),
             count(end.counted.calls, tr("1 call"), tr("{0} calls")),
         )
+        if end.counted.invalid:
+            text += tr("; {0} would be skipped").format(
+                count(end.counted.invalid, tr("1 invalid row"), tr("{0} invalid rows"))
+            )
+        return text + tr(". Nothing was sent.")
     summary = end.summary
     if summary is None:
         if end.error is None:

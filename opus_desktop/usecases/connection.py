@@ -1,0 +1,95 @@
+"""Opening a profile's connection: the one place the certificate's password is found.
+
+    connection = open_connection(profile, ask=terminal_prompt)   # the command line
+    connection = try_open(profile)         # the window, in a worker: None = ask, then
+    connection = Access(password=typed).open(profile)            # ... open with the answer
+
+The password comes from, in order: the caller (typed in a dialog), the environment
+variable the profile names, the OS keyring (or this session's memory), then `ask`. Each of
+these may block (the keyring takes a tenth of a second), so the window calls them from a
+worker thread, never from its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from opus_desktop.jobs.connect import Connection, connect, password_needed
+from opus_desktop.opus.errors import CertificateError
+from opus_desktop.opus.retry import RetryPolicy
+from opus_desktop.profiles import Profile, ProfileError, certificate_password
+
+# Asked with the prompt text; returns the password, or None when none is given.
+AskPassword = Callable[[str], str | None]
+
+
+def retry_policy() -> RetryPolicy:
+    """The client's own retries for each call; a run retries what is still unanswered.
+    Tests make them quick."""
+    return RetryPolicy()
+
+
+@dataclass(frozen=True)
+class Access:
+    """How a use case reaches the service: a connection opened already, or the password
+    to open one with (None: the profile's variable, the keyring, then `ask`)."""
+
+    connection: Connection | None = None
+    password: str | None = None
+    ask: AskPassword | None = None
+
+    def open(self, profile: Profile) -> Connection:
+        if self.connection is not None:
+            return self.connection
+        return open_connection(profile, password=self.password, ask=self.ask)
+
+
+def open_connection(
+    profile: Profile, *, password: str | None = None, ask: AskPassword | None = None
+) -> Connection:
+    """The profile's connection, with the first password found (see the module's
+    docstring). ProfileError, in one sentence, when the certificate needs a password and
+    none was found; CertificateError when the one found does not open it."""
+    if password is None:
+        password = find_password(profile, ask)
+    return connect(profile, password, retry=retry_policy())
+
+
+def try_open(profile: Profile) -> Connection | None:
+    """The connection, opened with what the profile's variable or the keyring give; None
+    when the certificate needs a password nothing gave (the window then asks). Opening the
+    key once, not also to ask whether it needs a password, spares a tenth of a second."""
+    password = certificate_password(profile)
+    try:
+        return connect(profile, password, retry=retry_policy())
+    except CertificateError:
+        if password is None and password_needed(profile):
+            return None
+        raise
+
+
+def find_password(profile: Profile, ask: AskPassword | None = None) -> str | None:
+    """The certificate's password from the profile's variable, the keyring or `ask`; None
+    when it needs none. ProfileError when it needs one and none was found."""
+    password = certificate_password(profile)
+    if password is not None or not password_needed(profile):
+        return password
+    if ask is not None:
+        password = certificate_password(profile, ask)
+    if password is None:
+        raise ProfileError(missing_password(profile, asked=ask is not None))
+    return password
+
+
+def missing_password(profile: Profile, *, asked: bool) -> str:
+    certificate = profile.cert_pfx or profile.key_pem
+    if profile.cert_password_env:
+        source = f"the environment variable {profile.cert_password_env} the profile names is unset"
+    else:
+        source = "the profile names no environment variable for it (--cert-password-env)"
+    last = "none was typed in" if asked else "there is no terminal to type it in"
+    return (
+        f'The certificate {certificate} of profile "{profile.name}" needs its password, but '
+        f"{source}, none is stored in the keyring, and {last}."
+    )

@@ -1,0 +1,340 @@
+"""Submit runs, as both front ends ask for them: a new run from a sheet's validation or
+from the records the editor holds, a resumed run, a run's failures sent again, a dry run.
+
+    summary = start_run(NewRun(profile, access, options, origin), lambda: records, state)
+    summary = continue_run(Continue(run_id, access, failed_only=True), state)
+    counted = dry_run(records, state)
+
+`announce(RunStart)` is called once the run is in the journal and before its first call,
+so a front end knows the run's id before any of its results arrive. A new run is
+journalled by `jobs.submit.create_submit_run` and sent by `SubmitRun`; a resumed one is
+taken by `jobs.submit.take_run`. The run's own RunState is the only channel back.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from opus_desktop import settings as app_settings
+from opus_desktop.core.gcpause import collector_paused
+from opus_desktop.core.records import Record
+from opus_desktop.core.validation import ValidationResult
+from opus_desktop.jobs.journal import ItemState, Journal
+from opus_desktop.jobs.report import (
+    ReportSummary,
+    Source,
+    file_sha256,
+    run_outcomes,
+    source_of,
+    validation_outcomes,
+    write_report,
+)
+from opus_desktop.jobs.state import RunState
+from opus_desktop.jobs.submit import (
+    DEFAULT_CONCURRENCY,
+    SubmitRun,
+    SubmitSummary,
+    conflict_option,
+    create_submit_run,
+    take_run,
+)
+from opus_desktop.jobs.submit import NewRun as JournalledRun
+from opus_desktop.opus.client import MAX_PER_CALL
+from opus_desktop.profiles import Profile, find_profile
+from opus_desktop.usecases.connection import Access
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunStart:
+    """A run is in the journal and about to send."""
+
+    run_id: str
+    profile: str
+    to_send: int  # records this run will send now
+    stored: int  # stored already (a resumed run)
+    done_before: int  # stored, failed or skipped before this start
+    resumed: bool
+    failed_only: bool  # retrying a run's failed records
+    skipped: int = 0  # invalid rows journalled as skipped (a new run)
+    # Row key -> (journal state, message), for the keys the caller asked to watch; a front
+    # end may put its own words in their place.
+    states: Mapping[str, tuple[Any, str]] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()  # the certificate expires soon, TLS checks are off
+    template_changed: bool = False  # the profile's template changed since the run began
+
+
+Announce = Callable[[RunStart], None]
+
+
+def _ignore(start: RunStart) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How a run sends: `outage_limit` None is the "Give up after" setting."""
+
+    conflict: str = "Overwrite"
+    concurrency: int = DEFAULT_CONCURRENCY
+    outage_limit: float | None = None
+
+    def limit(self) -> float:
+        return self.outage_limit if self.outage_limit is not None else app_settings.outage_limit()
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a new run's records came from, kept with the run for its report."""
+
+    input_path: Path | None = None
+    sheet: str | None = None
+    header_row: int | None = None
+    # The records are the input's rows as read: the report copies failed rows from it.
+    input_unchanged: bool = True
+    mapping: Mapping[str, Any] | None = None
+    editor: bool = False
+
+
+# A new run's records: a sheet's validation, or records (the editor's, their problems
+# with them). Made when the run is journalled and dropped right after, so that a long run
+# does not keep them (nor the cycle collector walk them) while it sends.
+Records = Callable[[], "ValidationResult | Iterable[Record]"]
+
+
+@dataclass(frozen=True)
+class NewRun:
+    """A new run. Invalid rows are journalled as skipped, the others sent."""
+
+    profile: Profile
+    access: Access
+    options: RunOptions = RunOptions()
+    origin: Origin = Origin()
+    journal_path: Path | None = None
+
+
+@dataclass(frozen=True)
+class Continue:
+    """A run of the journal to resume (or, with failed_only, to send its failures again);
+    its profile, conflict option and calls at a time are the run's own."""
+
+    run_id: str
+    access: Access
+    failed_only: bool = False
+    outage_limit: float | None = None
+    journal_path: Path | None = None
+    watch: Collection[str] = ()  # row keys whose journal state RunStart.states reports
+
+
+@dataclass(frozen=True)
+class DryRunCount:
+    records: int
+    calls: int
+    invalid: int = 0
+
+
+def start_run(
+    request: NewRun, records: Records, state: RunState, announce: Announce = _ignore
+) -> SubmitSummary | None:
+    """Journal `records()` as a new run and send it; None if cancelled before it began."""
+    state.set_status("Preparing the records")
+    profile = request.profile
+    with request.access.open(profile) as connection, Journal(request.journal_path) as journal:
+        new = _journal(journal, request, records, state)
+        if new is None:
+            return None
+        log.info("run %s: %d records to send", new.run_id, new.to_send)
+        state.set_status("")  # from here the run's status names only what slows it
+        warnings = _warnings(connection.certificate_warning, connection.tls_warning)
+        announce(
+            RunStart(
+                new.run_id,
+                profile.name,
+                new.to_send,
+                0,
+                new.invalid,
+                False,
+                False,
+                skipped=new.invalid,
+                warnings=warnings,
+            )
+        )
+        options = request.options
+        return SubmitRun(
+            journal,
+            connection.client,
+            new.run_id,
+            state,
+            concurrency=options.concurrency,
+            conflict=options.conflict,
+            outage_limit=options.limit(),
+        ).run()
+
+
+def _journal(
+    journal: Journal, request: NewRun, records: Records, state: RunState
+) -> JournalledRun | None:
+    with collector_paused():  # the records made for the run are many, and short-lived
+        made = records()
+        if state.cancel_requested:
+            return None
+        return create_submit_run(
+            journal,
+            request.profile.name,
+            made,
+            input_path=request.origin.input_path,
+            input_hash=_input_hash(request.origin),
+            template_hash=_hash_or_none(request.profile.template_path),
+            mapping=request.origin.mapping,
+            options=_kept_options(request),
+        )
+
+
+def continue_run(request: Continue, state: RunState, announce: Announce = _ignore) -> SubmitSummary:
+    """`runs resume` or `runs retry-failed`: stored records are never sent again."""
+    state.set_status("Opening the run")
+    with Journal(request.journal_path) as journal:
+        profile = find_profile(journal.run(request.run_id).profile)
+        with request.access.open(profile) as connection:
+            info = take_run(journal, request.run_id, failed=request.failed_only)
+            states = _states(journal, info.id, request.watch)
+            counts = info.counts
+            changed = bool(info.template_sha256) and (
+                _hash_or_none(profile.template_path) != info.template_sha256
+            )
+            announce(
+                RunStart(
+                    info.id,
+                    info.profile,
+                    counts.remaining,
+                    counts.ok,
+                    counts.done,
+                    True,
+                    request.failed_only,
+                    states=states,
+                    warnings=_warnings(connection.certificate_warning, connection.tls_warning),
+                    template_changed=changed,
+                )
+            )
+            concurrency = info.options.get("concurrency", DEFAULT_CONCURRENCY)
+            options = RunOptions(
+                conflict_option(str(info.options.get("conflict", "Overwrite"))),
+                concurrency if isinstance(concurrency, int) else DEFAULT_CONCURRENCY,
+                request.outage_limit,
+            )
+            state.set_status("")
+            return SubmitRun(
+                journal,
+                connection.client,
+                info.id,
+                state,
+                concurrency=options.concurrency,
+                conflict=options.conflict,
+                outage_limit=options.limit(),
+            ).run()
+
+
+def dry_run(records: Iterable[Record], state: RunState, total: int = 0) -> DryRunCount:
+    """Build and encode every valid record's payload as the client would; no connection,
+    no journal. Records with problems are counted as invalid, not encoded."""
+    state.start(total)
+    sent = invalid = 0
+    for number, record in enumerate(records, start=1):
+        if record.problems:
+            invalid += 1
+        else:
+            json.dumps(record.payload(), ensure_ascii=False, allow_nan=False)
+            sent += 1
+        if number % 1000 == 0:
+            if state.cancel_requested:
+                break
+            state.set_status(f"Checked {number:,} records")
+    return DryRunCount(sent, math.ceil(sent / MAX_PER_CALL), invalid)
+
+
+def dry_run_sheet(result: ValidationResult, state: RunState) -> DryRunCount:
+    """A dry run of a sheet's validation (a blocked mapping sends nothing)."""
+    valid = [record for record in result.records if result.is_valid(record)]
+    counted = dry_run(valid, state, len(valid))
+    return DryRunCount(counted.records, counted.calls, result.rows - counted.records)
+
+
+def dry_run_report(path: Path, result: ValidationResult, input_path: Path) -> ReportSummary:
+    """The report a real run would write, every valid row "Not sent: dry run."."""
+    source = Source(
+        input_path, file_sha256(input_path), result.source.sheet, result.source.header_row
+    )
+    return write_report(path, validation_outcomes(result, "Not sent: dry run."), source)
+
+
+def export_failed(
+    path: Path, run_ids: Sequence[str], keys: Iterable[str], journal_path: Path | None = None
+) -> int:
+    """Write the report of the failed rows `keys` (jobs.report: the "Failed rows" sheet,
+    ready to fix and import again) from the newest of `run_ids` that holds each; returns
+    how many rows it lists."""
+    wanted = set(keys)
+    with Journal(journal_path) as journal:
+        chosen = []
+        source = None
+        for run_id in reversed(run_ids):
+            outcomes = [o for o in run_outcomes(journal, run_id) if o.key in wanted]
+            if source is None and outcomes:
+                source = source_of(journal.run(run_id))
+            chosen += outcomes
+            wanted.difference_update(o.key for o in outcomes)
+            if not wanted:
+                break
+    if source is None:
+        return 0
+    chosen.sort(key=lambda o: (o.row is None, o.row or 0))
+    write_report(path, chosen, source)
+    return len(chosen)
+
+
+def _kept_options(request: NewRun) -> dict[str, Any]:
+    origin = request.origin
+    kept: dict[str, Any] = {
+        "conflict": conflict_option(request.options.conflict),
+        "concurrency": request.options.concurrency,
+        "sheet": origin.sheet,
+        "header_row": origin.header_row,
+    }
+    if origin.editor:
+        kept["from"] = "editor"
+    return kept
+
+
+def _input_hash(origin: Origin) -> str | None:
+    if not origin.input_unchanged or origin.input_path is None:
+        return None  # the report then rebuilds failed rows from the journal
+    return _hash_or_none(origin.input_path)
+
+
+def _hash_or_none(path: Path) -> str | None:
+    try:
+        return file_sha256(path)
+    except OSError:
+        return None
+
+
+def _states(
+    journal: Journal, run_id: str, watch: Collection[str]
+) -> dict[str, tuple[ItemState, str]]:
+    if not watch:
+        return {}
+    wanted = set(watch)
+    return {
+        item.key: (item.state, item.message) for item in journal.items(run_id) if item.key in wanted
+    }
+
+
+def _warnings(*said: str | None) -> tuple[str, ...]:
+    return tuple(text for text in said if text)
