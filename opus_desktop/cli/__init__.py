@@ -24,12 +24,29 @@ from opus_desktop.errors import AppError
 
 log = logging.getLogger(__name__)
 
-EXIT_OK = 0
-EXIT_SOME_FAILED = 1
-EXIT_USAGE = 2
-EXIT_AUTH = 3
-EXIT_UNREACHABLE = 4
-EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for `yes | head`
+# The exit codes and fail() live in exits.py, which the commands import: they never import
+# this package's module, which imports them (through commands.py) to build the parser.
+from opus_desktop.cli.exits import (  # noqa: E402
+    EXIT_AUTH,
+    EXIT_BROKEN_PIPE,
+    EXIT_OK,
+    EXIT_SOME_FAILED,
+    EXIT_UNREACHABLE,
+    EXIT_USAGE,
+    fail,
+)
+
+__all__ = [
+    "EXIT_AUTH",
+    "EXIT_BROKEN_PIPE",
+    "EXIT_OK",
+    "EXIT_SOME_FAILED",
+    "EXIT_UNREACHABLE",
+    "EXIT_USAGE",
+    "build_parser",
+    "fail",
+    "main",
+]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -56,11 +73,6 @@ def build_parser() -> argparse.ArgumentParser:
     for register in commands.REGISTRARS:
         register(sub)
     return parser
-
-
-def fail(message: str, code: int) -> int:
-    print(f"opus-desktop: {message}", file=sys.stderr)
-    return code
 
 
 def main(argv: list[str]) -> int:

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import argparse
 
-from opus_desktop import paths
-from opus_desktop.cli import EXIT_OK, EXIT_SOME_FAILED, fail
-from opus_desktop.jobs.audit import AuditLog
-from opus_desktop.jobs.journal import Journal
+from opus_desktop.cli.exits import EXIT_OK, EXIT_SOME_FAILED, fail
+from opus_desktop.usecases.disposing import verify_audit
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -29,20 +27,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    audit = AuditLog()
-    anchors: list[str] = []
-    if paths.journal_path().exists():  # no journal yet: nothing to compare with
-        with Journal() as journal:
-            anchors = journal.audit_anchors()
-    result = audit.verify(anchors)
+    path, result = verify_audit()
     if result.ok:
         entries = "1 entry" if result.entries == 1 else f"{result.entries} entries"
-        print(f"{audit.path}: intact, {entries}.")
+        print(f"{path}: intact, {entries}.")
         if result.last_hash:
             print(f"Last entry: SHA-256 {result.last_hash}")
         return EXIT_OK
-    print(f"{audit.path}: NOT intact. The first bad entry is entry {result.first_bad}.")
+    print(f"{path}: NOT intact. The first bad entry is entry {result.first_bad}.")
     if result.entries:
         good = result.entries
         print(f"Entries 1 to {good} are intact." if good > 1 else "Entry 1 is intact.")
-    return fail(f"The audit log {audit.path} was altered: {result.reason}", EXIT_SOME_FAILED)
+    return fail(f"The audit log {path} was altered: {result.reason}", EXIT_SOME_FAILED)

@@ -25,27 +25,16 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from opus_desktop import settings as app_settings
-from opus_desktop.cli import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, fail
 from opus_desktop.cli.argtypes import int_between
+from opus_desktop.cli.exits import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, fail
 from opus_desktop.cli.inputs import terminal_prompt
 from opus_desktop.cli.progress import ProgressBar
 from opus_desktop.cli.submit_cmd import add_outage_argument, cancel_on_interrupt
 from opus_desktop.core.datetimes import parse_with_offset
 from opus_desktop.core.reports import ReportError, write_table
 from opus_desktop.errors import AppError
-from opus_desktop.jobs.audit import AuditLog
-from opus_desktop.jobs.disposal import (
-    NOT_CONFIRMED,
-    DestroyOutcome,
-    DestroyRun,
-    DisposalClient,
-    Tenant,
-    certificate_path,
-    reason_kind,
-)
+from opus_desktop.jobs.disposal import NOT_CONFIRMED, reason_kind
 from opus_desktop.jobs.due import (
     MAX_PER_PAGE,
     DisposalItem,
@@ -53,20 +42,23 @@ from opus_desktop.jobs.due import (
     DueRecord,
     Selection,
     due_table,
-    fetch_due,
     not_due_reason,
     plan_disposal,
     read_selection,
     summarise,
 )
-from opus_desktop.jobs.journal import Journal
-from opus_desktop.jobs.report import file_sha256
 from opus_desktop.jobs.state import Progress, RunState
 from opus_desktop.profiles import Profile, find_profile
-from opus_desktop.usecases.connection import open_connection
-
-if TYPE_CHECKING:
-    from opus_desktop.documents.certificate import DisposalDocuments
+from opus_desktop.usecases.disposing import (
+    Connections,
+    DestroyRequest,
+    DestroyResult,
+    LoadRequest,
+    destroy,
+    disposal_run,
+    load_due,
+    send_again,
+)
 
 SHOWN = 25  # records listed on the terminal; the sheet, manifest and certificate hold all
 CERTIFICATES = "certificates"
@@ -185,26 +177,22 @@ def run_due(args: argparse.Namespace) -> int:
 
 
 def _due_now(profile: Profile, before: datetime, per_page: int = MAX_PER_PAGE) -> list[DueRecord]:
-    with open_connection(profile, ask=terminal_prompt()) as connection:
-        return _fetch(connection.client, profile, before, per_page)
+    connections = Connections(ask=terminal_prompt())
+    try:
+        return _fetch(connections, profile, before, per_page)
+    finally:
+        connections.close()
 
 
 def _fetch(
-    client: DisposalClient, profile: Profile, before: datetime, per_page: int
+    connections: Connections, profile: Profile, before: datetime, per_page: int
 ) -> list[DueRecord]:
     state = RunState()
     bar = _LoadingLine()
     state.on_progress(bar.update)
     try:
         with cancel_on_interrupt(state):
-            listing = fetch_due(
-                client,
-                before,
-                per_page=per_page,
-                state=state,
-                template=profile.template(),
-                date_format=profile.date_format,
-            )
+            listing = load_due(connections, LoadRequest(profile, None, before, per_page), state)
     finally:
         bar.close()
     if not listing.complete:
@@ -286,44 +274,57 @@ def run_destroy(args: argparse.Namespace) -> int:
         _check_target(args.certificate, (".pdf",), "the certificate must be a .pdf file")
     profile = find_profile(args.profile)
     selection = read_selection(args.input, args.sheet)
-    with open_connection(profile, ask=terminal_prompt()) as connection:
+    connections = Connections(ask=terminal_prompt())
+    try:
+        return _destroy(args, profile, selection, justification, connections)
+    finally:
+        connections.close()
+
+
+def _destroy(
+    args: argparse.Namespace,
+    profile: Profile,
+    selection: Selection,
+    justification: str,
+    connections: Connections,
+) -> int:
+    with connections.use(profile, None) as connection:
         warning = connection.certificate_warning
-        if warning:
-            print(f"Warning: {warning}", file=sys.stderr)
-        now = datetime.now(UTC).replace(microsecond=0)
-        print(f"Asking Opus which records are due for disposal now ({when(now)}).", flush=True)
-        due = _fetch(connection.client, profile, now, MAX_PER_PAGE)
-        plan = plan_disposal(selection.items, due, args.include_not_due)
-        _show_plan(selection, plan, args.include_not_due, now)
-        if not plan.send:
-            print("Nothing to mark destroyed.")
-            return EXIT_SOME_FAILED
-        if not args.yes and not _confirmed(plan.send, profile.date_format):
-            return fail("The number typed does not match. Nothing was destroyed.", EXIT_USAGE)
-        tenant = Tenant.of(profile, connection.client.connection_id)
-        with Journal() as journal:
-            runner = DestroyRun(
-                journal, AuditLog(), connection.client, tenant, outage_limit=limit(args)
-            )
-            run_id = runner.create(
-                plan.send,
-                justification,
-                operator_name=args.operator,
-                before=now,
-                not_sent=[] if args.include_not_due else plan.not_due,
-                reason=not_due_reason(now),
-                organisation=args.organisation,
-                input_path=args.input.resolve(),
-                input_hash=file_sha256(args.input),
-                certificate=args.certificate.resolve() if args.certificate else None,
-            )
-            count = len(plan.send)
-            print(
-                f"Run {run_id} started: marking {count:,} record{'s' * (count != 1)} destroyed.",
-                flush=True,
-            )
-            outcome = _drive(lambda state: runner.run(run_id, state))
-            return report(outcome)
+    if warning:
+        print(f"Warning: {warning}", file=sys.stderr)
+    now = datetime.now(UTC).replace(microsecond=0)
+    print(f"Asking Opus which records are due for disposal now ({when(now)}).", flush=True)
+    due = _fetch(connections, profile, now, MAX_PER_PAGE)
+    plan = plan_disposal(selection.items, due, args.include_not_due)
+    _show_plan(selection, plan, args.include_not_due, now)
+    if not plan.send:
+        print("Nothing to mark destroyed.")
+        return EXIT_SOME_FAILED
+    if not args.yes and not _confirmed(plan.send, profile.date_format):
+        return fail("The number typed does not match. Nothing was destroyed.", EXIT_USAGE)
+    request = DestroyRequest(
+        profile,
+        None,
+        list(plan.send),
+        justification,
+        args.operator,
+        now,
+        organisation=args.organisation,
+        certificate=args.certificate.resolve() if args.certificate else None,
+        not_sent=[] if args.include_not_due else plan.not_due,
+        reason=not_due_reason(now),
+        input_path=args.input,
+        outage_limit=args.outage_limit,
+    )
+    count = len(plan.send)
+
+    def created(run_id: str) -> None:
+        print(
+            f"Run {run_id} started: marking {count:,} record{'s' * (count != 1)} destroyed.",
+            flush=True,
+        )
+
+    return report(_drive(lambda state: destroy(connections, request, state, created)))
 
 
 def resume(
@@ -335,36 +336,35 @@ def resume(
 ) -> int:
     """Go on with a disposal run (`destroy --resume` / `--retry-failed`); `runs resume`
     can hand disposal runs here too."""
-    with Journal() as journal:
-        info = journal.run(run)
-        if info.kind != "destroy":
-            raise AppError(
-                f"Run {info.id} submitted records; continue it with `opus-desktop runs "
-                f"{'retry-failed' if failed else 'resume'} {info.id}`."
-            )
-        profile = find_profile(info.profile)
-        with open_connection(profile, ask=terminal_prompt()) as connection:
-            tenant = Tenant.of(profile, connection.client.connection_id)
-            limit = outage_limit if outage_limit is not None else app_settings.outage_limit()
-            runner = DestroyRun(journal, AuditLog(), connection.client, tenant, outage_limit=limit)
-            left = info.counts.failed if failed else info.counts.remaining
-            what = "failed records" if failed else "records"
-            print(
-                f"Run {info.id}: {left:,} {what} to send ({info.counts.ok:,} destroyed already).",
-                flush=True,
-            )
-            act = runner.retry_failed if failed else runner.resume
-            outcome = _drive(lambda state: act(info.id, state, operator))
-            return report(outcome)
+    run_id, profile = disposal_run(run)
+    connections = Connections(ask=terminal_prompt())
+
+    def act(state: RunState) -> DestroyResult:
+        return send_again(
+            connections,
+            profile,
+            None,
+            run_id,
+            state,
+            operator,
+            failed_only=failed,
+            outage_limit=outage_limit,
+            announce=announce,
+        )
+
+    def announce(left: int, destroyed: int) -> None:
+        what = "failed records" if failed else "records"
+        print(
+            f"Run {run_id}: {left:,} {what} to send ({destroyed:,} destroyed already).", flush=True
+        )
+
+    try:
+        return report(_drive(act))
+    finally:
+        connections.close()
 
 
-def limit(args: argparse.Namespace) -> float:
-    """The --outage-limit given, else the "Give up after" setting."""
-    given: float | None = args.outage_limit
-    return given if given is not None else app_settings.outage_limit()
-
-
-def _drive(act: Callable[[RunState], DestroyOutcome]) -> DestroyOutcome:
+def _drive(act: Callable[[RunState], DestroyResult]) -> DestroyResult:
     state = RunState()
     bar = ProgressBar()
     state.on_progress(bar.update)
@@ -428,8 +428,10 @@ def _check_target(path: Path, suffixes: tuple[str, ...], what: str) -> None:
         raise ReportError(f"Cannot write {path}: the folder {path.parent} does not exist.")
 
 
-def report(outcome: DestroyOutcome) -> int:
-    """Print what became of the run, write its certificate and manifest, return the exit code."""
+def report(result: DestroyResult) -> int:
+    """Print what became of the run and where its certificate and manifest went; return
+    the exit code."""
+    outcome = result.outcome
     run = outcome.run
     words = {"done": "finished", "cancelled": "was cancelled", "stopped": "stopped"}
     line = (
@@ -450,7 +452,7 @@ def report(outcome: DestroyOutcome) -> int:
     code = outcome.exit_code
     if not outcome.destroyed:
         print("No record was destroyed, so no certificate was written.")
-    elif _documents(outcome) is None and code == EXIT_OK:
+    elif not _documents(result) and code == EXIT_OK:
         code = EXIT_USAGE
     if outcome.entry is not None:
         print(f"Audit log entry {outcome.entry.seq}: SHA-256 {outcome.entry.hash}")
@@ -471,25 +473,17 @@ def _retryable(message: str) -> bool:
     )
 
 
-def _documents(outcome: DestroyOutcome) -> DisposalDocuments | None:
-    """Write the certificate and its manifest; None (and a sentence) when they cannot be."""
-    from opus_desktop.documents import DocumentError
-
-    pdf = certificate_path(outcome.run)
-    try:
-        from opus_desktop.documents.certificate import write_disposal_documents
-
-        written = write_disposal_documents(outcome, pdf)
-    except (DocumentError, ImportError) as exc:
-        message = exc.message if isinstance(exc, DocumentError) else f"Qt cannot load ({exc})."
+def _documents(result: DestroyResult) -> bool:
+    """Say where the certificate and its manifest went, or why they could not be written."""
+    if result.certificate is None or result.manifest is None:
         print(
-            f"opus-desktop: the certificate could not be written: {message} The disposal "
-            f"itself is journalled and audited; `opus-desktop destroy --resume {outcome.run.id}` "
-            "writes the certificate again.",
+            f"opus-desktop: the certificate could not be written: {result.document_error} The "
+            "disposal itself is journalled and audited; `opus-desktop destroy --resume "
+            f"{result.run_id}` writes the certificate again.",
             file=sys.stderr,
         )
-        return None
-    pages = f"{written.pages} page{'s' * (written.pages != 1)}"
-    print(f"Certificate of destruction: {written.pdf} ({pages})")
-    print(f"Manifest: {written.manifest} (SHA-256 {written.manifest_sha256})")
-    return written
+        return False
+    pages = f"{result.pages} page{'s' * (result.pages != 1)}"
+    print(f"Certificate of destruction: {result.certificate} ({pages})")
+    print(f"Manifest: {result.manifest} (SHA-256 {result.manifest_sha256})")
+    return True

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from opus_desktop import profiles
-from opus_desktop.cli import EXIT_OK, EXIT_UNREACHABLE
+from opus_desktop.cli.exits import EXIT_OK, EXIT_UNREACHABLE
 from opus_desktop.cli.inputs import terminal_prompt
 from opus_desktop.core.schema import load_template
 from opus_desktop.errors import AppError

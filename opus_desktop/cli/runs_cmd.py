@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from opus_desktop.cli import EXIT_OK
+from opus_desktop.cli.exits import EXIT_OK
 from opus_desktop.cli.inputs import terminal_prompt
 from opus_desktop.cli.submit_cmd import add_outage_argument, drive, finish
 from opus_desktop.jobs.journal import RunInfo

@@ -23,8 +23,8 @@ from pathlib import Path
 from types import FrameType
 
 from opus_desktop import settings as app_settings
-from opus_desktop.cli import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, fail
 from opus_desktop.cli.argtypes import int_between, seconds_between
+from opus_desktop.cli.exits import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, fail
 from opus_desktop.cli.inputs import (
     add_input_arguments,
     mapping_of,

@@ -69,6 +69,24 @@ def try_open(profile: Profile) -> Connection | None:
         raise
 
 
+@dataclass(frozen=True)
+class StoredPassword:
+    """What the profile's variable or the keyring give (in a worker: it may block)."""
+
+    password: str | None
+    needed: bool  # the certificate needs a password and nothing gave one: ask
+
+
+def remembered_password(profile: Profile) -> str | None:
+    """The password the profile's variable, this session or the keyring give, if any."""
+    return certificate_password(profile)
+
+
+def stored_password(profile: Profile) -> StoredPassword:
+    password = certificate_password(profile)
+    return StoredPassword(password, password is None and password_needed(profile))
+
+
 def find_password(profile: Profile, ask: AskPassword | None = None) -> str | None:
     """The certificate's password from the profile's variable, the keyring or `ask`; None
     when it needs none. ProfileError when it needs one and none was found."""

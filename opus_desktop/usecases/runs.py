@@ -28,6 +28,20 @@ def list_runs(limit: int, journal_path: Path | None = None) -> list[RunInfo]:
         return journal.runs(limit)
 
 
+def read_runs(path: Path, limit: int = 1000) -> list[RunInfo]:
+    """Every run in the journal at `path`, newest first; none when there is no journal yet."""
+    if not path.exists():
+        return []
+    with Journal(path) as journal:
+        return journal.runs(limit=limit)
+
+
+def read_items(path: Path, run_id: str) -> tuple[RunInfo, list[Item]]:
+    """A run and every one of its items, in order."""
+    with Journal(path) as journal:
+        return journal.run(run_id), list(journal.items(run_id))
+
+
 def run_info(run: str, journal_path: Path | None = None) -> RunInfo:
     """One run by id, unique start of an id, or "last"; RunNotFound otherwise."""
     with Journal(journal_path) as journal:

@@ -25,7 +25,6 @@ from pytestqt.qtbot import QtBot
 from opus_desktop.gui.disposal import outcome as outcome_module
 from opus_desktop.gui.disposal.model import CHECK_COLUMN, CHECKED
 from opus_desktop.gui.disposal.tab import DisposalTab
-from opus_desktop.gui.disposal.tasks import Connections
 from opus_desktop.gui.settings import GuiSettings
 from opus_desktop.gui.workers import TaskRunner
 from opus_desktop.jobs.audit import AuditLog
@@ -36,6 +35,7 @@ from opus_desktop.jobs.journal import Journal
 from opus_desktop.opus import RetryPolicy
 from opus_desktop.profiles import Profile
 from opus_desktop.sandbox import Sandbox
+from opus_desktop.usecases.disposing import Connections
 from tests.helpers.tools import pdftotext
 from tests.integration.conftest import MakeSandbox
 from tests.integration.test_disposal_sandbox import add_due_records, open_connection

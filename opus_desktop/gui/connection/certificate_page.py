@@ -29,7 +29,8 @@ from PySide6.QtWidgets import (
 from opus_desktop.gui.editor.words import count
 from opus_desktop.opus.certificate import Credential, load_certificate
 from opus_desktop.opus.errors import CertificateError
-from opus_desktop.profiles import Profile, certificate_password
+from opus_desktop.profiles import Profile
+from opus_desktop.usecases.connection import remembered_password
 
 _DEBOUNCE_MS = 300
 
@@ -158,7 +159,7 @@ class CertificatePage(QWidget):
         self.cert_pem.set_path(profile.cert_pem)
         self.key_pem.set_path(profile.key_pem)
         self.password_env.setText(profile.cert_password_env or "")
-        self._known_password = certificate_password(profile) if profile.folder.exists() else None
+        self._known_password = remembered_password(profile) if profile.folder.exists() else None
         if self._known_password is not None:
             self.password.setPlaceholderText(tr("Known: kept in the keyring or for this session"))
         self.reload()

@@ -44,14 +44,14 @@ from opus_desktop.gui.connection.test_worker import ConnectionOutcome, Connectio
 from opus_desktop.gui.errors import show_error
 from opus_desktop.gui.icons import status_icon
 from opus_desktop.gui.workers import TaskRunner
-from opus_desktop.jobs.connect import STEPS, Step, password_needed
+from opus_desktop.jobs.connect import STEPS, Step
 from opus_desktop.profiles import (
     Profile,
     ProfileError,
-    certificate_password,
     list_profiles,
     remove_profile,
 )
+from opus_desktop.usecases.connection import stored_password
 
 log = logging.getLogger(__name__)
 
@@ -525,11 +525,11 @@ class ConnectionPanel(QWidget):
         profile = self._current
         if profile is None or self.test is not None:
             return
-        password = certificate_password(profile)
-        if password is None and password_needed(profile):
+        found = stored_password(profile)  # still on the GUI thread (a keyring may be slow)
+        if found.needed:
             self._open_dialog(PasswordDialog(profile, self))
             return
-        self._start_test(profile, password)
+        self._start_test(profile, found.password)
 
     def _start_test(self, profile: Profile, password: str | None) -> None:
         if self.test is not None or profile is not self._current:

@@ -20,10 +20,10 @@ from opus_desktop import paths
 from opus_desktop import settings as app_settings
 from opus_desktop.errors import AppError
 from opus_desktop.gui.disposal.confirm_dialog import ConfirmDialog
-from opus_desktop.gui.disposal.tasks import DestroyRequest, DestroyResult, destroy, send_again
 from opus_desktop.gui.settings import Option
 from opus_desktop.gui.workers import Task
 from opus_desktop.jobs.due import summarise
+from opus_desktop.usecases.disposing import DestroyRequest, DestroyResult, destroy, send_again
 
 if TYPE_CHECKING:
     from opus_desktop.gui.disposal.tab import DisposalTab
@@ -101,7 +101,7 @@ class Destroyer(QObject):
             tab.outcome.start(items)
             self._start(task, tr("Marking records destroyed…"), tr("marking records destroyed"))
 
-        tab.with_password(go)
+        tab.with_password(go, tr("marking records destroyed"))
 
     def retry(self, run_id: str) -> None:
         """Send a run's failed (and unsent) records again."""
@@ -128,7 +128,7 @@ class Destroyer(QObject):
             tab.outcome.resume(tr("Run {id}: sending again…").format(id=run_id))
             self._start(task, tr("Sending again…"), tr("sending again"))
 
-        tab.with_password(go)
+        tab.with_password(go, tr("sending again"))
 
     def _start(self, task: Task, label: str, doing: str) -> None:
         outcome = self.tab.outcome

@@ -25,17 +25,17 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QCoreApplication, QObject, Qt, Signal, Slot
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-from opus_desktop.gui.disposal.tasks import (
+from opus_desktop.gui.editor.words import count
+from opus_desktop.gui.settings import LAST_FOLDER
+from opus_desktop.gui.workers import Task
+from opus_desktop.jobs.due import MAX_PER_PAGE, DisposalItem, DueBatch, DueList
+from opus_desktop.usecases.disposing import (
     LoadRequest,
     SignedOff,
     export_due,
     load_due,
     read_signed_off,
 )
-from opus_desktop.gui.editor.words import count
-from opus_desktop.gui.settings import LAST_FOLDER
-from opus_desktop.gui.workers import Task
-from opus_desktop.jobs.due import MAX_PER_PAGE, DisposalItem, DueBatch, DueList
 
 if TYPE_CHECKING:
     from opus_desktop.gui.disposal.tab import DisposalTab
@@ -155,7 +155,7 @@ class DueLoader(QObject):
                 loading=True,
             )
 
-        self.tab.with_password(go)
+        self.tab.with_password(go, tr("loading"))
 
     @Slot(object)
     def _page_arrived(self, tagged: tuple[int, DueBatch]) -> None:
@@ -262,7 +262,7 @@ class DueLoader(QObject):
                 loading=True,
             )
 
-        tab.with_password(go)
+        tab.with_password(go, tr("reading the signed-off sheet"))
 
     def _signed_off(self, generation: int, result: SignedOff, restart: bool) -> None:
         if generation != self._generation:

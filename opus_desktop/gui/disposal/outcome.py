@@ -44,7 +44,6 @@ from PySide6.QtWidgets import (
 )
 
 from opus_desktop.gui.disposal.model import SORT_ROLE
-from opus_desktop.gui.disposal.tasks import DestroyResult
 from opus_desktop.gui.editor.words import count
 from opus_desktop.gui.icons import status_icon
 from opus_desktop.jobs.audit import DisposedRecord
@@ -58,6 +57,7 @@ from opus_desktop.jobs.disposal import (
 )
 from opus_desktop.jobs.due import DisposalItem
 from opus_desktop.jobs.state import BatchResult, Progress
+from opus_desktop.usecases.disposing import DestroyResult
 
 log = logging.getLogger(__name__)
 

@@ -47,7 +47,6 @@ from opus_desktop.gui.disposal.flow import FlowLayout, group
 from opus_desktop.gui.disposal.loading import DueLoader, local_text
 from opus_desktop.gui.disposal.model import DueFilter, DueModel
 from opus_desktop.gui.disposal.outcome import OutcomePanel
-from opus_desktop.gui.disposal.tasks import Connections
 from opus_desktop.gui.disposal.view import DueView
 from opus_desktop.gui.editor.progress import TaskStrip
 from opus_desktop.gui.editor.words import count
@@ -55,10 +54,11 @@ from opus_desktop.gui.errors import show_error
 from opus_desktop.gui.icons import status_colour
 from opus_desktop.gui.settings import GuiSettings
 from opus_desktop.gui.workers import Task, TaskRunner
-from opus_desktop.jobs.connect import password_needed
 from opus_desktop.jobs.due import MAX_PER_PAGE
 from opus_desktop.jobs.state import Progress
-from opus_desktop.profiles import Profile, certificate_password
+from opus_desktop.profiles import Profile
+from opus_desktop.usecases.connection import StoredPassword, stored_password
+from opus_desktop.usecases.disposing import Connections
 
 log = logging.getLogger(__name__)
 
@@ -435,14 +435,32 @@ class DisposalTab(QWidget):
         self.banner.setText(text)
         self.banner.show()
 
-    def with_password(self, then: Callable[[str | None], None]) -> None:
-        """Call `then` with the certificate's password, asking for it when needed."""
+    def with_password(self, then: Callable[[str | None], None], doing: str) -> None:
+        """Call `then` with the certificate's password, asking for it when needed. The
+        variable and the keyring are read in a worker (the keyring may take a while), in
+        the task strip, so the tab is busy from here to the end of what `then` starts;
+        `doing` names it in tooltips meanwhile."""
         profile = self.profile
         if profile is None:
             return
-        password = certificate_password(profile)
-        if password is not None or not password_needed(profile):
-            then(password)
+        self.busy_with = doing
+        task = Task(lambda state: stored_password(profile), name="find the password")
+        self.error = None
+        self.show_banner(None)
+        self.tasks.run(
+            task,
+            tr("Opening the certificate…"),
+            lambda found: self._password_found(profile, found, then),
+        )
+        self.refresh()
+
+    def _password_found(
+        self, profile: Profile, found: StoredPassword, then: Callable[[str | None], None]
+    ) -> None:
+        if profile is not self.profile:  # the profile changed meanwhile
+            return
+        if not found.needed:
+            then(found.password)
             return
         dialog = PasswordDialog(profile, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

@@ -3,14 +3,31 @@ filtering between a step and its undo changes nothing; the model does the actual
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import Protocol
 
 from PySide6.QtGui import QUndoCommand
 
 from opus_desktop.gui.editor.rows import Row
 
-if TYPE_CHECKING:
-    from opus_desktop.gui.editor.model import CellState, RecordsModel
+# One cell as a step finds or leaves it: row, column, value, problem, text, status.
+CellState = tuple[Row, int, object, "str | None", str, str]
+
+
+class EditableRows(Protocol):
+    """What the steps ask of the grid's model (model.py), which does the actual work."""
+
+    def capture(
+        self, edits: Sequence[tuple[Row, int, str | None]]
+    ) -> tuple[list[CellState], list[CellState]]: ...
+
+    def apply_cells(
+        self, states: Sequence[CellState], hints: dict[int, int] | None = None
+    ) -> None: ...
+
+    def insert_placed(self, placed: Sequence[tuple[int, Row]]) -> None: ...
+
+    def remove_placed(self, rows: Sequence[Row]) -> list[tuple[int, Row]]: ...
 
 
 class EditCells(QUndoCommand):
@@ -19,7 +36,7 @@ class EditCells(QUndoCommand):
 
     def __init__(
         self,
-        model: RecordsModel,
+        model: EditableRows,
         edits: list[tuple[Row, int, str | None]],
         label: str,
         hints: dict[int, int] | None = None,
@@ -44,7 +61,7 @@ class EditCells(QUndoCommand):
 class InsertRows(QUndoCommand):
     """Rows put in at one position (added, duplicated, or appended by a paste)."""
 
-    def __init__(self, model: RecordsModel, position: int, rows: list[Row], label: str) -> None:
+    def __init__(self, model: EditableRows, position: int, rows: list[Row], label: str) -> None:
         super().__init__(label)
         self._model = model
         self._placed = [(position + offset, row) for offset, row in enumerate(rows)]
@@ -60,7 +77,7 @@ class InsertRows(QUndoCommand):
 class RemoveRows(QUndoCommand):
     """Rows taken out; undo puts each back where it was."""
 
-    def __init__(self, model: RecordsModel, rows: list[Row], label: str) -> None:
+    def __init__(self, model: EditableRows, rows: list[Row], label: str) -> None:
         super().__init__(label)
         self._model = model
         self._rows = rows

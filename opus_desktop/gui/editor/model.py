@@ -25,6 +25,7 @@ from PySide6.QtGui import QColor, QFont, QIcon, QUndoCommand, QUndoStack
 from opus_desktop.core.records import Record
 from opus_desktop.core.schema import ColumnType
 from opus_desktop.gui.editor import icons
+from opus_desktop.gui.editor.commands import CellState, EditCells, InsertRows, RemoveRows
 from opus_desktop.gui.editor.rows import (
     FAILED,
     PENDING,
@@ -48,7 +49,6 @@ PROBLEM_ROLE = Qt.ItemDataRole.UserRole + 2  # the cell's problem sentence, or N
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 # row, template column, value, problem, status, message
-CellState = tuple[Row, int, object, "str | None", str, str]
 # row key, status, message, the template column the message names (or None)
 StatusChange = tuple[str, str, str, "int | None"]
 
@@ -372,8 +372,6 @@ class RecordsModel(QAbstractTableModel):
 
     def set_texts(self, changes: Iterable[tuple[int, int, str | None]], label: str) -> int:
         """Set cells (row position, column counting Status, text); return how many changed."""
-        from opus_desktop.gui.editor.commands import EditCells
-
         edits, hints = self._cell_edits(changes)
         if edits:
             self.undo_stack.push(EditCells(self, edits, label, hints))
@@ -403,8 +401,6 @@ class RecordsModel(QAbstractTableModel):
         self, position: int, contents: Sequence[dict[int, str]], label: str | None = None
     ) -> list[Row]:
         """Insert rows made from {column counting Status: text}; return them."""
-        from opus_desktop.gui.editor.commands import InsertRows
-
         if self._columns is None or not contents or self.locked:
             return []
         position = max(0, min(position, len(self._rows)))
@@ -422,8 +418,6 @@ class RecordsModel(QAbstractTableModel):
         return row
 
     def remove_rows(self, positions: Iterable[int], label: str | None = None) -> int:
-        from opus_desktop.gui.editor.commands import RemoveRows
-
         if self.locked:
             return 0
         rows = [self._rows[p] for p in sorted(set(positions)) if 0 <= p < len(self._rows)]
@@ -434,8 +428,6 @@ class RecordsModel(QAbstractTableModel):
 
     def duplicate_rows(self, positions: Iterable[int]) -> list[Row]:
         """Copies of the rows, inserted after the last of them, in grid order."""
-        from opus_desktop.gui.editor.commands import InsertRows
-
         chosen = sorted({p for p in positions if 0 <= p < len(self._rows)})
         if not chosen or self._columns is None or self.locked:
             return []
@@ -462,8 +454,6 @@ class RecordsModel(QAbstractTableModel):
     ) -> int:
         """Cells set and rows appended as one undo step (a paste or a fill); nothing
         at all (no empty step) when no cell would change."""
-        from opus_desktop.gui.editor.commands import EditCells, InsertRows
-
         cells, hints = self._cell_edits(edits)
         if self._columns is None or self.locked or not (cells or appended):
             return 0

@@ -40,9 +40,10 @@ from opus_desktop.gui.editor.words import count
 from opus_desktop.gui.errors import show_error
 from opus_desktop.gui.runs.models import SORT_ROLE, ItemsModel, RunsModel, file_name
 from opus_desktop.gui.workers import Task, TaskRunner
-from opus_desktop.jobs.journal import Item, Journal, RunInfo
-from opus_desktop.jobs.report import ReportSummary, write_run_report
+from opus_desktop.jobs.journal import Item, RunInfo
+from opus_desktop.jobs.report import ReportSummary
 from opus_desktop.jobs.state import Progress
+from opus_desktop.usecases.runs import read_items, read_runs, run_report
 
 if TYPE_CHECKING:
     from opus_desktop.gui.submit.driver import RunEnd, SubmitDriver
@@ -56,24 +57,6 @@ REPORT_FILTER = "Excel workbook (*.xlsx)"
 
 def tr(text: str) -> str:
     return QCoreApplication.translate("RunsTab", text)
-
-
-def read_runs(path: Path) -> list[RunInfo]:
-    """Every run in the journal at `path`, newest first; none when there is no journal yet."""
-    if not path.exists():
-        return []
-    with Journal(path) as journal:
-        return journal.runs(limit=MAX_RUNS)
-
-
-def read_items(path: Path, run_id: str) -> tuple[RunInfo, list[Item]]:
-    with Journal(path) as journal:
-        return journal.run(run_id), list(journal.items(run_id))
-
-
-def write_report(path: Path, journal_path: Path, run_id: str) -> ReportSummary:
-    with Journal(journal_path) as journal:
-        return write_run_report(path, journal, run_id)
 
 
 def _table(model: RunsModel | ItemsModel) -> tuple[QTableView, QSortFilterProxyModel]:
@@ -255,7 +238,7 @@ class RunsTab(QWidget):
             self.run_label.setToolTip(text)
 
         self.tasks.run(
-            Task(lambda state: write_report(target, journal, run.id), name="run report"),
+            Task(lambda state: run_report(target, run.id, journal), name="run report"),
             tr("Writing the report…"),
             written,
         )
@@ -359,7 +342,7 @@ class RunsTab(QWidget):
             self._again = True
             return
         path = self.journal_path
-        task = Task(lambda state: read_runs(path), name="read runs")
+        task = Task(lambda state: read_runs(path, MAX_RUNS), name="read runs")
         task.succeeded.connect(self._runs_read)
         task.failed.connect(self._read_failed)
         task.finished.connect(self._load_finished)

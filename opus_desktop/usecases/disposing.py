@@ -1,19 +1,20 @@
-"""What the Disposal tab runs in its worker threads: plain functions over jobs.disposal,
-the same code the `due` and `destroy` commands drive.
+"""The disposal use cases, as `due` / `destroy` and the Disposal tab both ask for them:
+the due list page by page, a signed-off sheet, a destroy run and its certificate, a run
+sent again, a run read back.
 
-    connections = Connections()
+    connections = Connections()               # or Connections(ask=...) on a terminal
     listing = load_due(connections, LoadRequest(profile, password, before), state, on_page)
     result = destroy(connections, DestroyRequest(...), state, on_created)
     result = send_again(connections, profile, password, run_id, state)
-    connections.close()                       # when the tab goes
+    connections.close()                       # when the tab or the command is done
 
-Each function takes the RunState its Task hands it (progress, cancel) and returns plain
-data; nothing here touches a widget. `on_page` and `on_created` are called in the worker
-thread: the tab passes a signal's emit, which Qt queues to the GUI thread.
+Each function takes the RunState it is given (progress, cancel) and returns plain data.
+`on_page` and `on_created` are called in the caller's thread (the tab's worker: it
+passes a signal's emit, which Qt queues to the GUI thread).
 
-One connection per profile is opened on first use and shared by the tab's tasks, so
-"Load more" does not sign in again for each page; it is closed when the profile changes
-(once no task uses it any more) and when the tab closes.
+One connection per profile is opened on first use and shared by the tasks, so "Load
+more" does not sign in again for each page; it is closed when the profile changes (once
+no task uses it any more) and when the caller closes it.
 """
 
 from __future__ import annotations
@@ -26,12 +27,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from opus_desktop import paths
+from opus_desktop import settings as app_settings
 from opus_desktop.core.reports import write_table
 from opus_desktop.core.schema import Template
 from opus_desktop.documents import DocumentError
-from opus_desktop.jobs.audit import AuditLog
-from opus_desktop.jobs.connect import Connection, connect
-from opus_desktop.jobs.disposal import DestroyOutcome, DestroyRun, Tenant, certificate_path
+from opus_desktop.jobs.audit import AuditLog, VerifyResult
+from opus_desktop.jobs.connect import Connection
+from opus_desktop.jobs.disposal import (
+    DestroyOutcome,
+    DestroyRun,
+    Tenant,
+    certificate_path,
+    destroy_outcome,
+)
 from opus_desktop.jobs.due import (
     MAX_PER_PAGE,
     DisposalItem,
@@ -43,10 +52,12 @@ from opus_desktop.jobs.due import (
     fetch_due,
     read_selection,
 )
+from opus_desktop.jobs.errors import JobError
 from opus_desktop.jobs.journal import Journal
+from opus_desktop.jobs.report import file_sha256
 from opus_desktop.jobs.state import RunState
-from opus_desktop.opus import RetryPolicy
-from opus_desktop.profiles import Profile
+from opus_desktop.profiles import Profile, find_profile
+from opus_desktop.usecases.connection import AskPassword, open_connection
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +67,14 @@ DUE_SHEET_TITLE = "Due records"  # as `opus-desktop due --out` writes it
 class Connections:
     """The tab's open connection, shared by its tasks (thread-safe)."""
 
-    def __init__(self, opener: Callable[[Profile, str | None], Connection] | None = None) -> None:
+    def __init__(
+        self,
+        opener: Callable[[Profile, str | None], Connection] | None = None,
+        *,
+        ask: AskPassword | None = None,
+    ) -> None:
         self._open = opener or (
-            lambda profile, password: connect(profile, password, retry=RetryPolicy())
+            lambda profile, password: open_connection(profile, password=password, ask=ask)
         )
         self._lock = threading.Lock()
         self._profile: Profile | None = None
@@ -193,7 +209,11 @@ class DestroyRequest:
     operator_name: str
     before: datetime
     organisation: str = ""
-    certificate: Path | None = None  # None: the data folder's "certificates"
+    certificate: Path | None = None  # None: beside the input, else the data folder's
+    not_sent: Sequence[DisposalItem] = ()  # selected but left out (not due), with `reason`
+    reason: str = ""
+    input_path: Path | None = None  # the signed-off sheet
+    outage_limit: float | None = None  # None: the "Give up after" setting
 
 
 @dataclass(frozen=True)
@@ -204,6 +224,8 @@ class DestroyResult:
     certificate: Path | None  # None: nothing destroyed yet, or it could not be written
     manifest: Path | None
     document_error: str | None  # why the certificate could not be written
+    pages: int = 0
+    manifest_sha256: str = ""
 
     @property
     def run_id(self) -> str:
@@ -226,13 +248,24 @@ def destroy(
         Journal(journal_path) as journal,
     ):
         tenant = Tenant.of(profile, connection.client.connection_id)
-        runner = DestroyRun(journal, AuditLog(audit_path), connection.client, tenant)
+        runner = DestroyRun(
+            journal,
+            AuditLog(audit_path),
+            connection.client,
+            tenant,
+            outage_limit=_limit(request.outage_limit),
+        )
+        path = request.input_path
         run_id = runner.create(
             request.items,
             request.justification,
             operator_name=request.operator_name,
             before=request.before,
+            not_sent=request.not_sent,
+            reason=request.reason,
             organisation=request.organisation,
+            input_path=path.resolve() if path is not None else None,
+            input_hash=file_sha256(path) if path is not None else None,
             certificate=request.certificate,
         )
         if on_created is not None:
@@ -250,26 +283,64 @@ def send_again(
     operator_name: str | None = None,
     journal_path: Path | None = None,
     audit_path: Path | None = None,
+    *,
+    failed_only: bool | None = None,
+    outage_limit: float | None = None,
+    announce: Callable[[int, int], None] | None = None,
 ) -> DestroyResult:
-    """Send a disposal run's failed records again, and whatever it had left to send
-    (`destroy --retry-failed`, or `--resume` when none failed)."""
+    """Go on with a disposal run: its failed records sent again (`destroy --retry-failed`)
+    or what it had left to send (`--resume`); with `failed_only` None, the failed ones
+    when there are any. `announce(to_send, destroyed)` is called before anything is sent."""
     with connections.use(profile, password) as connection, Journal(journal_path) as journal:
         tenant = Tenant.of(profile, connection.client.connection_id)
-        runner = DestroyRun(journal, AuditLog(audit_path), connection.client, tenant)
-        failed = journal.run(run_id).counts.failed
-        act = runner.retry_failed if failed else runner.resume
+        runner = DestroyRun(
+            journal,
+            AuditLog(audit_path),
+            connection.client,
+            tenant,
+            outage_limit=_limit(outage_limit),
+        )
+        counts = journal.run(run_id).counts
+        retry = counts.failed > 0 if failed_only is None else failed_only
+        if announce is not None:  # (records to send, destroyed already)
+            announce(counts.failed if retry else counts.remaining, counts.ok)
+        act = runner.retry_failed if retry else runner.resume
         outcome = act(run_id, state, operator_name)
     return _with_documents(outcome, state)
+
+
+def disposal_run(run: str, journal_path: Path | None = None) -> tuple[str, Profile]:
+    """A disposal run's id and profile, to go on with it; JobError for a submit run."""
+    with Journal(journal_path) as journal:
+        info = journal.run(run)
+    if info.kind != "destroy":
+        raise JobError(
+            f"Run {info.id} submitted records; continue it with `opus-desktop runs resume "
+            f"{info.id}`."
+        )
+    return info.id, find_profile(info.profile)
 
 
 def read_outcome(
     run_id: str, journal_path: Path | None = None, audit_path: Path | None = None
 ) -> DestroyOutcome:
     """A disposal run as the journal and the audit log hold it now."""
-    from opus_desktop.jobs.disposal import destroy_outcome
-
     with Journal(journal_path) as journal:
         return destroy_outcome(journal, AuditLog(audit_path), run_id)
+
+
+def verify_audit(audit_path: Path | None = None) -> tuple[Path, VerifyResult]:
+    """Check the audit log's chain, and that every entry the journal anchors is in it."""
+    audit = AuditLog(audit_path)
+    anchors: list[str] = []
+    if paths.journal_path().exists():  # no journal yet: nothing to compare with
+        with Journal() as journal:
+            anchors = journal.audit_anchors()
+    return audit.path, audit.verify(anchors)
+
+
+def _limit(given: float | None) -> float:
+    return given if given is not None else app_settings.outage_limit()
 
 
 def _with_documents(outcome: DestroyOutcome, state: RunState) -> DestroyResult:
@@ -281,7 +352,10 @@ def _with_documents(outcome: DestroyOutcome, state: RunState) -> DestroyResult:
         from opus_desktop.documents.certificate import write_disposal_documents
 
         written = write_disposal_documents(outcome, pdf)
-    except DocumentError as exc:
-        log.warning("the certificate of run %s could not be written: %s", outcome.run.id, exc)
-        return DestroyResult(outcome, None, None, exc.message)
-    return DestroyResult(outcome, written.pdf, written.manifest, None)
+    except (DocumentError, ImportError) as exc:
+        said = exc.message if isinstance(exc, DocumentError) else f"Qt cannot load ({exc})."
+        log.warning("the certificate of run %s could not be written: %s", outcome.run.id, said)
+        return DestroyResult(outcome, None, None, said)
+    return DestroyResult(
+        outcome, written.pdf, written.manifest, None, written.pages, written.manifest_sha256
+    )
