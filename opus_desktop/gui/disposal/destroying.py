@@ -1,6 +1,6 @@
 """Marking the ticked records destroyed: the confirmation, the run, its outcome, retry.
 
-    destroyer = Destroyer(tab)
+    destroyer = Destroyer(tab, tab.loader, tab.outcome, tab)
     destroyer.confirm()          # the confirmation dialog; its OK starts the run
     destroyer.retry(run_id)      # the failed (and unsent) records of a run, again
 
@@ -12,21 +12,20 @@ and every record sent is unticked.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from PySide6.QtCore import QCoreApplication, QObject, Qt, Signal, Slot
+from PySide6.QtWidgets import QWidget
 
 from opus_desktop import paths
 from opus_desktop import settings as app_settings
 from opus_desktop.errors import AppError
 from opus_desktop.gui.disposal.confirm_dialog import ConfirmDialog
+from opus_desktop.gui.disposal.host import DisposalHost
+from opus_desktop.gui.disposal.loading import DueLoader
+from opus_desktop.gui.disposal.outcome import OutcomePanel
 from opus_desktop.gui.settings import Option
 from opus_desktop.gui.workers import Task
 from opus_desktop.jobs.due import summarise
 from opus_desktop.usecases.disposing import DestroyRequest, DestroyResult, destroy, send_again
-
-if TYPE_CHECKING:
-    from opus_desktop.gui.disposal.tab import DisposalTab
 
 ORGANISATION: Option[str] = Option(
     "disposal/organisation", "", "The organisation printed on certificates of destruction"
@@ -42,18 +41,23 @@ class Destroyer(QObject):
 
     created = Signal(str)
 
-    def __init__(self, tab: DisposalTab) -> None:
-        super().__init__(tab)
+    def __init__(
+        self, tab: DisposalHost, loader: DueLoader, outcome: OutcomePanel, widget: QWidget
+    ) -> None:
+        super().__init__(widget)
         self.tab = tab
+        self.loader = loader
+        self.outcome = outcome
+        self.widget = widget  # the same tab, as the parent of the dialog
         self.dialog: ConfirmDialog | None = None
         self.last_result: DestroyResult | None = None
-        self.created.connect(tab.outcome.set_run)
+        self.created.connect(self.outcome.set_run)
 
     def confirm(self) -> ConfirmDialog | None:
         """Open the confirmation for the ticked records (window-modal, not blocking)."""
         tab = self.tab
         records = tab.model.checked_records()
-        if not records or tab.profile is None or tab.loader.before is None:
+        if not records or tab.profile is None or self.loader.before is None:
             return None
         items = [record.item() for record in records]
         dialog = ConfirmDialog(
@@ -62,7 +66,7 @@ class Destroyer(QObject):
             operator_name=app_settings.operator_name(),
             organisation=tab.settings.get(ORGANISATION),
             certificate_folder=paths.data_dir() / "certificates",
-            parent=tab,
+            parent=self.widget,
         )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.accepted.connect(lambda: self._confirmed(dialog))
@@ -77,7 +81,7 @@ class Destroyer(QObject):
 
     def _confirmed(self, dialog: ConfirmDialog) -> None:
         tab = self.tab
-        profile, before = tab.profile, tab.loader.before
+        profile, before = tab.profile, self.loader.before
         if profile is None or before is None:
             return
         tab.settings.set(ORGANISATION, dialog.organisation())
@@ -98,7 +102,7 @@ class Destroyer(QObject):
                 lambda state: destroy(connections, request, state, emit, journal, audit),
                 name="destroy",
             )
-            tab.outcome.start(items)
+            self.outcome.start(items)
             self._start(task, tr("Marking records destroyed…"), tr("marking records destroyed"))
 
         tab.with_password(go, tr("marking records destroyed"))
@@ -125,13 +129,13 @@ class Destroyer(QObject):
                 ),
                 name="retry destroy",
             )
-            tab.outcome.resume(tr("Run {id}: sending again…").format(id=run_id))
+            self.outcome.resume(tr("Run {id}: sending again…").format(id=run_id))
             self._start(task, tr("Sending again…"), tr("sending again"))
 
         tab.with_password(go, tr("sending again"))
 
     def _start(self, task: Task, label: str, doing: str) -> None:
-        outcome = self.tab.outcome
+        outcome = self.outcome
         outcome.show()
         task.batch.connect(outcome.apply_batch)
         task.progress.connect(outcome.show_progress)
@@ -141,10 +145,10 @@ class Destroyer(QObject):
         tab = self.tab
         self.last_result = result
         outcome = result.outcome
-        tab.outcome.show_result(result)
+        self.outcome.show_result(result)
         tab.model.set_checked([record.key for record in outcome.records], False)
         if tab.model.remove_keys([record.key for record in outcome.destroyed]):
-            tab.loader.shrank()
+            self.loader.shrank()
         text = tr("Run {id}: {destroyed} destroyed, {failed} not destroyed.").format(
             id=outcome.run.id,
             destroyed=f"{len(outcome.destroyed):,}",
@@ -159,4 +163,4 @@ class Destroyer(QObject):
 
     def _failed(self, exc: BaseException) -> None:
         message = exc.message if isinstance(exc, AppError) else tr("Something went wrong.")
-        self.tab.outcome.show_failure(message)
+        self.outcome.show_failure(message)

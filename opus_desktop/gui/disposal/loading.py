@@ -1,7 +1,7 @@
 """The due list of the Disposal tab: which date it is for, which pages are loaded, where
 to go on; loading pages, importing a signed-off sheet and exporting for sign-off.
 
-    loader = DueLoader(tab)
+    loader = DueLoader(tab, tab)
     loader.load()          # a fresh list: its first page
     loader.load_more()     # the next page
     loader.load_all()      # every page still to load
@@ -20,11 +20,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication, QObject, Qt, Signal, Slot
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
+from opus_desktop.gui.disposal.host import DisposalHost
 from opus_desktop.gui.editor.words import count
 from opus_desktop.gui.settings import LAST_FOLDER
 from opus_desktop.gui.workers import Task
@@ -36,9 +36,6 @@ from opus_desktop.usecases.disposing import (
     load_due,
     read_signed_off,
 )
-
-if TYPE_CHECKING:
-    from opus_desktop.gui.disposal.tab import DisposalTab
 
 SHEET_FILTER = "Excel workbook (*.xlsx);;CSV file (*.csv)"
 SIGNED_OFF_FILTER = "Sheets (*.xlsx *.xlsm *.csv);;All files (*)"
@@ -58,9 +55,10 @@ class DueLoader(QObject):
 
     page = Signal(object)
 
-    def __init__(self, tab: DisposalTab) -> None:
-        super().__init__(tab)
+    def __init__(self, tab: DisposalHost, widget: QWidget) -> None:
+        super().__init__(widget)
         self.tab = tab
+        self.widget = widget  # the same tab, as the parent of the dialogs
         self.before: datetime | None = None  # the list's due-before moment (UTC); None: no list
         self.per_page = MAX_PER_PAGE
         self.pages = 0
@@ -200,7 +198,7 @@ class DueLoader(QObject):
             stamp = (self.before or tab.before()).astimezone().strftime("%Y-%m-%d")
             name = f"due-records-{stamp}{'-ticked' if ticked else ''}.xlsx"
             chosen, _ = QFileDialog.getSaveFileName(
-                tab, tr("Export for sign-off"), str(self._folder() / name), SHEET_FILTER
+                self.widget, tr("Export for sign-off"), str(self._folder() / name), SHEET_FILTER
             )
             if not chosen:
                 return
@@ -231,7 +229,7 @@ class DueLoader(QObject):
         tab = self.tab
         if path is None:
             chosen, _ = QFileDialog.getOpenFileName(
-                tab, tr("Import a signed-off sheet"), str(self._folder()), SIGNED_OFF_FILTER
+                self.widget, tr("Import a signed-off sheet"), str(self._folder()), SIGNED_OFF_FILTER
             )
             if not chosen:
                 return
@@ -320,7 +318,7 @@ class DueLoader(QObject):
             tr("Keys not in the due list") if missing else tr("Keys listed twice"),
             text,
             QMessageBox.StandardButton.Ok,
-            self.tab,
+            self.widget,
         )
         box.setObjectName("not-due-keys")
         details = lines + [

@@ -101,8 +101,8 @@ class DisposalTab(QWidget):
         self.tasks = TaskStrip(runner)
         self.outcome = OutcomePanel()
         self.outcome.hide()
-        self.loader = DueLoader(self)
-        self.destroyer = Destroyer(self)
+        self.loader = DueLoader(self, self)
+        self.destroyer = Destroyer(self, self.loader, self.outcome, self)
 
         self._build_actions()
         self._build_layout()

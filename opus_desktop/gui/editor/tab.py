@@ -96,9 +96,9 @@ class RecordsTab(QWidget):
         self.tasks = TaskStrip(runner)
         self.drafts = DraftKeeper(self.model, runner, self)
         self.driver = SubmitDriver(runner, self)
-        self.submit_panel = SubmitPanel(self, self.driver)
+        self.submit_panel = SubmitPanel(self, self.driver, self)
         self.driver.grid = self.submit_panel
-        self.restore_offer = RestoreOffer(self)
+        self.restore_offer = RestoreOffer(self, self)
         self.closing = False  # the window is closing: no more dialogs
         self._sending = False
         self._busy = False
@@ -285,6 +285,17 @@ class RecordsTab(QWidget):
     @property
     def restore_prompt(self) -> QMessageBox | None:
         return self.restore_offer.prompt
+
+    def forget_input(self) -> None:
+        """The grid no longer holds an imported sheet's rows (a draft replaced them)."""
+        self.loaded = None
+
+    def fit_status_column(self) -> None:
+        self.submit_panel.fit_status_column()
+
+    def resume_run(self, run_id: str, profile_name: str) -> bool:
+        """Resume a run of the journal in this tab's driver (see SubmitDriver.resume)."""
+        return self.driver.resume(run_id, profile_name)
 
     def set_sending(self, sending: bool) -> None:
         """The grid is read-only while its rows are being sent."""

@@ -43,6 +43,7 @@ from opus_desktop.gui.editor.rows import FAILED, PENDING, SKIPPED, STATUSES, STO
 from opus_desktop.gui.editor.words import count
 from opus_desktop.gui.errors import show_error
 from opus_desktop.gui.submit.driver import RunEnd, SubmitDriver
+from opus_desktop.gui.submit.grid import GridTab
 from opus_desktop.gui.submit.results import ColumnNames, progress_text, status_changes
 from opus_desktop.gui.submit.summary import outcome_text, summary_box
 from opus_desktop.gui.submit.work import SendRequest
@@ -54,7 +55,6 @@ from opus_desktop.usecases.connection import Access
 from opus_desktop.usecases.submitting import RunOptions, export_failed
 
 if TYPE_CHECKING:
-    from opus_desktop.gui.editor.tab import RecordsTab
     from opus_desktop.usecases.submitting import RunStart
 
 log = logging.getLogger(__name__)
@@ -87,8 +87,8 @@ class SubmitPanel(QWidget):
 
     finished = Signal(object)
 
-    def __init__(self, tab: RecordsTab, driver: SubmitDriver) -> None:
-        super().__init__(tab)
+    def __init__(self, tab: GridTab, driver: SubmitDriver, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
         self.setObjectName("submit-panel")
         self.tab = tab
         self.model = tab.model

@@ -14,19 +14,16 @@ kept rows; runs stay in the journal (the Runs tab resumes them).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication, QObject
-from PySide6.QtWidgets import QMessageBox, QTabWidget
+from PySide6.QtWidgets import QMessageBox, QTabWidget, QWidget
 
 from opus_desktop.gui.editor.drafts import Unsent, find_unsent
 from opus_desktop.gui.editor.filters import RowFilter
 from opus_desktop.gui.editor.words import count
+from opus_desktop.gui.submit.grid import RestoreTab
 from opus_desktop.gui.submit.results import ColumnNames
 from opus_desktop.gui.workers import Task
-
-if TYPE_CHECKING:
-    from opus_desktop.gui.editor.tab import RecordsTab
 
 
 def tr(text: str) -> str:
@@ -34,9 +31,12 @@ def tr(text: str) -> str:
 
 
 class RestoreOffer(QObject):
-    def __init__(self, tab: RecordsTab) -> None:
-        super().__init__(tab)
+    """`tab` is the Records tab; `widget` the same tab as a widget, to parent the prompt."""
+
+    def __init__(self, tab: RestoreTab, widget: QWidget) -> None:
+        super().__init__(widget)
         self.tab = tab
+        self.widget = widget
         self.prompt: QMessageBox | None = None
 
     def look(self, sheet: Path | None = None) -> None:
@@ -60,7 +60,7 @@ class RestoreOffer(QObject):
         model, columns = tab.model, tab.model.columns
         if found.rows and columns is not None and not found.unusable:
             tab.drafts.restoring()
-            tab.loaded = None
+            tab.forget_input()
             tab.set_filter(RowFilter.ALL)
             model.load(columns, found.rows, found.keys, found.meta.get("sheet"), found.counts)
             model.undo_stack.resetClean()  # unsent work, as edits are
@@ -76,13 +76,13 @@ class RestoreOffer(QObject):
                 for row in found.failed_rows
             )
             tab.view.fit_columns()
-            tab.submit_panel.fit_status_column()
+            tab.fit_status_column()
             tab.view.go_to(0, 1)
             tab.status_message.emit(
                 count(len(found.rows), tr("1 row restored."), tr("{0} rows restored."))
             )
         if found.run is not None:
-            tab.driver.resume(found.run.id, found.run.profile)
+            tab.resume_run(found.run.id, found.run.profile)
 
     # -- inside -----------------------------------------------------------------------------
 
@@ -104,7 +104,7 @@ class RestoreOffer(QObject):
                 tab.open_sheet(sheet)
             return
         self._reveal()
-        box = QMessageBox(tab)
+        box = QMessageBox(self.widget)
         box.setObjectName("restore-prompt")
         box.setIcon(QMessageBox.Icon.Question)
         box.setWindowTitle(tr("Unsent work"))
@@ -140,11 +140,11 @@ class RestoreOffer(QObject):
 
     def _reveal(self) -> None:
         """Show the tab, when it is in a tab widget (the window's Records tab)."""
-        parent = self.tab.parentWidget()
+        parent = self.widget.parentWidget()
         while parent is not None and not isinstance(parent, QTabWidget):
             parent = parent.parentWidget()
         if isinstance(parent, QTabWidget):
-            parent.setCurrentWidget(self.tab)
+            parent.setCurrentWidget(self.widget)
 
     @staticmethod
     def _text(found: Unsent) -> str:
