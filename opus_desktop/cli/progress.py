@@ -77,6 +77,8 @@ class ProgressBar:
         with self._lock:
             if self._closed:
                 return
+            if progress.total == 0 and not progress.done:
+                return  # nothing counted yet (the run is being prepared)
             self._last = progress
             now = self._clock()
             finished = progress.total > 0 and progress.remaining == 0
@@ -95,7 +97,7 @@ class ProgressBar:
                 return
             self._closed = True
             final = progress or self._last
-            if final is not None:
+            if final is not None and (final.total or final.done):
                 self._draw(final)
             if self.tty and self._width:
                 self.stream.write("\n")
