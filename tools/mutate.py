@@ -50,7 +50,6 @@ TESTS: dict[str, list[str]] = {
         UNIT + "test_state.py",
         UNIT + "test_submit.py",
         UNIT + "test_disposal.py",
-        INTEGRATION + "test_runs_cli.py",
     ],
     "jobs/pace.py": [UNIT + "test_pace.py", UNIT + "test_submit.py"],
     "jobs/submit.py": [
@@ -87,7 +86,6 @@ TESTS: dict[str, list[str]] = {
         UNIT + "test_auth.py",
         UNIT + "test_client.py",
         UNIT + "test_connect.py",
-        INTEGRATION + "test_client_sandbox.py",
     ],
 }
 SECTION = re.compile(r"^\[tool\.mutmut\]\n(?:(?!\[).*\n)*", re.MULTILINE)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from opus_desktop.cli.exits import EXIT_OK
 from opus_desktop.cli.inputs import terminal_prompt
-from opus_desktop.cli.submit_cmd import add_outage_argument, drive, finish
+from opus_desktop.cli.submit_cmd import add_outage_argument, drive, finish, print_failures
 from opus_desktop.jobs.journal import RunInfo
 from opus_desktop.usecases.connection import Access
 from opus_desktop.usecases.runs import check_report_path, list_runs, run_info, show_run
@@ -98,14 +98,7 @@ def run_show(args: argparse.Namespace) -> int:
         print(f"{label + ':':<10}{value}")
     if shown.failed:
         print("Failed:")
-    for item in shown.failed:
-        print(f"  row {item.row} ({item.key}): {item.message}")
-    if shown.more_failed:
-        print(f"  ... and {shown.more_failed} more (--report OUT.xlsx lists them all).")
-    if written is not None:
-        print(f"Report written to {written.path}.")
-        if written.note:
-            print(written.note)
+    print_failures(shown, written, "more (--report OUT.xlsx lists them all).")
     return EXIT_OK
 
 

@@ -34,10 +34,11 @@ from opus_desktop.cli.inputs import (
 )
 from opus_desktop.cli.progress import ProgressBar, duration
 from opus_desktop.core.validation import ValidationResult, validate
+from opus_desktop.jobs.report import ReportSummary
 from opus_desktop.jobs.state import RunState
 from opus_desktop.jobs.submit import MAX_CONCURRENCY, SubmitSummary, conflict_option
 from opus_desktop.usecases.connection import Access
-from opus_desktop.usecases.runs import check_report_path, show_run
+from opus_desktop.usecases.runs import ShownRun, check_report_path, show_run
 from opus_desktop.usecases.submitting import (
     Announce,
     NewRun,
@@ -240,14 +241,7 @@ def finish(summary: SubmitSummary | None, report: Path | None) -> int:
         line += f", {counts.remaining:,} not sent yet"
     print(line + ".")
     shown, written = show_run(summary.run_id, SHOWN, report=report)
-    for item in shown.failed:
-        print(f"  row {item.row} ({item.key}): {item.message}")
-    if shown.more_failed:
-        print(f"  ... and {shown.more_failed} more failed row(s).")
-    if written is not None:
-        print(f"Report written to {written.path}.")
-        if written.note:
-            print(written.note)
+    print_failures(shown, written, "more failed row(s).")
     if counts.remaining:
         print(f"Continue with: opus-desktop runs resume {summary.run_id}")
     elif counts.failed:
@@ -255,6 +249,18 @@ def finish(summary: SubmitSummary | None, report: Path | None) -> int:
     if summary.error is not None:
         return fail(summary.error.message, summary.exit_code)
     return summary.exit_code
+
+
+def print_failures(shown: ShownRun, written: ReportSummary | None, more: str) -> None:
+    """The run's first failed rows, how many more there are, and the report written."""
+    for item in shown.failed:
+        print(f"  row {item.row} ({item.key}): {item.message}")
+    if shown.more_failed:
+        print(f"  ... and {shown.more_failed} {more}")
+    if written is not None:
+        print(f"Report written to {written.path}.")
+        if written.note:
+            print(written.note)
 
 
 def _records(count: int) -> str:

@@ -247,14 +247,7 @@ def destroy(
         connections.use(profile, request.password) as connection,
         Journal(journal_path) as journal,
     ):
-        tenant = Tenant.of(profile, connection.client.connection_id)
-        runner = DestroyRun(
-            journal,
-            AuditLog(audit_path),
-            connection.client,
-            tenant,
-            outage_limit=_limit(request.outage_limit),
-        )
+        runner = _runner(journal, connection, profile, audit_path, request.outage_limit)
         path = request.input_path
         run_id = runner.create(
             request.items,
@@ -292,14 +285,7 @@ def send_again(
     or what it had left to send (`--resume`); with `failed_only` None, the failed ones
     when there are any. `announce(to_send, destroyed)` is called before anything is sent."""
     with connections.use(profile, password) as connection, Journal(journal_path) as journal:
-        tenant = Tenant.of(profile, connection.client.connection_id)
-        runner = DestroyRun(
-            journal,
-            AuditLog(audit_path),
-            connection.client,
-            tenant,
-            outage_limit=_limit(outage_limit),
-        )
+        runner = _runner(journal, connection, profile, audit_path, outage_limit)
         counts = journal.run(run_id).counts
         retry = counts.failed > 0 if failed_only is None else failed_only
         if announce is not None:  # (records to send, destroyed already)
@@ -339,8 +325,21 @@ def verify_audit(audit_path: Path | None = None) -> tuple[Path, VerifyResult]:
     return audit.path, audit.verify(anchors)
 
 
-def _limit(given: float | None) -> float:
-    return given if given is not None else app_settings.outage_limit()
+def _runner(
+    journal: Journal,
+    connection: Connection,
+    profile: Profile,
+    audit_path: Path | None,
+    outage_limit: float | None,
+) -> DestroyRun:
+    """A DestroyRun for the profile's tenant; `outage_limit` None is the setting's."""
+    return DestroyRun(
+        journal,
+        AuditLog(audit_path),
+        connection.client,
+        Tenant.of(profile, connection.client.connection_id),
+        outage_limit=outage_limit if outage_limit is not None else app_settings.outage_limit(),
+    )
 
 
 def _with_documents(outcome: DestroyOutcome, state: RunState) -> DestroyResult:

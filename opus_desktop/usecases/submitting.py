@@ -25,6 +25,7 @@ from opus_desktop import settings as app_settings
 from opus_desktop.core.gcpause import collector_paused
 from opus_desktop.core.records import Record
 from opus_desktop.core.validation import ValidationResult
+from opus_desktop.jobs.connect import Connection
 from opus_desktop.jobs.journal import ItemState, Journal
 from opus_desktop.jobs.report import (
     ReportSummary,
@@ -166,16 +167,7 @@ def start_run(
                 warnings=warnings,
             )
         )
-        options = request.options
-        return SubmitRun(
-            journal,
-            connection.client,
-            new.run_id,
-            state,
-            concurrency=options.concurrency,
-            conflict=options.conflict,
-            outage_limit=options.limit(),
-        ).run()
+        return _send(journal, connection, new.run_id, state, request.options)
 
 
 def _journal(
@@ -230,15 +222,7 @@ def continue_run(request: Continue, state: RunState, announce: Announce = _ignor
                 request.outage_limit,
             )
             state.set_status("")
-            return SubmitRun(
-                journal,
-                connection.client,
-                info.id,
-                state,
-                concurrency=options.concurrency,
-                conflict=options.conflict,
-                outage_limit=options.limit(),
-            ).run()
+            return _send(journal, connection, info.id, state, options)
 
 
 def dry_run(records: Iterable[Record], state: RunState, total: int = 0) -> DryRunCount:
@@ -297,6 +281,20 @@ def export_failed(
     chosen.sort(key=lambda o: (o.row is None, o.row or 0))
     write_report(path, chosen, source)
     return len(chosen)
+
+
+def _send(
+    journal: Journal, connection: Connection, run_id: str, state: RunState, options: RunOptions
+) -> SubmitSummary:
+    return SubmitRun(
+        journal,
+        connection.client,
+        run_id,
+        state,
+        concurrency=options.concurrency,
+        conflict=options.conflict,
+        outage_limit=options.limit(),
+    ).run()
 
 
 def _kept_options(request: NewRun) -> dict[str, Any]:
