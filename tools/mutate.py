@@ -48,8 +48,6 @@ TESTS: dict[str, list[str]] = {
         UNIT + "test_journal_edges.py",
         UNIT + "test_journal.py",
         UNIT + "test_state.py",
-        UNIT + "test_submit.py",
-        UNIT + "test_disposal.py",
     ],
     "jobs/pace.py": [UNIT + "test_pace.py", UNIT + "test_submit.py"],
     "jobs/submit.py": [
@@ -57,7 +55,6 @@ TESTS: dict[str, list[str]] = {
         UNIT + "test_submit_pace_edges.py",
         UNIT + "test_submit.py",
         UNIT + "test_settings.py",
-        INTEGRATION + "test_submit_sandbox.py",
     ],
     "jobs/disposal.py": [
         UNIT + "test_disposal_edges.py",
@@ -65,7 +62,6 @@ TESTS: dict[str, list[str]] = {
         UNIT + "test_disposal.py",
         UNIT + "test_certificate.py",
         UNIT + "test_audit.py",
-        INTEGRATION + "test_disposal_sandbox.py",
     ],
     "opus/protocols.py": [
         UNIT + "test_protocols_edges.py",
@@ -73,7 +69,6 @@ TESTS: dict[str, list[str]] = {
         UNIT + "test_client.py",
         UNIT + "test_submit.py",
         UNIT + "test_disposal.py",
-        INTEGRATION + "test_client_sandbox.py",
     ],
     "opus/retry.py": [
         UNIT + "test_retry_edges.py",
@@ -85,7 +80,6 @@ TESTS: dict[str, list[str]] = {
         UNIT + "test_auth_edges.py",
         UNIT + "test_auth.py",
         UNIT + "test_client.py",
-        UNIT + "test_connect.py",
     ],
 }
 SECTION = re.compile(r"^\[tool\.mutmut\]\n(?:(?!\[).*\n)*", re.MULTILINE)
