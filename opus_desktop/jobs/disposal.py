@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -66,14 +67,15 @@ from opus_desktop.jobs.errors import AuditError, JobError
 from opus_desktop.jobs.journal import EndStatus, Item, Journal, RunInfo
 from opus_desktop.jobs.state import BatchResult, RunState
 from opus_desktop.opus.errors import (
+    Failure,
     InvalidRequest,
     OpusError,
-    ProtocolError,
     RequestRejected,
     ServerError,
     ServiceUnavailable,
 )
 from opus_desktop.opus.protocols import DestroyResult
+from opus_desktop.opus.retry import RetryPolicy, exponential
 from opus_desktop.profiles import Profile
 
 log = logging.getLogger(__name__)
@@ -198,7 +200,9 @@ class DestroyRun:
     """Marks records destroyed through `client`, journalled in `journal`, audited in `audit`.
 
     `clock` measures the outage limit; pauses between attempts grow from `pause` to
-    `max_pause` seconds and are cut short by a cancel.
+    `max_pause` seconds, with jitter from `rng`, and are cut short by a cancel. With
+    `retries`, the client's RetryPolicy, the outage limit also bounds each call's own
+    retries.
     """
 
     def __init__(
@@ -212,6 +216,8 @@ class DestroyRun:
         pause: float = 1.0,
         max_pause: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
+        retries: RetryPolicy | None = None,
+        rng: Callable[[], float] = random.random,
     ) -> None:
         self.journal = journal
         self.audit = audit
@@ -220,7 +226,9 @@ class DestroyRun:
         self.outage_limit = outage_limit
         self.pause = pause
         self.max_pause = max_pause
+        self.retries = retries
         self._clock = clock
+        self._rng = rng
 
     # -- the three actions ---------------------------------------------------------------------
 
@@ -378,6 +386,17 @@ class DestroyRun:
 
     def _send_all(self, state: RunState, action: _Action) -> tuple[EndStatus, str | None]:
         """Claim, send and journal batches until none is left, a cancel, or an outage."""
+        stop_listening = (
+            self.retries.listen(_deaf, patience=self.outage_limit)
+            if self.retries is not None
+            else _deaf_stop
+        )
+        try:
+            return self._send_batches(state, action)
+        finally:
+            stop_listening()
+
+    def _send_batches(self, state: RunState, action: _Action) -> tuple[EndStatus, str | None]:
         outage_since: float | None = None
         failures = 0
         while True:
@@ -401,7 +420,7 @@ class DestroyRun:
                     f"stopped. The last attempt: {trouble.message} Every record's state is in "
                     "the journal; resume the run when the service is back."
                 )
-            wait = min(self.max_pause, self.pause * 2**failures)
+            wait = exponential(failures, self.pause, self.max_pause, self._rng, floor=0.1)
             failures += 1
             state.set_status(f"No answer from Opus; trying again in {wait:.0f} s")
             if state.wait(wait):
@@ -440,21 +459,14 @@ class DestroyRun:
                 }
                 self._finish({}, failed, state, action, exc.message)
                 continue
-            except ProtocolError as exc:
-                if exc.status in (404, 405):  # nothing there handled it: the profile is wrong
+            except OpusError as exc:
+                if not exc.kind.passes:  # sign-in, an untrusted server, the wrong address
                     raise
-                self._release(
-                    action,
-                    f"{NOT_CONFIRMED} Opus's answer could not be read "
-                    f"({exc.message}). Sending it again tells.",
-                )
-                return exc
-            except ServiceUnavailable as exc:
-                self._release(
-                    action,
-                    f"{NOT_CONFIRMED} the call may have reached Opus before "
-                    f"it failed ({exc.message}). Sending it again tells.",
-                )
+                if exc.kind is Failure.BAD_REPLY:
+                    said = f"Opus's answer could not be read ({exc.message})."
+                else:
+                    said = f"the call may have reached Opus before it failed ({exc.message})."
+                self._release(action, f"{NOT_CONFIRMED} {said} Sending it again tells.")
                 return exc
             self._record(part, result, state, action)
         return None
@@ -674,3 +686,12 @@ def destroy_outcome(
         entry=entry,
         rows={item.key: item.row for item in journal.items(info.id)},
     )
+
+
+def _deaf(kind: Failure, status: int | None, delay: float) -> None:
+    """A destroy run sends one call at a time: the client's waits need no answer, only
+    the patience the run listens with."""
+
+
+def _deaf_stop() -> None:
+    """Nothing to stop: the run listened to no retry policy."""

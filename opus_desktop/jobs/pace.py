@@ -26,6 +26,8 @@ import threading
 import time
 from collections.abc import Callable
 
+from opus_desktop.opus.retry import exponential
+
 Clock = Callable[[], float]
 
 
@@ -109,5 +111,4 @@ class Pace:
     def _backoff(self) -> float:
         """Full jitter under base * 2**(failures - 1), capped; at least a tenth of the ceiling,
         so a run of failures does not hammer the service with near-zero waits."""
-        ceiling = min(self._max, self._base * 2.0 ** max(self._failures - 1, 0))
-        return ceiling * (0.1 + 0.9 * self._rng())
+        return exponential(max(self._failures - 1, 0), self._base, self._max, self._rng, 0.1)

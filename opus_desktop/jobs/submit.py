@@ -13,11 +13,11 @@ RunState it is given (progress, one BatchResult per call, cancel). How a run goe
   outcome to the journal as soon as the answer is read. The next batch is claimed while
   the calls are under way, so one more batch than the calls in flight may be in flight
   in the journal: it has not been sent, and is sent once on resume.
-- The client retries temporary failures a few times itself (opus/retry.py); its
-  `on_retry` hook tells the run's Pace (pace.py) about 429s and 503s, so the run keeps
-  fewer calls in flight while the service is busy and grows back when calls succeed.
-  The run chains itself onto the hook of `client.retry` while it runs and puts back what
-  was there when it ends, so a client serves one run at a time.
+- The client retries temporary failures a few times itself, with the RetryPolicy the
+  run is given (`retries`, opus/retry.py). The run listens to it while it runs: 429s and
+  503s tell the run's Pace (pace.py) to keep fewer calls in flight while the service is
+  busy (it grows back when calls succeed), and the outage limit is the policy's patience,
+  so no call's own retries outlast it.
 - A call still without an answer after those retries (unavailable, throttled throughout,
   a dropped connection, a garbled reply) puts its records back to pending: they are sent
   again later. A transient fault never fails a record. After `outage_limit` seconds
@@ -34,7 +34,8 @@ RunState it is given (progress, one BatchResult per call, cancel). How a run goe
   A single record answered with an unnamed failure is failed with that message.
 - Cancel: nothing new starts, the calls under way finish and are journalled, and the run
   ends "cancelled", resumable.
-- AuthError, a wrong API URL (404/405) or a bad setting stop the run at once ("stopped"):
+- A failure that waiting does not mend (Failure.passes is false: sign-in refused, an
+  untrusted server, a wrong API URL, a bad setting) stops the run at once ("stopped"):
   the calls under way finish, records not sent go back to pending.
 """
 
@@ -58,9 +59,9 @@ from opus_desktop.jobs.pace import Pace
 from opus_desktop.jobs.state import BatchResult, RunState
 from opus_desktop.opus.client import CONFLICT_OPTIONS, MAX_PER_CALL
 from opus_desktop.opus.errors import (
+    Failure,
     InvalidRequest,
     OpusError,
-    ProtocolError,
     RequestRejected,
     ServerError,
     ServiceUnavailable,
@@ -239,6 +240,7 @@ class SubmitRun:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], object] | None = None,
         pace: Pace | None = None,
+        retries: RetryPolicy | None = None,
     ) -> None:
         if not 1 <= concurrency <= MAX_CONCURRENCY:
             raise ValueError(f"concurrency must be from 1 to {MAX_CONCURRENCY}")
@@ -255,6 +257,7 @@ class SubmitRun:
         self._clock = clock
         self._sleep: Callable[[float], object] = sleep if sleep is not None else self.state.wait
         self.pace = pace if pace is not None else Pace(concurrency, clock=clock)
+        self.retries = retries
         self._lock = threading.Lock()
         self._calls = 0
         self._last_answer = clock()
@@ -277,7 +280,11 @@ class SubmitRun:
         self.state.start(
             counts.total, stored=counts.ok, failed=counts.failed, skipped=counts.skipped
         )
-        restore = self._listen_to_retries()
+        restore = (
+            self.retries.listen(self._heard, patience=self.outage_limit)
+            if self.retries is not None
+            else _nothing
+        )
         running: set[futures.Future[None]] = set()
         pool = futures.ThreadPoolExecutor(
             max_workers=self.concurrency, thread_name_prefix=f"submit-{self.run_id}"
@@ -427,26 +434,10 @@ class SubmitRun:
                 self._stop = error
                 log.info("run %s stops: %s", self.run_id, error)
 
-    def _listen_to_retries(self) -> Callable[[], None]:
-        """Hear the client's retries (429, 503) through its RetryPolicy's on_retry hook,
-        chained to any listener already there; returns the function that undoes it."""
-        policy = getattr(self.client, "retry", None)
-        if not isinstance(policy, RetryPolicy):
-            return lambda: None
-        previous = policy.on_retry
-
-        def heard(reason: str, status: int | None, delay: float) -> None:
-            if reason in ("throttled", "unavailable"):
-                self.pace.throttled(delay)
-            if previous is not None:
-                previous(reason, status, delay)
-
-        policy.on_retry = heard
-
-        def restore() -> None:
-            policy.on_retry = previous
-
-        return restore
+    def _heard(self, kind: Failure, status: int | None, delay: float) -> None:
+        """The client is about to wait `delay` seconds before trying a call again."""
+        if kind in (Failure.THROTTLED, Failure.UNAVAILABLE):
+            self.pace.throttled(delay)
 
     # -- worker threads -----------------------------------------------------------------------
 
@@ -482,18 +473,12 @@ class SubmitRun:
             if len(part) > 1:
                 return _halves(part)
             return self._server_error(part[0], exc)
-        except ProtocolError as exc:
-            if exc.status in (404, 405):  # the profile points at the wrong place
-                self._halt(exc)  # first, so the dispatcher does not claim them again
-                self._release(part, exc.message)
+        except OpusError as exc:
+            if exc.kind.passes:  # no answer, or a garbled or cut-off one: send again
+                self._transient(part, exc)
                 return []
-            self._transient(part, exc)  # a garbled or cut-off reply: send again
-            return []
-        except ServiceUnavailable as exc:
-            self._transient(part, exc)
-            return []
-        except OpusError as exc:  # AuthError, SettingsError, CertificateError
-            self._halt(exc)
+            # Sign-in refused, an untrusted server, the wrong address, a bad setting.
+            self._halt(exc)  # first, so the dispatcher does not claim them again
             self._release(part, exc.message)
             return []
         self._answered()
@@ -592,3 +577,7 @@ def _span(seconds: float) -> str:
     if whole < 120:
         return f"{whole} second{'s' * (whole != 1)}"
     return f"{whole // 60} minutes"
+
+
+def _nothing() -> None:
+    """What there is to undo when the run listens to no retry policy."""

@@ -19,29 +19,73 @@ HTTP 500 is not retried: the same payload is likely to fail the same way, and th
 run's journal sends it again on resume anyway. Throttling (429) and gateway errors
 (502, 503, 504) are retried; see retry.py.
 
-Every error carries `.message`, a sentence a records officer can act on. None of them ever
-holds a token, an assertion or a password.
+Every error carries `.message`, a sentence a records officer can act on, and `.kind`, the
+one classification of failures (Failure) that the client's retries, the runs and both front
+ends go by. None of them ever holds a token, an assertion or a password.
 """
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from opus_desktop.errors import AppError
+
+
+class Failure(StrEnum):
+    """What went wrong with a call, whoever made it."""
+
+    REFUSED = "refused"  # nothing accepted the connection at the address
+    NAME = "name not found"  # the host name is not known (DNS)
+    TLS = "tls"  # the server could not prove its identity
+    TIMEOUT = "timeout"
+    DROPPED = "dropped"  # the connection broke off during the call
+    THROTTLED = "throttled"  # HTTP 429
+    UNAVAILABLE = "unavailable"  # HTTP 502, 503, 504, or the identity service's trouble
+    SERVER = "server error"  # HTTP 500
+    BAD_REPLY = "bad reply"  # an answer that is not the API's
+    WRONG_ADDRESS = "wrong address"  # HTTP 404 or 405: nothing there handles the call
+    SIGN_IN = "sign-in"  # the identity service or the API refused the app
+    REJECTED = "rejected"  # HTTP 400, or refused before sending
+    SETTINGS = "settings"  # the profile or its certificate cannot work
+
+    @property
+    def passes(self) -> bool:
+        """Waiting and trying again may mend it: the service or the network is away or
+        busy. Retrying the others changes nothing until someone changes something."""
+        return self in _PASSING
+
+
+_PASSING = frozenset(
+    {
+        Failure.REFUSED,
+        Failure.NAME,
+        Failure.TIMEOUT,
+        Failure.DROPPED,
+        Failure.THROTTLED,
+        Failure.UNAVAILABLE,
+        Failure.BAD_REPLY,  # a garbled or cut-off reply: a proxy, a dropped connection
+    }
+)
 
 
 class OpusError(AppError):
     exit_code = 4
+    kind = Failure.BAD_REPLY
 
 
 class SettingsError(OpusError):
     exit_code = 2
+    kind = Failure.SETTINGS
 
 
 class CertificateError(OpusError):
     exit_code = 2
+    kind = Failure.SETTINGS
 
 
 class InvalidRequest(OpusError, ValueError):
     exit_code = 2
+    kind = Failure.REJECTED
 
 
 class TooManyRecords(InvalidRequest):
@@ -52,6 +96,7 @@ class RequestRejected(OpusError):
     """HTTP 400: the service refused the request as a whole; `.message` says why."""
 
     exit_code = 2
+    kind = Failure.REJECTED
 
     def __init__(self, message: str, service_message: str = "") -> None:
         super().__init__(message)
@@ -62,6 +107,7 @@ class AuthError(OpusError):
     """The sign-in failed. `code` keeps the raw RFC 6749 error code, or a code of our own."""
 
     exit_code = 3
+    kind = Failure.SIGN_IN
 
     def __init__(self, message: str, code: str = "", description: str = "") -> None:
         super().__init__(message)
@@ -70,20 +116,26 @@ class AuthError(OpusError):
 
 
 class ServiceUnavailable(OpusError):
-    """No usable answer: connection failures, timeouts, throttling that did not stop."""
+    """No usable answer: connection failures, timeouts, throttling that did not stop.
+    `kind` says which; without one, the status decides (429 throttled, else unavailable)."""
 
     exit_code = 4
 
-    def __init__(self, message: str, status: int | None = None) -> None:
+    def __init__(
+        self, message: str, status: int | None = None, kind: Failure | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
+        if kind is None:
+            kind = Failure.THROTTLED if status == 429 else Failure.UNAVAILABLE
+        self.kind = kind
 
 
 class ServerError(ServiceUnavailable):
     """HTTP 500: the service failed on this request; `service_message` is what it said."""
 
     def __init__(self, message: str, status: int | None = 500, service_message: str = "") -> None:
-        super().__init__(message, status)
+        super().__init__(message, status, Failure.SERVER)
         self.service_message = service_message
 
 
@@ -95,3 +147,4 @@ class ProtocolError(OpusError):
     def __init__(self, message: str, status: int | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.kind = Failure.WRONG_ADDRESS if status in (404, 405) else Failure.BAD_REPLY

@@ -4,17 +4,21 @@ Opus does not document its throttling, so the client treats the usual signs of a
 briefly unreachable service as temporary: HTTP 429, 502, 503 and 504, timeouts, and
 connections refused, reset or dropped. It waits `Retry-After` when the service names a
 delay, otherwise a random time up to base * 2**n (full jitter: many clients backing off at
-once do not come back in step). Whoever runs a long job hears about each wait through
-`on_retry`, so it can send fewer requests at once while the throttling lasts.
+once do not come back in step). Whoever runs a long job listens to each wait (`listen`),
+so it can send fewer requests at once while the throttling lasts, and names its patience:
+a call gives up once waiting longer would pass it (the run's outage limit).
 
-HTTP 500 and TLS verification failures are not retried: repeating them changes nothing.
+What is retried is what Failure.passes says (errors.py); HTTP 500, an untrusted server
+and a bad address are not: repeating them changes nothing.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC
@@ -22,14 +26,14 @@ from email.utils import parsedate_to_datetime
 
 import httpx
 
-from opus_desktop.opus.errors import ServiceUnavailable
+from opus_desktop.opus.errors import Failure, ServiceUnavailable
 
 log = logging.getLogger(__name__)
 
 RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
 
-# reason ("throttled", "unavailable", "timeout", "connection"), HTTP status or None, seconds
-RetryListener = Callable[[str, int | None, float], None]
+# What failed, the HTTP status or None, and the seconds about to be waited.
+RetryListener = Callable[[Failure, int | None, float], None]
 
 
 class RetryPolicy:
@@ -37,7 +41,8 @@ class RetryPolicy:
 
     `attempts` counts every try, the first included. `cap` bounds one backoff wait;
     `retry_after_cap` bounds how long a `Retry-After` the service asks for is honoured.
-    `sleep`, `rng` and `clock` are there for tests.
+    `on_retry` hears every wait, as do the listeners added with `listen`. `sleep`, `rng`
+    and `clock` are there for tests. Thread-safe: a run's workers share one policy.
     """
 
     def __init__(
@@ -63,11 +68,33 @@ class RetryPolicy:
         self.on_retry = on_retry
         self.retry_after_cap = retry_after_cap
         self.clock = clock
+        self._lock = threading.Lock()
+        self._listeners: list[tuple[RetryListener, float | None]] = []
+
+    def listen(self, listener: RetryListener, patience: float | None = None) -> Callable[[], None]:
+        """Have `listener` hear every wait from now on, and, with `patience`, give up on a
+        call before its waits would add up to more than that many seconds. Returns the
+        function that undoes both."""
+        entry = (listener, patience)
+        with self._lock:
+            self._listeners.append(entry)
+
+        def stop() -> None:
+            with self._lock:
+                if entry in self._listeners:
+                    self._listeners.remove(entry)
+
+        return stop
+
+    def patience(self) -> float | None:
+        """The least patience of the listeners, or None when none of them set one."""
+        with self._lock:
+            limits = [limit for _listener, limit in self._listeners if limit is not None]
+        return min(limits) if limits else None
 
     def backoff(self, retry: int) -> float:
         """The wait before retry number `retry` (0 for the first) when the service names none."""
-        ceiling = min(self.cap, self.base * (2.0**retry))
-        return ceiling * self.rng() if self.jitter else ceiling
+        return exponential(retry, self.base, self.cap, self.rng if self.jitter else None)
 
     def retry_after(self, response: httpx.Response) -> float | None:
         """The service's Retry-After in seconds (a number or an HTTP date), capped, or None."""
@@ -95,71 +122,116 @@ class RetryPolicy:
         are used up, or at once for errors that retrying cannot mend. `what` names the work
         for the message ("submitting 15 records").
         """
+        waited = 0.0
         for attempt in range(self.attempts):
             last = attempt == self.attempts - 1
             try:
                 response = send()
             except httpx.TransportError as exc:
-                if not is_retryable_error(exc):
-                    raise ServiceUnavailable(f"{_failure(exc)} while {what}.") from exc
+                kind = transport_failure(exc)
+                if not kind.passes:
+                    raise ServiceUnavailable(f"{_failure(exc)} while {what}.", kind=kind) from exc
                 if last:
                     raise ServiceUnavailable(
                         f"{_failure(exc)} while {what}, {self.attempts} times in a row. "
-                        "Check the network connection and try again later."
+                        "Check the network connection and try again later.",
+                        kind=kind,
                     ) from exc
-                reason = "timeout" if isinstance(exc, httpx.TimeoutException) else "connection"
-                self._wait(reason, None, self.backoff(attempt), what)
+                delay = self.backoff(attempt)
+                if self._out_of_patience(waited + delay):
+                    raise ServiceUnavailable(
+                        f"{_failure(exc)} while {what}, for {waited:.0f} s.", kind=kind
+                    ) from exc
+                self._wait(kind, None, delay, what)
+                waited += delay
                 continue
             if response.status_code not in RETRYABLE_STATUS:
                 return response
+            status = response.status_code
+            said = f"The service answered HTTP {status} ({_status_words(status)}) while {what}"
             if last:
                 raise ServiceUnavailable(
-                    f"The service answered HTTP {response.status_code} "
-                    f"({_status_words(response.status_code)}) while {what}, "
-                    f"{self.attempts} times in a row. Try again later.",
-                    status=response.status_code,
+                    f"{said}, {self.attempts} times in a row. Try again later.", status=status
                 )
-            delay = self.retry_after(response)
-            if delay is None:
-                delay = self.backoff(attempt)
-            reason = "throttled" if response.status_code == 429 else "unavailable"
-            self._wait(reason, response.status_code, delay, what)
+            asked = self.retry_after(response)
+            delay = self.backoff(attempt) if asked is None else asked
+            if self._out_of_patience(waited + delay):
+                raise ServiceUnavailable(
+                    f"{said}, and asked for a wait of {delay:.0f} s. Try again later.",
+                    status=status,
+                )
+            kind = Failure.THROTTLED if status == 429 else Failure.UNAVAILABLE
+            self._wait(kind, status, delay, what)
+            waited += delay
         raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
 
-    def _wait(self, reason: str, status: int | None, delay: float, what: str) -> None:
+    def _out_of_patience(self, total_wait: float) -> bool:
+        patience = self.patience()
+        return patience is not None and total_wait > patience
+
+    def _wait(self, kind: Failure, status: int | None, delay: float, what: str) -> None:
         log.info(
             "Retrying in %.1f s (%s%s) while %s",
             delay,
-            reason,
+            kind,
             f", HTTP {status}" if status else "",
             what,
         )
-        if self.on_retry is not None:
-            self.on_retry(reason, status, delay)
+        self.tell(kind, status, delay)
         self.sleep(delay)
 
+    def tell(self, kind: Failure, status: int | None, delay: float) -> None:
+        """Tell `on_retry`, then every listener, that a call waits `delay` seconds."""
+        with self._lock:
+            listeners = [listener for listener, _patience in self._listeners]
+        if self.on_retry is not None:
+            listeners.insert(0, self.on_retry)
+        for listener in listeners:
+            listener(kind, status, delay)
 
-def is_retryable_error(exc: httpx.TransportError) -> bool:
-    """Timeouts and dropped or refused connections, but not a bad URL or an untrusted server."""
+
+def exponential(
+    retry: int, base: float, cap: float, rng: Callable[[], float] | None, floor: float = 0.0
+) -> float:
+    """The one backoff: base * 2**retry up to `cap`, with full jitter from `rng` (none
+    without it) above `floor`, a share of that ceiling below which a wait never falls."""
+    ceiling = min(cap, base * (2.0**retry))
+    return ceiling if rng is None else ceiling * (floor + (1.0 - floor) * rng())
+
+
+def transport_failure(exc: httpx.TransportError) -> Failure:
+    """What a failure to get any reply is: the one place the client tells them apart."""
     if isinstance(exc, httpx.UnsupportedProtocol | httpx.LocalProtocolError):
-        return False
-    return not _tls_verification_failed(exc)
+        return Failure.SETTINGS  # the request could not even be made: a bad URL
+    causes = _causes(exc)
+    if any(isinstance(cause, ssl.SSLCertVerificationError) for cause in causes):
+        return Failure.TLS
+    if isinstance(exc, httpx.TimeoutException):
+        return Failure.TIMEOUT
+    if any(isinstance(cause, socket.gaierror) for cause in causes):
+        return Failure.NAME
+    if isinstance(exc, httpx.ConnectError | httpx.ProxyError) or any(
+        isinstance(cause, ConnectionRefusedError) for cause in causes
+    ):
+        return Failure.REFUSED
+    return Failure.DROPPED
 
 
-def _tls_verification_failed(exc: BaseException) -> bool:
+def _causes(exc: BaseException) -> list[BaseException]:
+    found: list[BaseException] = []
     seen: BaseException | None = exc
     for _ in range(10):  # the cause chain is short; the bound guards against cycles
         if seen is None:
-            return False
-        if isinstance(seen, ssl.SSLCertVerificationError):
-            return True
+            break
+        found.append(seen)
         seen = seen.__cause__ or seen.__context__
-    return False
+    return found
 
 
 def _failure(exc: httpx.TransportError) -> str:
     host = _host(exc)
-    if _tls_verification_failed(exc):
+    kind = transport_failure(exc)
+    if kind is Failure.TLS:
         return (
             f"The server {host} could not prove its identity (its TLS certificate is not "
             "trusted by this computer)"
@@ -172,6 +244,8 @@ def _failure(exc: httpx.TransportError) -> str:
         return f"{host} took too long to answer"
     if isinstance(exc, httpx.ProxyError):
         return f"The proxy refused the connection to {host}"
+    if kind is Failure.NAME:
+        return f"The name {host} is not known to this computer's network (DNS)"
     if isinstance(exc, httpx.ConnectError):
         return f"{host} could not be reached (no connection)"
     if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):

@@ -339,6 +339,7 @@ def _runner(
         connection.client,
         Tenant.of(profile, connection.client.connection_id),
         outage_limit=outage_limit if outage_limit is not None else app_settings.outage_limit(),
+        retries=connection.client.retry,
     )
 
 

@@ -294,6 +294,7 @@ def _send(
         concurrency=options.concurrency,
         conflict=options.conflict,
         outage_limit=options.limit(),
+        retries=connection.client.retry,
     ).run()
 
 

@@ -46,6 +46,7 @@ def audit(tmp_path: Path) -> AuditLog:
 
 def runner(journal: Journal, audit: AuditLog, opus: FakeOpus, **kwargs: Any) -> DestroyRun:
     kwargs.setdefault("pause", 0.0)
+    kwargs.setdefault("rng", lambda: 1.0)  # pauses without jitter
     return DestroyRun(journal, audit, opus, TENANT, **kwargs)
 
 
@@ -301,7 +302,7 @@ def test_pauses_without_an_answer_double_up_to_the_longest_and_are_shown(
             raise ServiceUnavailable("Opus could not be reached.")
 
     opus.before_call = unreachable
-    run = runner(journal, audit, opus, pause=2.0, max_pause=10.0)
+    run = runner(journal, audit, opus, pause=2.0, max_pause=10.0, rng=lambda: 1.0)
     state = Waits()
     outcome = run.run(run.create([DisposalItem(key(0))], "S"), state)
     assert state.waited == [2.0, 4.0, 8.0, 10.0, 10.0, 10.0]

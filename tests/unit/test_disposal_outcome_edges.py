@@ -394,10 +394,27 @@ def test_by_default_pauses_start_at_one_second_and_stop_growing_at_thirty(
             raise ServiceUnavailable("Opus could not be reached.")
 
     opus.before_call = unreachable
-    run = DestroyRun(journal, audit, opus, TENANT)
+    run = DestroyRun(journal, audit, opus, TENANT, rng=lambda: 1.0)  # no jitter
     state = Waits()
     assert run.run(run.create([DisposalItem(key(0))], "S"), state).all_destroyed
     assert state.waited == [1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0]
+
+
+def test_pauses_are_jittered_but_never_below_a_tenth_of_their_ceiling(
+    journal: Journal, audit: AuditLog
+) -> None:
+    opus = FakeOpus(1)
+    down = iter(range(3))
+
+    def unreachable(keys: list[str]) -> None:
+        if next(down, None) is not None:
+            raise ServiceUnavailable("Opus could not be reached.")
+
+    opus.before_call = unreachable
+    run = DestroyRun(journal, audit, opus, TENANT, rng=lambda: 0.0)
+    state = Waits()
+    assert run.run(run.create([DisposalItem(key(0))], "S"), state).all_destroyed
+    assert state.waited == pytest.approx([0.1, 0.2, 0.4])
 
 
 def test_two_records_that_get_500_are_split_before_either_is_retried(

@@ -151,9 +151,9 @@ def test_gives_up_after_the_attempts_with_a_sentence() -> None:
 @pytest.mark.parametrize(
     ("error", "reason"),
     [
-        (httpx.ConnectError("refused", request=REQUEST), "connection"),
-        (httpx.ReadError("reset", request=REQUEST), "connection"),
-        (httpx.RemoteProtocolError("dropped", request=REQUEST), "connection"),
+        (httpx.ConnectError("refused", request=REQUEST), "refused"),
+        (httpx.ReadError("reset", request=REQUEST), "dropped"),
+        (httpx.RemoteProtocolError("dropped", request=REQUEST), "dropped"),
         (httpx.ReadTimeout("slow", request=REQUEST), "timeout"),
         (httpx.ConnectTimeout("slow", request=REQUEST), "timeout"),
     ],

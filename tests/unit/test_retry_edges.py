@@ -67,7 +67,7 @@ def test_each_retry_is_logged_with_its_wait_reason_status_and_work(
         quiet(attempts=2).call(broken, "signing in")
     assert [r.getMessage() for r in caplog.records] == [
         "Retrying in 0.5 s (unavailable, HTTP 503) while sending 3 records",
-        "Retrying in 0.5 s (connection) while signing in",
+        "Retrying in 0.5 s (refused) while signing in",
     ]
     assert str(caught.value) == (
         "opus.example could not be reached (no connection) while signing in, 2 times in a "

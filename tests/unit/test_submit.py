@@ -28,6 +28,7 @@ from opus_desktop.jobs.submit import (
 )
 from opus_desktop.opus.errors import (
     AuthError,
+    Failure,
     ProtocolError,
     RequestRejected,
     ServerError,
@@ -133,6 +134,7 @@ def submit(
 ) -> Any:
     clock = clock or FakeClock()
     options.update(clock=clock, sleep=clock.sleep)
+    options.setdefault("retries", client.retry)
     return SubmitRun(journal, client, run_id, state, **options).run()
 
 
@@ -363,8 +365,31 @@ def test_a_429_heard_during_a_call_halves_the_calls_in_flight(journal: Journal) 
 
     def throttled_first(sent: list[str]) -> SubmitResult:
         if len(client.calls) == 1:
-            assert client.retry.on_retry is not None
-            client.retry.on_retry("throttled", 429, 0.0)
+            client.retry.tell(Failure.THROTTLED, 429, 0.0)
+        limits.append(run.pace.limit)
+        return stored(sent)
+
+    client.behaviour = throttled_first
+    clock = FakeClock()
+    run = SubmitRun(
+        journal, client, run_id, concurrency=4, clock=clock, sleep=clock.sleep, retries=client.retry
+    )
+    run.run()
+
+    assert limits[0] == 2  # halved from 4 by the 429
+    assert heard == [("throttled", 429)]  # the policy's own hook still hears
+    assert client.retry.patience() is None  # the run stopped listening when it ended
+
+
+def test_a_run_not_given_the_retry_policy_does_not_listen_to_it(journal: Journal) -> None:
+    run_id = new_run(journal, 15 * 4)
+    client = FakeClient()
+    limits: list[int] = []
+
+    def throttled_first(sent: list[str]) -> SubmitResult:
+        if len(client.calls) == 1:
+            assert client.retry.patience() is None
+            client.retry.tell(Failure.THROTTLED, 429, 0.0)
         limits.append(run.pace.limit)
         return stored(sent)
 
@@ -372,10 +397,17 @@ def test_a_429_heard_during_a_call_halves_the_calls_in_flight(journal: Journal) 
     clock = FakeClock()
     run = SubmitRun(journal, client, run_id, concurrency=4, clock=clock, sleep=clock.sleep)
     run.run()
+    assert limits[0] == 4
 
-    assert limits[0] == 2  # halved from 4 by the 429
-    assert heard == [("throttled", 429)]  # the listener already there still hears
-    assert client.retry.on_retry is not None and client.retry.on_retry.__name__ == "<lambda>"
+
+def test_the_outage_limit_is_the_patience_of_the_calls_retries(journal: Journal) -> None:
+    run_id = new_run(journal, 3)
+    client = FakeClient()
+    seen: list[float | None] = []
+    client.behaviour = lambda sent: seen.append(client.retry.patience()) or stored(sent)
+    submit(journal, run_id, client, outage_limit=42.0)
+    assert seen == [42.0]
+    assert client.retry.patience() is None
 
 
 def test_a_long_outage_stops_the_run_cleanly_and_resume_completes(

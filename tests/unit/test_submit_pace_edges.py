@@ -17,6 +17,7 @@ from opus_desktop.jobs.submit import (
     SubmitRun,
 )
 from opus_desktop.opus.errors import (
+    Failure,
     RequestRejected,
     ServiceUnavailable,
 )
@@ -66,8 +67,7 @@ def test_a_429_shows_how_many_calls_the_run_keeps_in_flight_once(
 
     def throttled_first(sent: list[str]) -> SubmitResult:
         if sent[0] == "K0001":
-            assert client.retry.on_retry is not None
-            client.retry.on_retry("throttled", 429, 0.0)
+            client.retry.tell(Failure.THROTTLED, 429, 0.0)
         return stored(sent)
 
     client.behaviour = throttled_first
@@ -91,8 +91,7 @@ def test_the_busy_status_clears_as_soon_as_a_call_succeeds_at_full_pace(
     state.on_batch(lambda result: at_batch.append(state.progress().status))
 
     def throttled_once(sent: list[str]) -> SubmitResult:
-        assert client.retry.on_retry is not None
-        client.retry.on_retry("throttled", 429, 0.0)
+        client.retry.tell(Failure.THROTTLED, 429, 0.0)
         assert busy.wait(5.0)  # the run has shown it is slowed down
         return stored(sent)
 
@@ -129,8 +128,7 @@ def test_a_retry_after_heard_during_a_call_holds_new_calls_back_that_long(
 
     def asked_to_wait(sent: list[str]) -> SubmitResult:
         if sent[0] == "K0001":
-            assert client.retry.on_retry is not None
-            client.retry.on_retry("throttled", 429, 7.0)
+            client.retry.tell(Failure.THROTTLED, 429, 7.0)
         return stored(sent)
 
     client.behaviour = asked_to_wait
@@ -154,10 +152,12 @@ def test_only_throttling_and_unavailability_slow_the_pace_and_every_retry_is_sti
     limits: list[int] = []
 
     def retried(sent: list[str]) -> SubmitResult:
-        hook = client.retry.on_retry
-        assert hook is not None
-        for reason, status in [("timeout", None), ("connection", None), ("unavailable", 503)]:
-            hook(reason, status, 0.0)
+        for kind, status in [
+            (Failure.TIMEOUT, None),
+            (Failure.REFUSED, None),
+            (Failure.UNAVAILABLE, 503),
+        ]:
+            client.retry.tell(kind, status, 0.0)
             limits.append(pace.limit)
         return stored(sent)
 
@@ -165,7 +165,7 @@ def test_only_throttling_and_unavailability_slow_the_pace_and_every_retry_is_sti
     submit(journal, run_id, client, clock=clock, concurrency=4, pace=pace)
 
     assert limits == [4, 4, 2]
-    assert heard == [("timeout", None, 0.0), ("connection", None, 0.0), ("unavailable", 503, 0.0)]
+    assert heard == [("timeout", None, 0.0), ("refused", None, 0.0), ("unavailable", 503, 0.0)]
 
 
 def test_without_a_sleep_function_a_backoff_is_waited_out_on_the_run_state(
