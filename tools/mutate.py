@@ -79,7 +79,6 @@ TESTS: dict[str, list[str]] = {
     "opus/auth.py": [
         UNIT + "test_auth_edges.py",
         UNIT + "test_auth.py",
-        UNIT + "test_client.py",
     ],
 }
 SECTION = re.compile(r"^\[tool\.mutmut\]\n(?:(?!\[).*\n)*", re.MULTILINE)

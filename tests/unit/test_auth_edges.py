@@ -11,7 +11,7 @@ from email.utils import format_datetime as http_date
 import httpx
 import pytest
 
-from opus_desktop.opus.auth import TokenProvider, _field_names, _lifetime
+from opus_desktop.opus.auth import TokenProvider, _field_names, _lifetime, require_secure_url
 from opus_desktop.opus.certificate import Credential, load_certificate
 from opus_desktop.opus.errors import (
     AuthError,
@@ -346,3 +346,14 @@ def test_settings_problems_are_exact_sentences(credential: Credential) -> None:
 def provider_for(credential: Credential, url: str, client_id: str) -> TokenProvider:
     http = httpx.Client(transport=httpx.MockTransport(FakeIdentity()))
     return TokenProvider(url, client_id, credential, http)
+
+
+@pytest.mark.parametrize(
+    "url", ["graph-us.example.test", "ftp://graph-us.example.test", "https://"]
+)
+def test_an_address_without_a_scheme_or_host_is_refused_naming_what_it_is(url: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        require_secure_url(url, "API URL")
+    assert caught.value.message == (
+        f"The API URL {url!r} must be a full address such as https://host."
+    )
