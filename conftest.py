@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,8 +26,10 @@ class MemoryKeyring(keyring.backend.KeyringBackend):
     def __init__(self) -> None:
         super().__init__()
         self.store: dict[tuple[str, str], str] = {}
+        self.read_in: list[str] = []  # the name of the thread of each read
 
     def get_password(self, service: str, username: str) -> str | None:
+        self.read_in.append(threading.current_thread().name)
         return self.store.get((service, username))
 
     def set_password(self, service: str, username: str, password: str) -> None:

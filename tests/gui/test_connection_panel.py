@@ -12,7 +12,8 @@ from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from opus_desktop.gui.connection.columns import ColumnsModel
-from opus_desktop.gui.connection.panel import ConnectionPanel, breakable, format_left
+from opus_desktop.gui.connection.panel import ConnectionPanel
+from opus_desktop.gui.connection.steps_view import breakable, format_left
 from opus_desktop.gui.connection.password_dialog import PasswordDialog
 from opus_desktop.gui.connection.profile_dialog import ProfileDialog
 from opus_desktop.gui.connection.test_worker import ConnectionOutcome, token_lifetime
@@ -40,11 +41,10 @@ def make_panel(qtbot: QtBot, runner: TaskRunner, steps: object = None) -> Connec
 
 
 def run_test(qtbot: QtBot, panel: ConnectionPanel) -> ConnectionOutcome:
+    panel.outcome = None
     qtbot.mouseClick(panel.test_button, Qt.MouseButton.LeftButton)
-    assert panel.test is not None, "the test did not start"
-    with qtbot.waitSignal(panel.test.finished, timeout=20_000) as blocker:
-        pass
-    outcome = blocker.args[0]
+    qtbot.waitUntil(lambda: panel.outcome is not None, timeout=20_000)
+    outcome = panel.outcome
     assert isinstance(outcome, ConnectionOutcome)
     return outcome
 
@@ -167,7 +167,7 @@ def test_each_step_shows_as_it_happens_and_the_token_counts_down(
     try:
         qtbot.mouseClick(panel.test_button, Qt.MouseButton.LeftButton)
         assert not panel.test_button.isEnabled()
-        assert panel.steps.states[PROFILE] == "running"
+        qtbot.waitUntil(lambda: panel.steps.states[PROFILE] == "running")
         fake.gates[PROFILE].set()
         qtbot.waitUntil(lambda: panel.steps.states[PROFILE] == "ok")
         assert panel.steps.states[CERTIFICATE] == "running"
@@ -211,6 +211,7 @@ def test_a_protected_certificate_asks_for_its_password_and_keeps_it(
     fake.release_all()
     panel = make_panel(qtbot, runner, fake)
     qtbot.mouseClick(panel.test_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.dialog is not None)  # the keyring is read in a worker
     dialog = panel.dialog
     assert isinstance(dialog, PasswordDialog)
     assert "Contoso" in dialog.findChildren(type(panel.summary))[0].text()
@@ -226,6 +227,8 @@ def test_a_protected_certificate_asks_for_its_password_and_keeps_it(
     # Known now: the next test does not ask again.
     run_test(qtbot, panel)
     assert fake.passwords == ["s3cret", "s3cret"]
+    reads = memory_keyring.read_in  # type: ignore[attr-defined]
+    assert reads and threading.main_thread().name not in reads  # never on the GUI thread
 
 
 def test_remove_asks_then_removes(

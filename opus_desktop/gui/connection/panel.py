@@ -13,23 +13,17 @@ profile" button take the panel's place.
 from __future__ import annotations
 
 import logging
-import math
-import re
 
-from PySide6.QtCore import QCoreApplication, QEvent, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QResizeEvent
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QDialog,
-    QFrame,
-    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QMessageBox,
     QPushButton,
-    QSizePolicy,
     QStackedWidget,
     QTableView,
     QVBoxLayout,
@@ -40,201 +34,26 @@ from opus_desktop.errors import AppError
 from opus_desktop.gui.connection.columns import ColumnsModel
 from opus_desktop.gui.connection.password_dialog import PasswordDialog
 from opus_desktop.gui.connection.profile_dialog import ProfileDialog
+from opus_desktop.gui.connection.steps_view import (
+    StatusLine,
+    StepsView,
+    format_left,
+    line,
+    section,
+    tr,
+)
 from opus_desktop.gui.connection.test_worker import ConnectionOutcome, ConnectionTest, StepsFunction
 from opus_desktop.gui.errors import show_error
-from opus_desktop.gui.icons import status_icon
-from opus_desktop.gui.workers import TaskRunner
-from opus_desktop.jobs.connect import STEPS, Step
+from opus_desktop.gui.workers import Task, TaskRunner
 from opus_desktop.profiles import (
     Profile,
     ProfileError,
     list_profiles,
     remove_profile,
 )
-from opus_desktop.usecases.connection import stored_password
+from opus_desktop.usecases.connection import StoredPassword, stored_password
 
 log = logging.getLogger(__name__)
-
-ICON_SIZE = 16
-
-
-def tr(text: str) -> str:
-    return QCoreApplication.translate("ConnectionPanel", text)
-
-
-def format_left(seconds: float) -> str:
-    """59:41, or 1:00:00 from an hour up; rounded up, so 0:00 means expired."""
-    whole = max(math.ceil(seconds), 0)
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
-def _section(title: str) -> QLabel:
-    label = QLabel(title)
-    font = label.font()
-    font.setBold(True)
-    label.setFont(font)
-    return label
-
-
-def _line() -> QFrame:
-    line = QFrame()
-    line.setFrameShape(QFrame.Shape.HLine)
-    line.setFrameShadow(QFrame.Shadow.Sunken)
-    return line
-
-
-class StatusLine(QWidget):
-    """A status icon and a sentence beside it."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.icon = QLabel()
-        self.icon.setFixedSize(ICON_SIZE, ICON_SIZE)
-        self.text = QLabel()
-        self.text.setWordWrap(True)
-        self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.icon, 0, Qt.AlignmentFlag.AlignTop)
-        layout.addWidget(self.text, 1)
-        self.status = ""
-
-    def show_status(self, status: str, text: str) -> None:
-        self.status = status
-        self.icon.setPixmap(status_icon(status, self.palette(), ICON_SIZE).pixmap(ICON_SIZE))
-        self.text.setText(text)
-
-    def changeEvent(self, event: QEvent) -> None:
-        super().changeEvent(event)
-        if event.type() == QEvent.Type.PaletteChange and self.status:
-            self.show_status(self.status, self.text.text())
-
-
-_LONG_WORD = re.compile(r"\S{28,}")
-
-
-def breakable(text: str, every: int = 16) -> str:
-    """Long unbroken runs (thumbprints, ids) with zero-width spaces, so a narrow label can
-    wrap them instead of cutting them off."""
-    return _LONG_WORD.sub(
-        lambda m: "\u200b".join(
-            m.group(0)[i : i + every] for i in range(0, len(m.group(0)), every)
-        ),
-        text,
-    )
-
-
-class DetailLabel(QLabel):
-    """A step's sentence: wrapped in full, or one line elided with the rest in its tooltip.
-
-    Steps that passed take one line each, so the panel stays short; a failure or a
-    warning is shown whole, since that is the sentence the user has to act on.
-    """
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.detail = ""
-        self._whole = True
-        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        small = self.font()
-        small.setPointSizeF(max(small.pointSizeF() * 0.92, 7.0))
-        self.setFont(small)
-
-    def set_detail(self, detail: str, whole: bool) -> None:
-        self.detail, self._whole = detail, whole
-        self.setWordWrap(whole)
-        self.setToolTip("" if whole else detail)
-        self.setVisible(bool(detail))
-        self._fit()
-
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        if not self._whole:
-            self._fit()
-
-    def _fit(self) -> None:
-        if self._whole:
-            self.setText(breakable(self.detail))
-        else:
-            width = max(self.width(), 40)
-            self.setText(
-                self.fontMetrics().elidedText(self.detail, Qt.TextElideMode.ElideRight, width)
-            )
-
-
-class StepsView(QWidget):
-    """The steps of the connection test: icon, name, and the sentence under the name."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._grid = QGridLayout(self)
-        self._grid.setContentsMargins(0, 0, 0, 0)
-        self._grid.setHorizontalSpacing(6)
-        self._grid.setVerticalSpacing(1)
-        self._grid.setColumnStretch(1, 1)
-        self.rows: dict[str, tuple[QLabel, QLabel, DetailLabel]] = {}
-        self.states: dict[str, str] = {}
-        for name in STEPS:
-            self._add_row(name)
-        self.reset()
-
-    def _add_row(self, name: str) -> None:
-        icon, title, detail = QLabel(), QLabel(tr(name)), DetailLabel()
-        icon.setFixedSize(ICON_SIZE, ICON_SIZE)
-        row = self._grid.rowCount()
-        self._grid.addWidget(icon, row, 0, Qt.AlignmentFlag.AlignTop)
-        self._grid.addWidget(title, row, 1)
-        self._grid.addWidget(detail, row + 1, 1)
-        self.rows[name] = (icon, title, detail)
-
-    def detail(self, name: str) -> str:
-        return self.rows[name][2].detail
-
-    def reset(self, status: str = "waiting") -> None:
-        for name in self.rows:
-            self._set(name, status, "")
-
-    def start(self) -> None:
-        self.reset()
-        self._set(STEPS[0], "running", tr("Checking..."))
-
-    def show_step(self, step: Step) -> None:
-        if step.name not in self.rows:
-            self._add_row(step.name)
-        status = "failed" if not step.ok else "warning" if step.warning else "ok"
-        self._set(step.name, status, step.detail)
-        names = list(self.rows)
-        following = names.index(step.name) + 1
-        if step.ok and following < len(names):
-            self._set(names[following], "running", tr("Checking..."))
-
-    def finish(self, outcome: ConnectionOutcome) -> None:
-        """Steps the test never reached: marked as not tried."""
-        for name, status in list(self.states.items()):
-            if status in ("running", "waiting"):
-                self._set(name, "waiting", tr("Not tried.") if not outcome.ok else "")
-
-    def _set(self, name: str, status: str, detail: str) -> None:
-        _, title, label = self.rows[name]
-        self.states[name] = status
-        self._paint_icon(name)
-        title.setEnabled(status != "waiting")
-        label.set_detail(detail, whole=status in ("failed", "warning"))
-
-    def _paint_icon(self, name: str) -> None:
-        icon = self.rows[name][0]
-        status = self.states[name]
-        icon.setPixmap(status_icon(status, self.palette(), ICON_SIZE).pixmap(ICON_SIZE))
-        icon.setToolTip(tr(status))
-
-    def changeEvent(self, event: QEvent) -> None:
-        super().changeEvent(event)
-        if event.type() == QEvent.Type.PaletteChange:
-            for name in self.states:
-                self._paint_icon(name)
 
 
 class ConnectionPanel(QWidget):
@@ -259,6 +78,7 @@ class ConnectionPanel(QWidget):
         self._profiles: list[Profile] = []
         self._current: Profile | None = None
         self.test: ConnectionTest | None = None
+        self._finding: Task | None = None  # looking up the stored password
         self.outcome: ConnectionOutcome | None = None
         self.dialog: QDialog | None = None
         self.sign_in_short = ""
@@ -291,7 +111,7 @@ class ConnectionPanel(QWidget):
         self.empty_add_button.clicked.connect(self.add_profile)
         layout = QVBoxLayout(page)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(_section(tr("Profile")))
+        layout.addWidget(section(tr("Profile")))
         layout.addWidget(self.empty_label)
         layout.addWidget(self.empty_add_button, 0, Qt.AlignmentFlag.AlignLeft)
         layout.addStretch(1)
@@ -320,7 +140,7 @@ class ConnectionPanel(QWidget):
         self.steps = StepsView()
         self.sign_in = StatusLine()
 
-        self.columns_title = _section(tr("Columns"))
+        self.columns_title = section(tr("Columns"))
         self.columns_model = ColumnsModel(self)
         self.columns_view = QTableView()
         self.columns_view.setModel(self.columns_model)
@@ -348,20 +168,20 @@ class ConnectionPanel(QWidget):
         buttons.addStretch(1)
         layout = QVBoxLayout(page)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(_section(tr("Profile")))
+        layout.addWidget(section(tr("Profile")))
         layout.addWidget(self.combo)
         layout.addLayout(buttons)
         layout.addWidget(self.summary)
         layout.addSpacing(4)
-        layout.addWidget(_line())
+        layout.addWidget(line())
         test_row = QHBoxLayout()
-        test_row.addWidget(_section(tr("Sign-in")), 1)
+        test_row.addWidget(section(tr("Sign-in")), 1)
         test_row.addWidget(self.test_button)
         layout.addLayout(test_row)
         layout.addWidget(self.steps)
         layout.addWidget(self.sign_in)
         layout.addSpacing(4)
-        layout.addWidget(_line())
+        layout.addWidget(line())
         layout.addWidget(self.columns_title)
         layout.addWidget(self.columns_note)
         layout.addWidget(self.columns_view, 1)
@@ -523,13 +343,48 @@ class ConnectionPanel(QWidget):
     @Slot()
     def test_connection(self) -> None:
         profile = self._current
-        if profile is None or self.test is not None:
+        if profile is None or self.test is not None or self._finding is not None:
             return
-        found = stored_password(profile)  # still on the GUI thread (a keyring may be slow)
-        if found.needed:
+        # The variable and the keyring are read in a worker: a keyring may take a while.
+        task = Task(lambda state: stored_password(profile), name="find the password")
+        task.succeeded.connect(lambda found: self._password_found(profile, found))
+        task.failed.connect(self._password_failed)
+        task.finished.connect(self._password_looked_up)
+        self._finding = task
+        self.test_button.setEnabled(False)
+        self.test_button.setText(tr("Testing..."))
+        self._show_sign_in("running", tr("Opening the certificate..."), tr("signing in"))
+        self.runner.start(task)
+
+    def _password_found(self, profile: Profile, found: StoredPassword) -> None:
+        self._finding = None
+        self._reset_test_button()
+        if profile is not self._current:
+            self._forget_sign_in()  # another profile was chosen meanwhile
+        elif found.needed:
+            self._forget_sign_in()
             self._open_dialog(PasswordDialog(profile, self))
-            return
-        self._start_test(profile, found.password)
+        else:
+            self._start_test(profile, found.password)
+
+    @Slot(object)
+    def _password_failed(self, error: BaseException) -> None:
+        self._finding = None
+        self._reset_test_button()
+        said = (
+            error.message if isinstance(error, AppError) else tr("The keyring could not be read.")
+        )
+        self._show_sign_in("failed", said, tr("not signed in"))
+        if not isinstance(error, AppError):
+            show_error(self, error)
+
+    @Slot()
+    def _password_looked_up(self) -> None:
+        self._finding = None
+
+    def _reset_test_button(self) -> None:
+        self.test_button.setText(tr("Test connection"))
+        self.test_button.setEnabled(self._current is not None)
 
     def _start_test(self, profile: Profile, password: str | None) -> None:
         if self.test is not None or profile is not self._current:
@@ -550,8 +405,7 @@ class ConnectionPanel(QWidget):
     def _test_finished(self, outcome: ConnectionOutcome) -> None:
         test, self.test = self.test, None
         self.outcome = outcome
-        self.test_button.setText(tr("Test connection"))
-        self.test_button.setEnabled(self._current is not None)
+        self._reset_test_button()
         self.steps.finish(outcome)
         if test is not None:
             test.deleteLater()
