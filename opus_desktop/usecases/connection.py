@@ -12,7 +12,10 @@ worker thread, never from its own.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import logging
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from opus_desktop.jobs.connect import Connection, connect, password_needed
@@ -22,6 +25,51 @@ from opus_desktop.profiles import Profile, ProfileError, certificate_password
 
 # Asked with the prompt text; returns the password, or None when none is given.
 AskPassword = Callable[[str], str | None]
+# Told that a use case signed in: the profile, and the seconds its token has left.
+SignedIn = Callable[[Profile, float], None]
+
+log = logging.getLogger(__name__)
+_signed_in: list[SignedIn] = []
+_signed_in_lock = threading.Lock()
+
+
+def on_signed_in(listener: SignedIn) -> Callable[[], None]:
+    """Have `listener` told, from the thread of the use case, each time one is done with a
+    connection that signed in (so the window's sign-in line follows runs, not only its
+    test). Returns the function that stops it."""
+    with _signed_in_lock:
+        _signed_in.append(listener)
+
+    def stop() -> None:
+        with _signed_in_lock:
+            if listener in _signed_in:
+                _signed_in.remove(listener)
+
+    return stop
+
+
+def tell_signed_in(connection: Connection) -> None:
+    """Tell the listeners when `connection` holds a token; a listener's error is logged."""
+    left = connection.tokens.seconds_left()
+    if not left:
+        return
+    with _signed_in_lock:
+        listeners = list(_signed_in)
+    for listener in listeners:
+        try:
+            listener(connection.profile, left)
+        except Exception:  # hearing about it must not break the use case
+            log.exception("a sign-in listener failed")
+
+
+@contextlib.contextmanager
+def opened(access: Access, profile: Profile) -> Iterator[Connection]:
+    """The connection `access` gives, closed at the end, its sign-in told (tell_signed_in)."""
+    with access.open(profile) as connection:
+        try:
+            yield connection
+        finally:
+            tell_signed_in(connection)
 
 
 def retry_policy() -> RetryPolicy:

@@ -57,7 +57,7 @@ from opus_desktop.jobs.journal import Journal
 from opus_desktop.jobs.report import file_sha256
 from opus_desktop.jobs.state import RunState
 from opus_desktop.profiles import Profile, find_profile
-from opus_desktop.usecases.connection import AskPassword, open_connection
+from opus_desktop.usecases.connection import AskPassword, open_connection, tell_signed_in
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +96,7 @@ class Connections:
         try:
             yield connection
         finally:
+            tell_signed_in(connection)
             with self._lock:
                 left = self._users[id(connection)] = self._users[id(connection)] - 1
                 if left == 0 and connection in self._retired:

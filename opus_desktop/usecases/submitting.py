@@ -48,7 +48,7 @@ from opus_desktop.jobs.submit import (
 from opus_desktop.jobs.submit import NewRun as JournalledRun
 from opus_desktop.opus.client import MAX_PER_CALL
 from opus_desktop.profiles import Profile, find_profile
-from opus_desktop.usecases.connection import Access
+from opus_desktop.usecases.connection import Access, opened
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +147,7 @@ def start_run(
     """Journal `records()` as a new run and send it; None if cancelled before it began."""
     state.set_status("Preparing the records")
     profile = request.profile
-    with request.access.open(profile) as connection, Journal(request.journal_path) as journal:
+    with opened(request.access, profile) as connection, Journal(request.journal_path) as journal:
         new = _journal(journal, request, records, state)
         if new is None:
             return None
@@ -194,7 +194,7 @@ def continue_run(request: Continue, state: RunState, announce: Announce = _ignor
     state.set_status("Opening the run")
     with Journal(request.journal_path) as journal:
         profile = find_profile(journal.run(request.run_id).profile)
-        with request.access.open(profile) as connection:
+        with opened(request.access, profile) as connection:
             info = take_run(journal, request.run_id, failed=request.failed_only)
             states = _states(journal, info.id, request.watch)
             counts = info.counts

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -13,13 +14,14 @@ from pytestqt.qtbot import QtBot
 
 from opus_desktop.gui.connection.columns import ColumnsModel
 from opus_desktop.gui.connection.panel import ConnectionPanel
-from opus_desktop.gui.connection.steps_view import breakable, format_left
 from opus_desktop.gui.connection.password_dialog import PasswordDialog
 from opus_desktop.gui.connection.profile_dialog import ProfileDialog
+from opus_desktop.gui.connection.steps_view import breakable, format_left
 from opus_desktop.gui.connection.test_worker import ConnectionOutcome, token_lifetime
 from opus_desktop.gui.workers import TaskRunner
 from opus_desktop.jobs.connect import CERTIFICATE, DISCOVERY, DUE_RECORDS, PROFILE, STEPS, TOKEN
 from opus_desktop.jobs.connect import Step as ConnectStep
+from opus_desktop.jobs.state import RunState
 from opus_desktop.profiles import (
     KEYRING_SERVICE,
     Profile,
@@ -27,6 +29,8 @@ from opus_desktop.profiles import (
     list_profiles,
     save_profile,
 )
+from opus_desktop.usecases.connection import open_connection, tell_signed_in
+from opus_desktop.usecases.disposing import Connections, LoadRequest, load_due
 from tests.helpers.certs import make_certificate
 
 WRONG_CLIENT_ID = "0b7f7a52-1111-4c4c-9d9d-222233334444"
@@ -276,3 +280,33 @@ def test_token_lifetime_and_countdown_format() -> None:
     assert format_left(0.2) == "0:01"
     assert format_left(61) == "1:01"
     assert format_left(-3) == "0:00"
+
+
+def test_a_use_case_that_signed_in_shows_on_the_sign_in_line(
+    qtbot: QtBot, runner: TaskRunner, sandbox_profile: Profile
+) -> None:
+    panel = make_panel(qtbot, runner)
+    assert panel.sign_in.status == "waiting"  # "Not signed in yet"
+
+    def load_the_due_list() -> None:  # as the Disposal tab's worker does
+        connections = Connections()
+        load_due(connections, LoadRequest(sandbox_profile, None, datetime.now()), RunState())
+        connections.close()
+
+    worker = threading.Thread(target=load_the_due_list)
+    worker.start()
+    worker.join(20)
+    qtbot.waitUntil(lambda: panel.sign_in.status == "ok")
+    text = panel.sign_in_text()
+    assert text.startswith("Signed in; the token is valid for another "), text
+    assert "1:00:00" in text or "59:" in text  # the sandbox's tokens last an hour
+    assert panel.sign_in_short.startswith("signed in, token ")
+
+    # Another profile's sign-in is not this one's.
+    panel.select_profile("Sandbox (legacy)")
+    connection = open_connection(sandbox_profile)
+    connection.tokens.token()
+    tell_signed_in(connection)
+    connection.close()
+    qtbot.wait(50)
+    assert panel.sign_in.status == "waiting"

@@ -13,6 +13,7 @@ profile" button take the panel's place.
 from __future__ import annotations
 
 import logging
+import time
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
@@ -51,7 +52,7 @@ from opus_desktop.profiles import (
     list_profiles,
     remove_profile,
 )
-from opus_desktop.usecases.connection import StoredPassword, stored_password
+from opus_desktop.usecases.connection import StoredPassword, on_signed_in, stored_password
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,7 @@ class ConnectionPanel(QWidget):
 
     profile_changed = Signal(object)
     sign_in_changed = Signal(str)
+    _run_signed_in = Signal(object, float)  # from a use case's worker thread: queued
 
     def __init__(
         self,
@@ -80,6 +82,7 @@ class ConnectionPanel(QWidget):
         self.test: ConnectionTest | None = None
         self._finding: Task | None = None  # looking up the stored password
         self.outcome: ConnectionOutcome | None = None
+        self._token_until: float | None = None  # time.monotonic() when the token expires
         self.dialog: QDialog | None = None
         self.sign_in_short = ""
 
@@ -93,6 +96,10 @@ class ConnectionPanel(QWidget):
         self._countdown = QTimer(self)
         self._countdown.setInterval(1000)
         self._countdown.timeout.connect(self._tick)
+        # A run or a due list signs in too: the line says so, not "Not signed in".
+        self._run_signed_in.connect(self._heard_sign_in)
+        stop = on_signed_in(self._run_signed_in.emit)
+        self.destroyed.connect(lambda *_: stop())
         self.reload()
 
     # -- layout ---------------------------------------------------------------------------
@@ -391,6 +398,7 @@ class ConnectionPanel(QWidget):
             return
         self._countdown.stop()
         self.outcome = None
+        self._token_until = None
         test = ConnectionTest(profile, password, self._steps_function, self)
         test.step.connect(self.steps.show_step)
         test.finished.connect(self._test_finished)
@@ -429,15 +437,29 @@ class ConnectionPanel(QWidget):
                 tr("sign-in failed"),
             )
             return
-        if outcome.token_left() is not None:
-            self._countdown.start()
-            self._tick()
+        left = outcome.token_left()
+        if left is not None:
+            self._count_down(left)
         else:
             self._show_sign_in("ok", tr("Signed in."), tr("signed in"))
 
+    @Slot(object, float)
+    def _heard_sign_in(self, profile: Profile, left: float) -> None:
+        """A use case signed in with `profile` and holds a token for `left` more seconds."""
+        current = self._current
+        if current is None or profile.name != current.name or self.test is not None:
+            return
+        self._count_down(left)
+
+    def _count_down(self, left: float) -> None:
+        self._token_until = time.monotonic() + left
+        self._countdown.start()
+        self._tick()
+
     @Slot()
     def _tick(self) -> None:
-        left = self.outcome.token_left() if self.outcome is not None else None
+        until = self._token_until
+        left = None if until is None else max(until - time.monotonic(), 0.0)
         if left is None:
             self._countdown.stop()
             return
@@ -459,6 +481,7 @@ class ConnectionPanel(QWidget):
     def _forget_sign_in(self) -> None:
         self._countdown.stop()
         self.outcome = None
+        self._token_until = None
         self.steps.reset()
         if self._current is None:
             self._show_sign_in("waiting", tr("No profile chosen."), tr("no profile"))
