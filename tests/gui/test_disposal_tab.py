@@ -303,7 +303,8 @@ def test_after_a_destroy_with_pages_left_the_list_goes_on_without_a_gap(
     opus = FakeOpus(110)
     opus.connection_id = TENANT.connection_id  # type: ignore[attr-defined]
     opus.retry = RetryPolicy()  # type: ignore[attr-defined]
-    fake = cast(Connection, SimpleNamespace(client=opus, close=lambda: None))
+    signed_out = SimpleNamespace(seconds_left=lambda: None)
+    fake = cast(Connection, SimpleNamespace(client=opus, close=lambda: None, tokens=signed_out))
     tab = DisposalTab(
         runner, GuiSettings(tmp_path / "gui.ini"), connections=Connections(lambda *_: fake)
     )

@@ -16,7 +16,12 @@ from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
 from opus_desktop import paths
-from opus_desktop.gui.editor.drafts import (
+from opus_desktop.gui.editor.tab import RecordsTab
+from opus_desktop.gui.workers import TaskRunner
+from opus_desktop.jobs.journal import Journal
+from opus_desktop.profiles import Profile
+from opus_desktop.sandbox import Sandbox
+from opus_desktop.usecases.drafts import (
     ORDER_INDEX,
     decode_row,
     encode_row,
@@ -24,12 +29,7 @@ from opus_desktop.gui.editor.drafts import (
     in_order,
     order_runs,
 )
-from opus_desktop.gui.editor.rows import FAILED, STORED, ColumnSet, Row
-from opus_desktop.gui.editor.tab import RecordsTab
-from opus_desktop.gui.workers import TaskRunner
-from opus_desktop.jobs.journal import Journal
-from opus_desktop.profiles import Profile
-from opus_desktop.sandbox import Sandbox
+from opus_desktop.usecases.rows import FAILED, STORED, ColumnSet, Row
 from tests.gui.test_submit_panel import (
     close_summary,
     open_rows,

@@ -13,9 +13,9 @@ from pytestqt.qtbot import QtBot
 from opus_desktop.gui.editor.filters import AllRows, RecordsFilter, RowFilter
 from opus_desktop.gui.editor.model import PROBLEM_ROLE, STATUS_COLUMN, RecordsModel
 from opus_desktop.gui.editor.problems import ProblemsModel
-from opus_desktop.gui.editor.rows import FAILED, PENDING, STORED, ColumnSet
 from opus_desktop.gui.importer.loader import ImportRequest, load_records
 from opus_desktop.profiles import Profile
+from opus_desktop.usecases.rows import FAILED, PENDING, STORED, ColumnSet
 from tests.helpers.editor import DEMO_PLANTED, DEMO_SHEET, demo_profile, sandbox_profile
 
 
@@ -306,7 +306,7 @@ def test_records_for_a_submit_carry_values_and_problems(model: RecordsModel) -> 
 def test_new_settings_recheck_rows_through_the_column_set(
     profile: Profile, qapp: QApplication
 ) -> None:
-    from opus_desktop.gui.editor.rows import recheck_rows
+    from opus_desktop.usecases.rows import recheck_rows
 
     loaded = load_records(ImportRequest(DEMO_SHEET, profile.template(), profile.value_settings()))
     choices = dict(profile.choices)

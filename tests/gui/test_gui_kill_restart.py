@@ -82,9 +82,9 @@ def import_and_submit(window: object) -> None:
 def restore_and_wait(window: object) -> None:
     """Second start: accept the restore prompt, let the run finish, note what was seen,
     close the window."""
-    from opus_desktop.gui.editor.rows import STORED
     from opus_desktop.gui.editor.tab import RecordsTab
     from opus_desktop.gui.main_window import MainWindow
+    from opus_desktop.usecases.rows import STORED
 
     assert isinstance(window, MainWindow)
     tab = window.records_widget

@@ -11,12 +11,12 @@ from openpyxl import load_workbook
 from pytestqt.qtbot import QtBot
 
 from opus_desktop import paths
-from opus_desktop.gui.editor.rows import STORED
 from opus_desktop.gui.editor.tab import RecordsTab
 from opus_desktop.gui.runs.tab import RunsTab
 from opus_desktop.gui.workers import TaskRunner
 from opus_desktop.jobs.journal import Journal
 from opus_desktop.sandbox import Sandbox
+from opus_desktop.usecases.rows import STORED
 from tests.gui.test_submit_panel import (
     UNKNOWN_TERM,
     close_summary,

@@ -18,7 +18,6 @@ from opus_desktop import paths
 from opus_desktop.core.sheets import read_sheet
 from opus_desktop.gui.editor.filters import RowFilter
 from opus_desktop.gui.editor.model import PROBLEM_ROLE
-from opus_desktop.gui.editor.rows import FAILED, PENDING, SENT, STORED
 from opus_desktop.gui.editor.tab import RecordsTab
 from opus_desktop.gui.main_window import MainWindow
 from opus_desktop.gui.settings import GuiSettings
@@ -37,6 +36,7 @@ from opus_desktop.profiles import Profile, find_profile, save_profile
 from opus_desktop.sandbox import Sandbox
 from opus_desktop.sandbox_profiles import save_sandbox_profiles
 from opus_desktop.usecases import connection as access
+from opus_desktop.usecases.rows import FAILED, PENDING, SENT, STORED
 from tests.helpers.editor import DEMO_SHEET, demo_profile
 from tests.helpers.workbooks import write_csv
 from tests.integration.conftest import MakeSandbox
@@ -122,7 +122,7 @@ def cell_of(tab: RecordsTab, row_key: str, display_name: str) -> tuple[int, int]
 
 
 def test_a_message_names_its_column_by_internal_or_display_name(qapp: object) -> None:
-    from opus_desktop.gui.editor.rows import ColumnSet
+    from opus_desktop.usecases.rows import ColumnSet
 
     profile = demo_profile()
     columns = ColumnSet(profile.template(), profile.value_settings())

@@ -8,7 +8,7 @@ from typing import Protocol
 
 from PySide6.QtGui import QUndoCommand
 
-from opus_desktop.gui.editor.rows import Row
+from opus_desktop.usecases.rows import Row
 
 # One cell as a step finds or leaves it: row, column, value, problem, text, status.
 CellState = tuple[Row, int, object, "str | None", str, str]

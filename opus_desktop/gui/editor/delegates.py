@@ -57,7 +57,7 @@ from opus_desktop.core.schema import ColumnType
 from opus_desktop.core.values import LIST_JOINER
 from opus_desktop.gui.editor import icons
 from opus_desktop.gui.editor.model import STATUS_COLUMN, RecordsModel
-from opus_desktop.gui.editor.rows import ColumnSet
+from opus_desktop.usecases.rows import ColumnSet
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 Check = Callable[[str], "str | None"]  # the problem with a text, or None

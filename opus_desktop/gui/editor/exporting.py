@@ -9,8 +9,8 @@ from pathlib import Path
 
 from opus_desktop.core.reports import write_table
 from opus_desktop.errors import AppError
-from opus_desktop.gui.editor.rows import ColumnSet, Row
 from opus_desktop.jobs.state import RunState
+from opus_desktop.usecases.rows import ColumnSet, Row
 
 PROBLEMS_HEADER = "Problems"
 

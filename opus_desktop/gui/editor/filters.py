@@ -22,7 +22,7 @@ from PySide6.QtCore import (
 )
 
 from opus_desktop.gui.editor.model import RecordsModel
-from opus_desktop.gui.editor.rows import FAILED, UNSENT
+from opus_desktop.usecases.rows import FAILED, UNSENT
 
 
 class RowFilter(Enum):

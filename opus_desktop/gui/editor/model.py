@@ -26,7 +26,9 @@ from opus_desktop.core.records import Record
 from opus_desktop.core.schema import ColumnType
 from opus_desktop.gui.editor import icons
 from opus_desktop.gui.editor.commands import CellState, EditCells, InsertRows, RemoveRows
-from opus_desktop.gui.editor.rows import (
+from opus_desktop.gui.editor.words import count
+from opus_desktop.gui.icons import status_icon
+from opus_desktop.usecases.rows import (
     FAILED,
     PENDING,
     SENT,
@@ -41,8 +43,6 @@ from opus_desktop.gui.editor.rows import (
     Tally,
     tally,
 )
-from opus_desktop.gui.editor.words import count
-from opus_desktop.gui.icons import status_icon
 
 STATUS_COLUMN = 0
 PROBLEM_ROLE = Qt.ItemDataRole.UserRole + 2  # the cell's problem sentence, or None

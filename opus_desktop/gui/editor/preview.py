@@ -13,8 +13,8 @@ from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QLabel, QPlainTextEdit, QVBoxLayout, QWidget
 
 from opus_desktop.gui.editor.model import RecordsModel
-from opus_desktop.gui.editor.rows import Row
 from opus_desktop.gui.editor.words import count
+from opus_desktop.usecases.rows import Row
 
 
 def tr(text: str, n: int = -1) -> str:

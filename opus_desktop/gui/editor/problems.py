@@ -29,8 +29,8 @@ from PySide6.QtWidgets import (
 
 from opus_desktop.gui.editor import icons
 from opus_desktop.gui.editor.model import RecordsModel
-from opus_desktop.gui.editor.rows import Row
 from opus_desktop.gui.editor.words import count as count_of
+from opus_desktop.usecases.rows import Row
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 Entry = tuple[Row, int, str]  # the row, its template column index, the sentence

@@ -46,15 +46,6 @@ from opus_desktop.gui.editor.model import RecordsModel
 from opus_desktop.gui.editor.preview import PreviewPane
 from opus_desktop.gui.editor.problems import ProblemsPanel
 from opus_desktop.gui.editor.progress import TaskStrip
-from opus_desktop.gui.editor.rows import (
-    STORED,
-    ColumnSet,
-    KeyIndex,
-    Row,
-    Tally,
-    recheck_rows,
-    tally,
-)
 from opus_desktop.gui.editor.view import RecordsView
 from opus_desktop.gui.editor.words import count as count_of
 from opus_desktop.gui.importer.dialog import ImportDialog
@@ -65,6 +56,15 @@ from opus_desktop.gui.submit.restore import RestoreOffer
 from opus_desktop.gui.workers import Task, TaskRunner
 from opus_desktop.jobs.state import RunState
 from opus_desktop.profiles import Profile
+from opus_desktop.usecases.rows import (
+    STORED,
+    ColumnSet,
+    KeyIndex,
+    Row,
+    Tally,
+    recheck_rows,
+    tally,
+)
 
 EXPORT_FILTER = "Excel workbook (*.xlsx);;CSV file (*.csv)"
 MAPPING_FILTER = "Mapping (*.json)"

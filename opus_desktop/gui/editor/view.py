@@ -22,8 +22,8 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidge
 from opus_desktop.gui.editor import clipboard
 from opus_desktop.gui.editor.filters import AllRows, RecordsFilter, RowFilter
 from opus_desktop.gui.editor.model import STATUS_COLUMN, RecordsModel
-from opus_desktop.gui.editor.rows import Row
 from opus_desktop.gui.editor.words import count
+from opus_desktop.usecases.rows import Row
 
 
 def tr(text: str, n: int = -1) -> str:

@@ -56,7 +56,6 @@ from opus_desktop.core.errors import MappingError
 from opus_desktop.core.mapping import Mapping, auto_match
 from opus_desktop.core.schema import ColumnType
 from opus_desktop.errors import AppError
-from opus_desktop.gui.editor.rows import ColumnSet
 from opus_desktop.gui.importer.loader import (
     ImportRequest,
     Inspection,
@@ -69,6 +68,7 @@ from opus_desktop.gui.importer.preview_model import SheetPreviewModel
 from opus_desktop.gui.workers import Task, TaskRunner
 from opus_desktop.jobs.state import Progress
 from opus_desktop.profiles import Profile, save_profile
+from opus_desktop.usecases.rows import ColumnSet
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 MISSING_STYLE = "background: rgba(229, 57, 53, 0.28); padding: 4px; border-radius: 3px;"

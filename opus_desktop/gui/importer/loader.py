@@ -22,8 +22,8 @@ from opus_desktop.core.schema import Template
 from opus_desktop.core.sheets import SheetData, SheetInfo, open_sheet, read_sheet, sheet_names
 from opus_desktop.core.validation import BATCH, Validator
 from opus_desktop.core.values import ValueSettings
-from opus_desktop.gui.editor.rows import ColumnSet, KeyIndex, Row, Tally, tally
 from opus_desktop.jobs.state import RunState
+from opus_desktop.usecases.rows import ColumnSet, KeyIndex, Row, Tally, tally
 
 
 @dataclass(frozen=True)

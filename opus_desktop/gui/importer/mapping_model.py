@@ -23,7 +23,7 @@ from PySide6.QtGui import QColor, QFont
 from opus_desktop.core.mapping import Constant, Mapping, apply, label_key
 from opus_desktop.core.schema import ROW_KEY, Column, ColumnType, Template
 from opus_desktop.gui.editor import icons
-from opus_desktop.gui.editor.rows import ColumnSet
+from opus_desktop.usecases.rows import ColumnSet
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 MISSING_COLOUR = QColor(229, 57, 53, 72)

@@ -13,9 +13,9 @@ from opus_desktop.gui.editor.drafts import DraftKeeper
 from opus_desktop.gui.editor.filters import RowFilter
 from opus_desktop.gui.editor.model import RecordsModel
 from opus_desktop.gui.editor.progress import TaskStrip
-from opus_desktop.gui.editor.rows import Row
 from opus_desktop.gui.editor.view import RecordsView
 from opus_desktop.profiles import Profile
+from opus_desktop.usecases.rows import Row
 
 
 class GridTab(Protocol):

@@ -39,7 +39,6 @@ from PySide6.QtWidgets import (
 from opus_desktop.errors import AppError
 from opus_desktop.gui.editor.filters import RowFilter
 from opus_desktop.gui.editor.model import STATUS_COLUMN, status_text
-from opus_desktop.gui.editor.rows import FAILED, PENDING, SKIPPED, STATUSES, STORED, Row
 from opus_desktop.gui.editor.words import count
 from opus_desktop.gui.errors import show_error
 from opus_desktop.gui.submit.driver import RunEnd, SubmitDriver
@@ -52,6 +51,7 @@ from opus_desktop.jobs.state import BatchResult, Progress
 from opus_desktop.jobs.submit import MAX_CONCURRENCY
 from opus_desktop.profiles import Profile
 from opus_desktop.usecases.connection import Access
+from opus_desktop.usecases.rows import FAILED, PENDING, SKIPPED, STATUSES, STORED, Row
 from opus_desktop.usecases.submitting import RunOptions, export_failed
 
 if TYPE_CHECKING:

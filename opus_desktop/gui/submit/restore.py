@@ -18,12 +18,12 @@ from pathlib import Path
 from PySide6.QtCore import QCoreApplication, QObject
 from PySide6.QtWidgets import QMessageBox, QTabWidget, QWidget
 
-from opus_desktop.gui.editor.drafts import Unsent, find_unsent
 from opus_desktop.gui.editor.filters import RowFilter
 from opus_desktop.gui.editor.words import count
 from opus_desktop.gui.submit.grid import RestoreTab
 from opus_desktop.gui.submit.results import ColumnNames
 from opus_desktop.gui.workers import Task
+from opus_desktop.usecases.drafts import Unsent, find_unsent
 
 
 def tr(text: str) -> str:

@@ -15,19 +15,8 @@ from collections.abc import Sequence
 
 from PySide6.QtCore import QCoreApplication
 
-from opus_desktop.gui.editor.rows import FAILED, PENDING, SENT, SKIPPED, STORED, ColumnSet
-from opus_desktop.jobs.journal import ItemState
 from opus_desktop.jobs.state import BatchResult, Progress
-
-# A row's grid status for each journal state. In flight: the call was made, or was about
-# to be, and its answer is unknown: "sent", and sent again on resume.
-GRID_STATUS: dict[ItemState, str] = {
-    "pending": PENDING,
-    "in_flight": SENT,
-    "ok": STORED,
-    "failed": FAILED,
-    "skipped": SKIPPED,
-}
+from opus_desktop.usecases.rows import FAILED, PENDING, SENT, SKIPPED, STORED, ColumnSet
 
 StatusChange = tuple[str, str, str, "int | None"]  # key, status, message, named column
 

@@ -12,12 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from opus_desktop.core.records import Record
-from opus_desktop.gui.editor.rows import ColumnSet, Row
-from opus_desktop.gui.submit.results import GRID_STATUS
 from opus_desktop.jobs.state import RunState
 from opus_desktop.jobs.submit import SubmitSummary
 from opus_desktop.profiles import Profile
 from opus_desktop.usecases.connection import Access
+from opus_desktop.usecases.rows import GRID_STATUS, ColumnSet, Row
 from opus_desktop.usecases.submitting import (
     Announce,
     Continue,

@@ -28,6 +28,7 @@ from opus_desktop.core.values import (
     display,
     make_converter,
 )
+from opus_desktop.jobs.journal import ItemState
 
 # A row's state with Opus, filled in by the submit run.
 PENDING, SENT, STORED, FAILED, SKIPPED = "pending", "sent", "stored", "failed", "skipped"
@@ -412,3 +413,14 @@ class KeyIndex:
                 changed.append((row, row.duplicate_of))
                 row.duplicate_of = wanted
         return changed
+
+
+# A row's grid status for each journal state. In flight: the call was made, or was about
+# to be, and its answer is unknown: "sent", and sent again on resume.
+GRID_STATUS: dict[ItemState, str] = {
+    "pending": PENDING,
+    "in_flight": SENT,
+    "ok": STORED,
+    "failed": FAILED,
+    "skipped": SKIPPED,
+}
