@@ -12,8 +12,8 @@ from pytestqt.qtbot import QtBot
 from opus_desktop.gui.editor.clipboard import from_text, to_text
 from opus_desktop.gui.editor.model import PROBLEM_ROLE
 from opus_desktop.gui.editor.tab import RecordsTab
-from opus_desktop.gui.importer.loader import ImportRequest, load_records
 from opus_desktop.gui.workers import TaskRunner
+from opus_desktop.usecases.importing import ImportRequest, load_records
 from tests.helpers.editor import DEMO_SHEET, demo_profile
 
 NAME, CLASSIFICATION, CREATED = 2, 3, 4  # grid columns (0 is Status)

@@ -25,8 +25,8 @@ from opus_desktop.gui.editor.delegates import (
 )
 from opus_desktop.gui.editor.model import PROBLEM_ROLE
 from opus_desktop.gui.editor.tab import RecordsTab
-from opus_desktop.gui.importer.loader import ImportRequest, load_records
 from opus_desktop.gui.workers import TaskRunner
+from opus_desktop.usecases.importing import ImportRequest, load_records
 from tests.helpers.editor import DEMO_SHEET, demo_profile
 
 

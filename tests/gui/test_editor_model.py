@@ -13,8 +13,8 @@ from pytestqt.qtbot import QtBot
 from opus_desktop.gui.editor.filters import AllRows, RecordsFilter, RowFilter
 from opus_desktop.gui.editor.model import PROBLEM_ROLE, STATUS_COLUMN, RecordsModel
 from opus_desktop.gui.editor.problems import ProblemsModel
-from opus_desktop.gui.importer.loader import ImportRequest, load_records
 from opus_desktop.profiles import Profile
+from opus_desktop.usecases.importing import ImportRequest, load_records
 from opus_desktop.usecases.rows import FAILED, PENDING, STORED, ColumnSet
 from tests.helpers.editor import DEMO_PLANTED, DEMO_SHEET, demo_profile, sandbox_profile
 

@@ -15,10 +15,10 @@ from pytestqt.qtbot import QtBot
 
 from opus_desktop.gui.editor.tab import RecordsTab
 from opus_desktop.gui.importer.dialog import ImportDialog
-from opus_desktop.gui.importer.loader import LoadedSheet
 from opus_desktop.gui.importer.mapping_model import MappingModel, ValueMapModel
 from opus_desktop.gui.workers import TaskRunner
 from opus_desktop.profiles import Profile, find_profile
+from opus_desktop.usecases.importing import LoadedSheet
 from tests.helpers.editor import demo_profile
 from tests.helpers.workbooks import write_workbook
 

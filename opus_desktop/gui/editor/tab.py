@@ -49,13 +49,13 @@ from opus_desktop.gui.editor.progress import TaskStrip
 from opus_desktop.gui.editor.view import RecordsView
 from opus_desktop.gui.editor.words import count as count_of
 from opus_desktop.gui.importer.dialog import ImportDialog
-from opus_desktop.gui.importer.loader import ImportRequest, LoadedSheet, load_records
 from opus_desktop.gui.submit.driver import SubmitDriver
 from opus_desktop.gui.submit.panel import SubmitPanel
 from opus_desktop.gui.submit.restore import RestoreOffer
 from opus_desktop.gui.workers import Task, TaskRunner
 from opus_desktop.jobs.state import RunState
 from opus_desktop.profiles import Profile
+from opus_desktop.usecases.importing import ImportRequest, LoadedSheet, load_records
 from opus_desktop.usecases.rows import (
     STORED,
     ColumnSet,

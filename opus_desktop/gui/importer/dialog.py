@@ -56,18 +56,18 @@ from opus_desktop.core.errors import MappingError
 from opus_desktop.core.mapping import Mapping, auto_match
 from opus_desktop.core.schema import ColumnType
 from opus_desktop.errors import AppError
-from opus_desktop.gui.importer.loader import (
+from opus_desktop.gui.importer.mapping_model import CHOICES, MappingModel, ValueMapModel
+from opus_desktop.gui.importer.preview_model import SheetPreviewModel
+from opus_desktop.gui.workers import Task, TaskRunner
+from opus_desktop.jobs.state import Progress
+from opus_desktop.profiles import Profile, save_profile
+from opus_desktop.usecases.importing import (
     ImportRequest,
     Inspection,
     LoadedSheet,
     inspect_sheet,
     load_records,
 )
-from opus_desktop.gui.importer.mapping_model import CHOICES, MappingModel, ValueMapModel
-from opus_desktop.gui.importer.preview_model import SheetPreviewModel
-from opus_desktop.gui.workers import Task, TaskRunner
-from opus_desktop.jobs.state import Progress
-from opus_desktop.profiles import Profile, save_profile
 from opus_desktop.usecases.rows import ColumnSet
 
 AnyIndex = QModelIndex | QPersistentModelIndex

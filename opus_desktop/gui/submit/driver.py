@@ -34,12 +34,12 @@ from PySide6.QtWidgets import QDialog, QWidget
 
 from opus_desktop.errors import AppError
 from opus_desktop.gui.connection.password_dialog import PasswordDialog
-from opus_desktop.gui.submit.work import SendRequest, continue_rows, dry_run_rows, send_rows
 from opus_desktop.gui.workers import Task, TaskRunner
 from opus_desktop.jobs.state import BatchResult, Progress, RunState
 from opus_desktop.jobs.submit import SubmitSummary
 from opus_desktop.profiles import Profile, find_profile
 from opus_desktop.usecases.connection import Access, try_open
+from opus_desktop.usecases.editor_runs import SendRequest, continue_rows, dry_run_rows, send_rows
 from opus_desktop.usecases.rows import ColumnSet, Row
 from opus_desktop.usecases.submitting import Continue, DryRunCount, RunStart
 

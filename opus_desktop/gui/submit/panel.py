@@ -45,12 +45,12 @@ from opus_desktop.gui.submit.driver import RunEnd, SubmitDriver
 from opus_desktop.gui.submit.grid import GridTab
 from opus_desktop.gui.submit.results import ColumnNames, progress_text, status_changes
 from opus_desktop.gui.submit.summary import outcome_text, summary_box
-from opus_desktop.gui.submit.work import SendRequest
 from opus_desktop.gui.workers import Task
 from opus_desktop.jobs.state import BatchResult, Progress
 from opus_desktop.jobs.submit import MAX_CONCURRENCY
 from opus_desktop.profiles import Profile
 from opus_desktop.usecases.connection import Access
+from opus_desktop.usecases.editor_runs import SendRequest
 from opus_desktop.usecases.rows import FAILED, PENDING, SKIPPED, STATUSES, STORED, Row
 from opus_desktop.usecases.submitting import RunOptions, export_failed
 

@@ -1,6 +1,6 @@
-"""What the submit Tasks run in their worker thread: the grid's rows made into records for
-the use cases (usecases/submitting.py), which the command line calls too, and the
-journal's word about a row turned into the grid's status.
+"""Submit runs from the rows the editor holds: its rows made into records for the use
+cases in submitting.py (which the command line calls with a sheet), and the journal's
+word about a row turned into the grid's status. The window's Tasks run these in a worker.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Reading a sheet into editor rows: the function a Task runs in its worker thread.
+"""Checking a sheet into editor rows: what the window's import Task runs in its worker.
 
     task = Task(lambda state: load_records(request, state), name="import")
 
