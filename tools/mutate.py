@@ -71,6 +71,7 @@ TESTS: dict[str, list[str]] = {
         UNIT + "test_disposal.py",
     ],
     "opus/retry.py": [
+        UNIT + "test_failures.py",
         UNIT + "test_retry_edges.py",
         UNIT + "test_retry.py",
         UNIT + "test_client.py",

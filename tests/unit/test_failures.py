@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import ssl
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -20,7 +21,7 @@ from opus_desktop.opus.errors import (
     ServiceUnavailable,
     SettingsError,
 )
-from opus_desktop.opus.retry import RetryPolicy, transport_failure
+from opus_desktop.opus.retry import RetryPolicy, exponential, transport_failure
 
 REQUEST = httpx.Request("POST", "https://opus.example.org/records")
 
@@ -189,3 +190,46 @@ def test_patience_bounds_the_backoff_after_connection_failures() -> None:
     assert slept == [0.5, 1.0]  # then 2 s more would be 3.5 s in all
     assert caught.value.kind is Failure.REFUSED
     assert caught.value.message.endswith("while testing, for 2 s.")
+
+
+def test_a_wait_that_reaches_the_patience_exactly_is_still_waited() -> None:
+    slept: list[float] = []
+    policy = RetryPolicy(attempts=3, sleep=slept.append)
+    policy.listen(lambda *event: None, patience=20.0)
+    with pytest.raises(ServiceUnavailable) as caught:
+        policy.call(Throttling(), "testing")
+    assert slept == [10.0, 10.0]  # 20 s in all is not past 20
+    assert "2 times" not in caught.value.message and "3 times in a row" in caught.value.message
+
+
+def test_the_backoff_doubles_to_its_cap_and_jitters_above_its_floor() -> None:
+    assert [exponential(n, 1.0, 10.0, None) for n in range(5)] == [1.0, 2.0, 4.0, 8.0, 10.0]
+    assert exponential(2, 1.0, 10.0, lambda: 0.0, floor=0.25) == 1.0  # a quarter of 4 s
+    assert exponential(2, 1.0, 10.0, lambda: 1.0, floor=0.25) == 4.0
+    assert exponential(2, 1.0, 10.0, lambda: 0.5, floor=0.25) == 2.5
+    assert exponential(2, 1.0, 10.0, lambda: 0.5) == 2.0  # full jitter by default
+
+
+def test_every_way_a_call_gives_up_keeps_its_kind() -> None:
+    refused = caused(httpx.ConnectError("x", request=REQUEST), ConnectionRefusedError())
+    untrusted = caused(httpx.ConnectError("x", request=REQUEST), ssl.SSLCertVerificationError())
+
+    def failing(error: httpx.TransportError) -> Callable[[], httpx.Response]:
+        def send() -> httpx.Response:
+            raise error
+
+        return send
+
+    for error, kind in [(refused, Failure.REFUSED), (untrusted, Failure.TLS)]:
+        with pytest.raises(ServiceUnavailable) as caught:
+            RetryPolicy(attempts=2, sleep=lambda _s: None).call(failing(error), "testing")
+        assert caught.value.kind is kind
+        assert "while testing" in caught.value.message
+    patient = RetryPolicy(attempts=5, jitter=False, sleep=lambda _s: None)
+    patient.listen(lambda *event: None, patience=0.1)
+    with pytest.raises(ServiceUnavailable) as caught:
+        patient.call(failing(refused), "testing")
+    assert caught.value.kind is Failure.REFUSED
+    assert caught.value.message == (
+        "opus.example.org could not be reached (no connection) while testing, for 0 s."
+    )
