@@ -28,11 +28,13 @@ from opus_desktop.jobs.journal import Journal
 from opus_desktop.jobs.state import BatchResult, RunState
 from opus_desktop.opus.errors import (
     AuthError,
+    Failure,
     RequestRejected,
     ServerError,
     ServiceUnavailable,
 )
 from opus_desktop.opus.protocols import DestroyResult
+from opus_desktop.opus.retry import RetryPolicy
 from tests.unit.test_disposal import TENANT, FakeOpus, key
 from tests.unit.test_disposal_edges import Waits, entries_of, runner
 
@@ -596,3 +598,39 @@ def test_a_certificate_beside_a_sheet_whose_folder_is_a_file_goes_to_the_data_fo
     )
     found = certificate_path(journal.run(run_id))
     assert found.parent == paths.data_dir() / "certificates"
+
+
+def test_a_destroy_run_gives_the_client_s_retries_its_outage_limit_as_patience(
+    journal: Journal, audit: AuditLog
+) -> None:
+    opus = FakeOpus(2)
+    policy = RetryPolicy(sleep=lambda _s: None)
+    seen: list[float | None] = []
+
+    def during_the_call(keys: list[str]) -> None:
+        seen.append(policy.patience())
+        policy.tell(Failure.THROTTLED, 429, 1.0)  # the run's listener hears it unharmed
+
+    opus.before_call = during_the_call
+    run = DestroyRun(journal, audit, opus, TENANT, outage_limit=42.0, retries=policy)
+    assert run.run(run.create([DisposalItem(key(n)) for n in range(2)], "S"), Waits()).all_destroyed
+    assert seen == [42.0]
+    assert policy.patience() is None  # no longer listening once the run ended
+
+
+def test_an_untrusted_server_stops_a_destroy_run_at_once_without_a_pause(
+    journal: Journal, audit: AuditLog
+) -> None:
+    opus = FakeOpus(1)
+
+    def untrusted(keys: list[str]) -> None:
+        raise ServiceUnavailable("The server could not prove its identity.", kind=Failure.TLS)
+
+    opus.before_call = untrusted
+    run = runner(journal, audit, opus)
+    state = Waits()
+    outcome = run.run(run.create([DisposalItem(key(0))], "S"), state)
+    assert state.waited == []
+    assert outcome.error is not None and outcome.error.message.startswith("The server could not")
+    (item,) = journal.items(outcome.run.id)
+    assert item.state == "pending" and not item.message  # never sent: nothing to confirm
