@@ -424,3 +424,14 @@ GRID_STATUS: dict[ItemState, str] = {
     "failed": FAILED,
     "skipped": SKIPPED,
 }
+
+
+def position_runs(placed: Sequence[tuple[int, Row]]) -> list[tuple[int, list[Row]]]:
+    """Group ascending (position, row) pairs into runs of consecutive positions."""
+    runs: list[tuple[int, list[Row]]] = []
+    for position, row in placed:
+        if runs and runs[-1][0] + len(runs[-1][1]) == position:
+            runs[-1][1].append(row)
+        else:
+            runs.append((position, [row]))
+    return runs

@@ -20,18 +20,25 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QColor, QFont, QIcon, QUndoCommand, QUndoStack
+from PySide6.QtGui import QFont, QUndoCommand, QUndoStack
 
 from opus_desktop.core.records import Record
 from opus_desktop.core.schema import ColumnType
 from opus_desktop.gui.editor import icons
 from opus_desktop.gui.editor.commands import CellState, EditCells, InsertRows, RemoveRows
+from opus_desktop.gui.editor.looks import (
+    INVALID_COLOUR,
+    column_header,
+    refused_data,
+    row_header,
+    status_data,
+    status_header,
+    status_text,
+)
 from opus_desktop.gui.editor.words import count
-from opus_desktop.gui.icons import status_icon
 from opus_desktop.usecases.rows import (
     FAILED,
     PENDING,
-    SENT,
     SKIPPED,
     STATUSES,
     STORED,
@@ -41,6 +48,7 @@ from opus_desktop.usecases.rows import (
     Row,
     SortKey,
     Tally,
+    position_runs,
     tally,
 )
 
@@ -61,8 +69,6 @@ _BACKGROUND = int(Qt.ItemDataRole.BackgroundRole.value)
 _PROBLEM = int(PROBLEM_ROLE)
 _ROLES = frozenset((_DISPLAY, _DECORATION, _EDIT, _TOOLTIP, _ALIGNMENT, _BACKGROUND, _PROBLEM))
 
-INVALID_COLOUR = QColor(229, 57, 53, 72)  # translucent: readable over light and dark bases
-REFUSED_COLOUR = QColor(255, 160, 0, 72)  # the cell the service named when it refused the row
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 _EDITABLE = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEditable
 _READ_ONLY = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
@@ -71,26 +77,6 @@ _CHANGED_AFTER_SENDING = (STORED, FAILED, SKIPPED)
 
 def tr(text: str, n: int = -1) -> str:
     return QCoreApplication.translate("RecordsModel", text, None, n)
-
-
-_STATUS_TEXT: dict[str, str] = {}
-
-
-def status_text(status: str) -> str:
-    """The Status column's word for a row status (translated once, then remembered)."""
-    if not status:
-        return ""
-    if not _STATUS_TEXT:
-        _STATUS_TEXT.update(
-            {
-                "pending": tr("Pending"),
-                "sent": tr("Sent"),
-                "stored": tr("Stored"),
-                "failed": tr("Failed"),
-                "skipped": tr("Skipped"),
-            }
-        )
-    return _STATUS_TEXT.get(status, status)
 
 
 class RecordsModel(QAbstractTableModel):
@@ -246,7 +232,7 @@ class RecordsModel(QAbstractTableModel):
         row = self._rows[index.row()]
         column = index.column()
         if column == STATUS_COLUMN:
-            return self._status_data(row, role)
+            return status_data(row, role)
         columns = self._columns
         at = column - 1
         if role == _DISPLAY:
@@ -260,7 +246,7 @@ class RecordsModel(QAbstractTableModel):
         if role == _PROBLEM:
             return problem
         if problem is None and row.status == FAILED and self._refused.get(row) == at:
-            return self._refused_data(row, role)
+            return refused_data(row, role)
         if role == _BACKGROUND:
             return INVALID_COLOUR if problem is not None else None
         if role == _DECORATION:
@@ -275,59 +261,18 @@ class RecordsModel(QAbstractTableModel):
         text = columns.text(at, value)
         return text if len(text) > 40 or "\n" in text else None
 
-    @staticmethod
-    def _refused_data(row: Row, role: int) -> Any:
-        """The cell named by the service's refusal: its message, marked (not by colour alone)."""
-        if role == _BACKGROUND:
-            return REFUSED_COLOUR
-        if role == _DECORATION:
-            return _status_icon(FAILED)
-        if role == _TOOLTIP:
-            return row.message
-        return None
-
-    def _status_data(self, row: Row, role: int) -> Any:
-        if role in (_DISPLAY, _EDIT):
-            return status_text(row.status)
-        if role == _TOOLTIP:
-            return row.message or None
-        if role == _DECORATION:
-            return _status_icon(row.status)
-        return None
-
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
         if orientation == Qt.Orientation.Vertical:
             if not 0 <= section < len(self._rows):
                 return None
-            source = self._rows[section].source
-            if role == Qt.ItemDataRole.DisplayRole:
-                return str(source) if source is not None else tr("new")
-            if role == Qt.ItemDataRole.ToolTipRole:
-                if source is None:
-                    return tr("A row added in the editor")
-                return tr("Row {0} of the sheet").format(source)
-            return None
+            return row_header(self._rows[section].source, role)
         if self._columns is None or not 0 <= section < self.columnCount():
             return None
         if section == STATUS_COLUMN:
-            if role == Qt.ItemDataRole.DisplayRole:
-                return tr("Status")
-            if role == Qt.ItemDataRole.ToolTipRole:
-                return tr("What Opus did with the row: pending, sent, stored, failed or skipped")
-            return None
-        column = self._columns.columns[section - 1]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return column.display_name
-        if role == Qt.ItemDataRole.ToolTipRole:
-            need = tr("Required: every record needs a value") if column.required else tr("Optional")
-            return tr("{0}\nInternal name: {1}\nType: {2}\n{3}").format(
-                column.display_name, column.internal_name, column.type.value, need
-            )
-        if role == Qt.ItemDataRole.FontRole and column.required:
-            return self._bold
-        return None
+            return status_header(role)
+        return column_header(self._columns.columns[section - 1], role, self._bold)
 
     def setData(self, index: AnyIndex, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
         if role != Qt.ItemDataRole.EditRole or not index.isValid():
@@ -569,7 +514,7 @@ class RecordsModel(QAbstractTableModel):
     def insert_placed(self, placed: Sequence[tuple[int, Row]]) -> None:
         """Put rows back at positions (ascending), as RemoveRows found them."""
         self._sorted = None
-        for wanted, rows in _runs(placed):
+        for wanted, rows in position_runs(placed):
             start = min(wanted, len(self._rows))  # positions come from this grid's own history
             self.beginInsertRows(QModelIndex(), start, start + len(rows) - 1)
             self._rows[start:start] = rows
@@ -596,7 +541,7 @@ class RecordsModel(QAbstractTableModel):
         for _, row in placed:
             self._tally(row, -1)
             marks += self._keys.remove(row, self._keys.key_of(row))
-        for start, run in reversed(_runs(placed)):
+        for start, run in reversed(position_runs(placed)):
             self.beginRemoveRows(QModelIndex(), start, start + len(run) - 1)
             del self._rows[start : start + len(run)]
             self._positions = None
@@ -645,28 +590,3 @@ class RecordsModel(QAbstractTableModel):
         self.counts_changed.emit()
         if problems:
             self.problems_changed.emit()
-
-
-def _runs(placed: Sequence[tuple[int, Row]]) -> list[tuple[int, list[Row]]]:
-    """Group ascending (position, row) pairs into runs of consecutive positions."""
-    runs: list[tuple[int, list[Row]]] = []
-    for position, row in placed:
-        if runs and runs[-1][0] + len(runs[-1][1]) == position:
-            runs[-1][1].append(row)
-        else:
-            runs.append((position, [row]))
-    return runs
-
-
-def _status_icon(status: str) -> QIcon | None:
-    if status == FAILED:
-        return icons.problem()
-    if status == STORED:
-        return icons.stored()
-    if status == SENT:
-        return status_icon("running")
-    if status == PENDING:
-        return status_icon("waiting")
-    if status == SKIPPED:
-        return status_icon("warning")
-    return None

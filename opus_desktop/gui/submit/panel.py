@@ -38,7 +38,8 @@ from PySide6.QtWidgets import (
 
 from opus_desktop.errors import AppError
 from opus_desktop.gui.editor.filters import RowFilter
-from opus_desktop.gui.editor.model import STATUS_COLUMN, status_text
+from opus_desktop.gui.editor.looks import status_text
+from opus_desktop.gui.editor.model import STATUS_COLUMN
 from opus_desktop.gui.editor.words import count
 from opus_desktop.gui.errors import show_error
 from opus_desktop.gui.submit.driver import RunEnd, SubmitDriver
