@@ -409,10 +409,10 @@ def start_sandbox(latency_ms: float) -> tuple[subprocess.Popen[str], Path]:
 
 def submission(rows: int, latency_ms: float, csv_file: bool) -> int:
     """Send `rows` valid rows from the Records tab; measure the window's stalls."""
-    from opus_desktop.gui.editor.rows import STORED
     from opus_desktop.gui.editor.tab import RecordsTab
     from opus_desktop.gui.workers import TaskRunner
     from opus_desktop.profiles import find_profile
+    from opus_desktop.usecases.rows import STORED
 
     path = sheet_path(rows, csv_file, "submit")
     if not path.exists():

@@ -34,7 +34,8 @@ from opus_desktop.cli.submit_cmd import add_outage_argument, cancel_on_interrupt
 from opus_desktop.core.datetimes import parse_with_offset
 from opus_desktop.core.reports import ReportError, write_table
 from opus_desktop.errors import AppError
-from opus_desktop.jobs.disposal import NOT_CONFIRMED, reason_kind
+from opus_desktop.jobs.disposal import NOT_CONFIRMED
+from opus_desktop.jobs.disposal_outcome import reason_kind
 from opus_desktop.jobs.due import (
     MAX_PER_PAGE,
     DisposalItem,

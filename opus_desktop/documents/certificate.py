@@ -44,7 +44,7 @@ from opus_desktop.core.reports import ReportError, temporary_beside
 from opus_desktop.documents import DocumentError
 from opus_desktop.documents.manifest import disposal_fields, outcome_label, write_manifest
 from opus_desktop.jobs.audit import DisposedRecord
-from opus_desktop.jobs.disposal import DESTROYED, NOT_SENT, DestroyOutcome, reason_kind
+from opus_desktop.jobs.disposal_outcome import DESTROYED, NOT_SENT, DestroyOutcome, reason_kind
 
 TITLE = "Certificate of destruction"
 RECORD_HEADERS = ("Row key", "Name", "Classification", "Due date", "Outcome")

@@ -16,7 +16,7 @@ from pathlib import Path
 from opus_desktop.core.reports import ReportError, SheetSpec, write_workbook
 from opus_desktop.documents import DocumentError
 from opus_desktop.jobs.audit import DisposedRecord
-from opus_desktop.jobs.disposal import DESTROYED, FAILED, NOT_SENT, DestroyOutcome
+from opus_desktop.jobs.disposal_outcome import DESTROYED, FAILED, NOT_SENT, DestroyOutcome
 from opus_desktop.jobs.report import file_sha256
 
 RECORD_HEADERS = (

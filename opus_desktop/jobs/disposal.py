@@ -50,18 +50,27 @@ certificate, or a window showing a run), `certificate_path()` says where its PDF
 from __future__ import annotations
 
 import logging
-import os
 import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
-from opus_desktop import paths
 from opus_desktop.errors import AppError
 from opus_desktop.jobs.audit import AuditEntry, AuditLog, DisposedRecord, destroy_entry
+from opus_desktop.jobs.disposal_outcome import (
+    DESTROYED,
+    NOT_SENT,
+    PENDING,
+    DestroyOutcome,
+    Tenant,
+    current_answers,
+    destroy_outcome,
+    reason_kind,
+    run_entries,
+)
 from opus_desktop.jobs.due import DisposalItem, DueClient
 from opus_desktop.jobs.errors import AuditError, JobError
 from opus_desktop.jobs.journal import EndStatus, Item, Journal, RunInfo
@@ -76,7 +85,6 @@ from opus_desktop.opus.errors import (
 )
 from opus_desktop.opus.protocols import DestroyResult
 from opus_desktop.opus.retry import RetryPolicy, exponential
-from opus_desktop.profiles import Profile
 
 log = logging.getLogger(__name__)
 
@@ -84,27 +92,6 @@ MAX_PER_CALL = 15
 OUTAGE_LIMIT = 600.0  # seconds without a usable answer before a run stops (as submit)
 SERVER_ERROR_TRIES = 3  # HTTP 500 for one record this many times in a row: it is failed
 NOT_CONFIRMED = "Not confirmed:"
-
-DESTROYED, FAILED, NOT_SENT, PENDING = "destroyed", "failed", "not sent", "pending"
-
-# Opus's reasons for refusing a record, as the records officer should read them.
-REASONS = (
-    ("already destroyed", ("already destroyed", "already been destroyed", "already disposed")),
-    ("not found", ("not found", "does not exist", "no record", "unknown")),
-    ("awaiting approval", ("awaiting approval", "pending approval", "awaiting")),
-    ("rejected", ("rejected",)),
-    ("not due", ("not due", "not yet due")),
-)
-
-
-def reason_kind(message: str) -> str:
-    """Which of Opus's refusals a message is: "already destroyed", "not found", "awaiting
-    approval", "rejected", "not due", or "other"."""
-    text = message.casefold()
-    for kind, phrases in REASONS:
-        if any(phrase in text for phrase in phrases):
-            return kind
-    return "other"
 
 
 class DisposalClient(DueClient, Protocol):
@@ -114,86 +101,6 @@ class DisposalClient(DueClient, Protocol):
 
 
 # -- the destroy run ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Tenant:
-    """Where records are destroyed: kept in the run and in every audit entry."""
-
-    profile: str
-    identity_url: str
-    api_url: str
-    connection_id: str
-
-    @classmethod
-    def of(cls, profile: Profile, connection_id: str) -> Tenant:
-        return cls(profile.name, profile.identity_url, profile.api_url, connection_id)
-
-    def as_json(self) -> dict[str, str]:
-        return {
-            "profile": self.profile,
-            "identity": self.identity_url,
-            "api": self.api_url,
-            "connection": self.connection_id,
-        }
-
-
-@dataclass(frozen=True)
-class DestroyOutcome:
-    """A destroy run as it stands: every record with its outcome, and its audit entries."""
-
-    run: RunInfo
-    records: list[DisposedRecord]  # every record of the run, in order
-    justification: str
-    before: str  # the due-before date of the list the records were chosen from, ISO
-    organisation: str
-    entries: list[AuditEntry]  # this run's audit entries, oldest first
-    entry: AuditEntry | None = None  # the one the last action wrote, if it wrote one
-    error: AppError | None = None  # why the last action stopped, if it did
-    rows: dict[str, int | None] = field(default_factory=dict)  # key -> its signed-off sheet row
-
-    def _with(self, outcome: str) -> list[DisposedRecord]:
-        return [r for r in self.records if r.outcome == outcome]
-
-    @property
-    def destroyed(self) -> list[DisposedRecord]:
-        return self._with(DESTROYED)
-
-    @property
-    def failed(self) -> list[DisposedRecord]:
-        return self._with(FAILED)
-
-    @property
-    def not_sent(self) -> list[DisposedRecord]:
-        return self._with(NOT_SENT)
-
-    @property
-    def pending(self) -> list[DisposedRecord]:
-        return self._with(PENDING)
-
-    @property
-    def all_destroyed(self) -> bool:
-        return bool(self.records) and len(self.destroyed) == len(self.records)
-
-    @property
-    def exit_code(self) -> int:
-        """DESIGN §4, as for submit: 0 all destroyed, 1 some not, 3 auth, 4 unreachable;
-        130 for a cancelled run (as for Ctrl-C)."""
-        if self.error is not None:
-            return self.error.exit_code
-        if self.run.status == "cancelled":
-            return 130
-        return 0 if self.all_destroyed else 1
-
-    @property
-    def operators(self) -> list[dict[str, str]]:
-        """Who acted, once each, in order (the OS account and the typed name)."""
-        found: list[dict[str, str]] = []
-        for entry in self.entries:
-            who = entry.entry.get("operator")
-            if isinstance(who, dict) and who not in found:
-                found.append({str(k): str(v) for k, v in who.items()})
-        return found
 
 
 class DestroyRun:
@@ -548,7 +455,7 @@ class DestroyRun:
                 r.outcome,
                 action.notes.get(r.key, r.message),
             )
-            for r in _current_answers(self.journal, info)
+            for r in current_answers(self.journal, info)
             if r.outcome != PENDING
             and (r.key in action.answered or not _same(previous.get(r.key), r))
         ]
@@ -575,7 +482,7 @@ class DestroyRun:
 
     def _audited(self, run_id: str) -> dict[str, tuple[str, str]]:
         answers: dict[str, tuple[str, str]] = {}
-        for entry in _run_entries(self.audit, run_id):
+        for entry in run_entries(self.audit, run_id):
             for key, answer in (entry.entry.get("answers") or {}).items():
                 if isinstance(answer, dict):
                     answers[key] = (str(answer.get("outcome", "")), str(answer.get("message", "")))
@@ -616,76 +523,6 @@ def _same(audited: tuple[str, str] | None, record: DisposedRecord) -> bool:
     if audited is None or audited[0] != record.outcome:
         return False
     return record.outcome == DESTROYED or audited[1] == record.message
-
-
-def _current_answers(journal: Journal, info: RunInfo) -> list[DisposedRecord]:
-    outcomes = {"ok": DESTROYED, "failed": FAILED, "skipped": NOT_SENT}
-    records: list[DisposedRecord] = []
-    for item in journal.items(info.id):
-        payload: dict[str, Any] = item.payload
-        records.append(
-            DisposedRecord(
-                item.key,
-                str(payload.get("name", "")),
-                str(payload.get("classification", "")),
-                str(payload.get("dueDate", "")),
-                outcomes.get(item.state, PENDING),
-                item.message,
-            )
-        )
-    return records
-
-
-def _run_entries(audit: AuditLog, run_id: str) -> list[AuditEntry]:
-    return [
-        entry
-        for entry in audit.entries()
-        if entry.entry.get("run") == run_id and entry.entry.get("action") == "destroy"
-    ]
-
-
-def certificate_path(info: RunInfo) -> Path:
-    """Where a disposal run's certificate goes: as chosen when it was created, else beside
-    its input sheet as certificate-of-destruction-RUN.pdf, else (no sheet, or a folder that
-    cannot be written) in the data folder's "certificates"."""
-    chosen = str(info.options.get("certificate") or "")
-    if chosen:
-        return Path(chosen)
-    name = f"certificate-of-destruction-{info.id}.pdf"
-    if info.input_path:
-        folder = Path(info.input_path).parent
-        if folder.is_dir() and os.access(folder, os.W_OK):
-            return folder / name
-    return paths.private_dir(paths.data_dir() / "certificates") / name
-
-
-def destroy_outcome(
-    journal: Journal, audit: AuditLog, run_id: str, entry: AuditEntry | None = None
-) -> DestroyOutcome:
-    """A destroy run as the journal and the audit log hold it now."""
-    info = journal.run(run_id)
-    if info.kind != "destroy":
-        raise JobError(f"Run {info.id} submitted records; it is not a disposal.")
-    entries = _run_entries(audit, info.id)
-    notes: dict[str, str] = {}
-    for found in entries:
-        for key, answer in (found.entry.get("answers") or {}).items():
-            if isinstance(answer, dict) and answer.get("outcome") == DESTROYED:
-                notes[key] = str(answer.get("message", ""))
-    records = [
-        replace(r, message=notes.get(r.key, "")) if r.outcome == DESTROYED else r
-        for r in _current_answers(journal, info)
-    ]
-    return DestroyOutcome(
-        run=info,
-        records=records,
-        justification=str(info.options.get("justification", "")),
-        before=str(info.options.get("before", "")),
-        organisation=str(info.options.get("organisation", "")),
-        entries=entries,
-        entry=entry,
-        rows={item.key: item.row for item in journal.items(info.id)},
-    )
 
 
 def _deaf(kind: Failure, status: int | None, delay: float) -> None:

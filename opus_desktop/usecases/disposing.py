@@ -34,9 +34,9 @@ from opus_desktop.core.schema import Template
 from opus_desktop.documents import DocumentError
 from opus_desktop.jobs.audit import AuditLog, VerifyResult
 from opus_desktop.jobs.connect import Connection
-from opus_desktop.jobs.disposal import (
+from opus_desktop.jobs.disposal import DestroyRun
+from opus_desktop.jobs.disposal_outcome import (
     DestroyOutcome,
-    DestroyRun,
     Tenant,
     certificate_path,
     destroy_outcome,

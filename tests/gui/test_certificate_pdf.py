@@ -21,7 +21,8 @@ from opus_desktop.documents.certificate import (
     write_disposal_documents,
 )
 from opus_desktop.jobs.audit import AuditLog
-from opus_desktop.jobs.disposal import DestroyOutcome, DestroyRun
+from opus_desktop.jobs.disposal import DestroyRun
+from opus_desktop.jobs.disposal_outcome import DestroyOutcome
 from opus_desktop.jobs.due import DisposalItem, not_due_reason
 from opus_desktop.jobs.journal import Journal
 from opus_desktop.jobs.state import RunState

@@ -29,7 +29,7 @@ from opus_desktop.gui.settings import GuiSettings
 from opus_desktop.gui.workers import TaskRunner
 from opus_desktop.jobs.audit import AuditLog
 from opus_desktop.jobs.connect import Connection, connect
-from opus_desktop.jobs.disposal import reason_kind
+from opus_desktop.jobs.disposal_outcome import reason_kind
 from opus_desktop.jobs.due import DueRecord, due_table
 from opus_desktop.jobs.journal import Journal
 from opus_desktop.opus import RetryPolicy

@@ -17,7 +17,8 @@ import pytest
 from opus_desktop.core.datetimes import format_datetime
 from opus_desktop.jobs.audit import AuditLog
 from opus_desktop.jobs.connect import Connection, connect
-from opus_desktop.jobs.disposal import DESTROYED, DestroyRun, Tenant, reason_kind
+from opus_desktop.jobs.disposal import DestroyRun
+from opus_desktop.jobs.disposal_outcome import DESTROYED, Tenant, reason_kind
 from opus_desktop.jobs.due import DisposalItem, fetch_due
 from opus_desktop.jobs.journal import Journal
 from opus_desktop.jobs.state import RunState

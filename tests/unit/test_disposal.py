@@ -18,12 +18,11 @@ from opus_desktop import paths
 from opus_desktop.core.errors import SheetError
 from opus_desktop.core.schema import parse_template
 from opus_desktop.jobs.audit import AuditLog
-from opus_desktop.jobs.disposal import (
+from opus_desktop.jobs.disposal import NOT_CONFIRMED, DestroyRun
+from opus_desktop.jobs.disposal_outcome import (
     DESTROYED,
     FAILED,
-    NOT_CONFIRMED,
     NOT_SENT,
-    DestroyRun,
     Tenant,
     certificate_path,
     reason_kind,

@@ -10,14 +10,8 @@ from typing import Any
 import pytest
 
 from opus_desktop.jobs.audit import AuditLog
-from opus_desktop.jobs.disposal import (
-    NOT_CONFIRMED,
-    NOT_SENT,
-    PENDING,
-    DestroyRun,
-    Tenant,
-    destroy_outcome,
-)
+from opus_desktop.jobs.disposal import NOT_CONFIRMED, DestroyRun
+from opus_desktop.jobs.disposal_outcome import NOT_SENT, PENDING, Tenant, destroy_outcome
 from opus_desktop.jobs.due import DisposalItem
 from opus_desktop.jobs.errors import JobError
 from opus_desktop.jobs.journal import Journal

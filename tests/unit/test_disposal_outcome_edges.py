@@ -13,11 +13,10 @@ import pytest
 
 from opus_desktop import paths
 from opus_desktop.jobs.audit import AuditLog
-from opus_desktop.jobs.disposal import (
+from opus_desktop.jobs.disposal import NOT_CONFIRMED, DestroyRun
+from opus_desktop.jobs.disposal_outcome import (
     DESTROYED,
     FAILED,
-    NOT_CONFIRMED,
-    DestroyRun,
     certificate_path,
     destroy_outcome,
     reason_kind,

@@ -230,7 +230,7 @@ def test_the_window_holds_little_that_is_not_about_qt() -> None:
 
 
 # Over the bar still (issue 14): to be split.
-TOO_LONG_YET = {"jobs/journal.py", "jobs/disposal.py"}
+TOO_LONG_YET = {"jobs/journal.py"}
 
 
 def test_no_module_is_over_600_lines() -> None:
@@ -240,4 +240,4 @@ def test_no_module_is_over_600_lines() -> None:
         if len(path.read_text(encoding="utf-8").splitlines()) > 600
     }
     assert long <= TOO_LONG_YET, sorted(long - TOO_LONG_YET)
-    assert TOO_LONG_YET <= long, f"{sorted(TOO_LONG_YET - long)} are short now: strike them"
+    assert long >= TOO_LONG_YET, f"{sorted(TOO_LONG_YET - long)} are short now: strike them"

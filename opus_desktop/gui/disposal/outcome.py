@@ -47,14 +47,8 @@ from opus_desktop.gui.disposal.model import SORT_ROLE
 from opus_desktop.gui.editor.words import count
 from opus_desktop.gui.icons import status_icon
 from opus_desktop.jobs.audit import DisposedRecord
-from opus_desktop.jobs.disposal import (
-    DESTROYED,
-    FAILED,
-    NOT_CONFIRMED,
-    NOT_SENT,
-    PENDING,
-    reason_kind,
-)
+from opus_desktop.jobs.disposal import NOT_CONFIRMED
+from opus_desktop.jobs.disposal_outcome import DESTROYED, FAILED, NOT_SENT, PENDING, reason_kind
 from opus_desktop.jobs.due import DisposalItem
 from opus_desktop.jobs.state import BatchResult, Progress
 from opus_desktop.usecases.disposing import DestroyResult
