@@ -63,6 +63,12 @@ TESTS: dict[str, list[str]] = {
         UNIT + "test_certificate.py",
         UNIT + "test_audit.py",
     ],
+    "jobs/disposal_outcome.py": [
+        UNIT + "test_disposal_outcome_edges.py",
+        UNIT + "test_disposal_edges.py",
+        UNIT + "test_disposal.py",
+        UNIT + "test_certificate.py",
+    ],
     "opus/protocols.py": [
         UNIT + "test_protocols_edges.py",
         UNIT + "test_failed_items.py",
