@@ -58,7 +58,15 @@ class DraftStore:
         meta: dict[str, Any],
         replace: bool,
     ) -> None:
-        write_draft(self._journal, profile, changed, removed, order, meta, replace)
+        """Write the rows that changed and drop the removed ones (`replace`: only these)."""
+        rows: dict[int, Any] = {seq: None for seq in removed}
+        for number, row in enumerate(changed):
+            if number % _YIELD_EVERY == 0:
+                time_module.sleep(0)  # let the window's thread have the interpreter now and then
+            rows[row.seq] = encode_row(row)
+        if order is not None:
+            rows[ORDER_INDEX] = order_runs(order)
+        self._journal.save_draft(profile, rows, meta, replace=replace)
 
     def save_meta(self, profile: str, meta: dict[str, Any]) -> None:
         self._journal.save_draft(profile, {}, meta)
@@ -142,28 +150,6 @@ def in_order(rows: dict[int, Row], runs: object) -> list[Row]:
                     ordered.append(row)
     ordered += [rows[seq] for seq in sorted(rows)]
     return ordered
-
-
-# -- writing -----------------------------------------------------------------------------
-
-
-def write_draft(
-    journal: Journal,
-    profile: str,
-    changed: Iterable[Row],
-    removed: Iterable[int],
-    order: Sequence[int] | None,
-    meta: dict[str, Any],
-    replace: bool,
-) -> None:
-    rows: dict[int, Any] = {seq: None for seq in removed}
-    for number, row in enumerate(changed):
-        if number % _YIELD_EVERY == 0:
-            time_module.sleep(0)  # let the window's thread have the interpreter now and then
-        rows[row.seq] = encode_row(row)
-    if order is not None:
-        rows[ORDER_INDEX] = order_runs(order)
-    journal.save_draft(profile, rows, meta, replace=replace)
 
 
 # -- at the next start ---------------------------------------------------------------------------
