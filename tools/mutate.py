@@ -49,6 +49,11 @@ TESTS: dict[str, list[str]] = {
         UNIT + "test_journal.py",
         UNIT + "test_state.py",
     ],
+    "jobs/journal_types.py": [
+        UNIT + "test_journal_edges.py",
+        UNIT + "test_journal.py",
+        UNIT + "test_state.py",
+    ],
     "jobs/pace.py": [UNIT + "test_pace.py", UNIT + "test_submit.py"],
     "jobs/submit.py": [
         UNIT + "test_submit_edges.py",

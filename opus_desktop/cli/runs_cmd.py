@@ -15,7 +15,7 @@ from pathlib import Path
 from opus_desktop.cli.exits import EXIT_OK
 from opus_desktop.cli.inputs import terminal_prompt
 from opus_desktop.cli.submit_cmd import add_outage_argument, drive, finish, print_failures
-from opus_desktop.jobs.journal import RunInfo
+from opus_desktop.jobs.journal_types import RunInfo
 from opus_desktop.usecases.connection import Access
 from opus_desktop.usecases.runs import check_report_path, list_runs, run_info, show_run
 from opus_desktop.usecases.submitting import Continue, continue_run

@@ -73,7 +73,8 @@ from opus_desktop.jobs.disposal_outcome import (
 )
 from opus_desktop.jobs.due import DisposalItem, DueClient
 from opus_desktop.jobs.errors import AuditError, JobError
-from opus_desktop.jobs.journal import EndStatus, Item, Journal, RunInfo
+from opus_desktop.jobs.journal import Journal
+from opus_desktop.jobs.journal_types import EndStatus, Item, RunInfo
 from opus_desktop.jobs.state import BatchResult, RunState
 from opus_desktop.opus.errors import (
     Failure,

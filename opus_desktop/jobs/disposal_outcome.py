@@ -14,7 +14,8 @@ from opus_desktop import paths
 from opus_desktop.errors import AppError
 from opus_desktop.jobs.audit import AuditEntry, AuditLog, DisposedRecord
 from opus_desktop.jobs.errors import JobError
-from opus_desktop.jobs.journal import Journal, RunInfo
+from opus_desktop.jobs.journal import Journal
+from opus_desktop.jobs.journal_types import RunInfo
 from opus_desktop.profiles import Profile
 
 DESTROYED, FAILED, NOT_SENT, PENDING = "destroyed", "failed", "not sent", "pending"

@@ -1,18 +1,7 @@
 """The journal: every run, every record's state, and the editor's unsent work, in SQLite.
 
-A record (an *item* of a run) moves through these states; each move is committed before
-the method returns, so the journal always says what may have reached Opus:
-
-    pending --claim()--> in_flight --finish()--> ok | failed | skipped
-       ^                     |
-       +-- release() --------+   cancelled or a transient error: the call may or may not
-       +-- prepare_resume() -+   have arrived (after a crash); sending again is safe,
-       |                         since the same rowKey and payload give the same record
-       +-- retry_failed() <-- failed
-    pending --skip()--> skipped
-
-Nothing moves an item out of `ok`, and claim() takes only pending items: a record stored
-once is never sent again.
+Each move of a record between states (journal_types.py draws them) is committed before
+the method returns, so the journal always says what may have reached Opus.
 
 A run as a submit or disposal run drives it, several threads sharing one Journal:
 
@@ -43,106 +32,34 @@ import secrets
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, cast, get_args
+from typing import Any, cast, get_args
 
 from opus_desktop import paths
 from opus_desktop.jobs.database import Database
-from opus_desktop.jobs.errors import DuplicateRowKey, JournalError, RunInProgress, RunNotFound
+from opus_desktop.jobs.errors import JournalError, RunInProgress, RunNotFound
+from opus_desktop.jobs.journal_types import (
+    ITEM_STATES,
+    Counts,
+    Draft,
+    EndStatus,
+    Item,
+    ItemState,
+    RunInfo,
+    RunKind,
+    RunStatus,
+    dumps,
+    item_rows,
+    reasons,
+    utc_now,
+)
 from opus_desktop.jobs.locks import FileLock
-
-RunKind = Literal["submit", "destroy"]
-RunStatus = Literal["running", "done", "cancelled", "interrupted", "stopped"]
-EndStatus = Literal["done", "cancelled", "stopped"]
-ItemState = Literal["pending", "in_flight", "ok", "failed", "skipped"]
-ITEM_STATES: tuple[ItemState, ...] = get_args(ItemState)
 
 # Waiting this long for a run's lock lets a brief look by another window (checking
 # whether the run was interrupted) pass, without making a real conflict feel slow.
 _TAKE_TIMEOUT = 2.0
 _PAGE = 1000
-
-
-@dataclass(frozen=True)
-class Counts:
-    pending: int = 0
-    in_flight: int = 0
-    ok: int = 0
-    failed: int = 0
-    skipped: int = 0
-
-    @property
-    def total(self) -> int:
-        return self.pending + self.in_flight + self.ok + self.failed + self.skipped
-
-    @property
-    def done(self) -> int:
-        return self.ok + self.failed + self.skipped
-
-    @property
-    def remaining(self) -> int:
-        return self.pending + self.in_flight
-
-
-@dataclass(frozen=True)
-class RunInfo:
-    id: str
-    kind: RunKind
-    profile: str
-    status: RunStatus  # "interrupted" when marked running but no process holds it
-    started: datetime
-    ended: datetime | None
-    counts: Counts
-    input_path: str | None
-    input_sha256: str | None
-    template_sha256: str | None
-    mapping: dict[str, Any] | None
-    options: dict[str, Any]
-    owner_pid: int | None
-    owner_host: str | None
-    note: str
-    audit_hash: str | None  # the last audit entry written for this run (disposal)
-
-    @property
-    def resumable(self) -> bool:
-        return self.status != "running" and self.counts.remaining > 0
-
-
-@dataclass(frozen=True)
-class Item:
-    seq: int  # order within the run, from 1
-    row: int | None  # the source row number, for messages and results
-    key: str  # the row key, unique within the run
-    payload: dict[str, Any]  # the exact object sent
-    state: ItemState
-    attempts: int  # how many times it was claimed for sending
-    message: str  # the service's last word on it
-
-
-@dataclass(frozen=True)
-class Draft:
-    profile: str
-    meta: dict[str, Any]
-    rows: dict[int, Any]  # row index -> that row's JSON value
-    updated: datetime
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _dumps(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-
-
-def _loads_dict(text: str | None) -> dict[str, Any] | None:
-    return None if text is None else cast(dict[str, Any], json.loads(text))
-
-
-def _time(text: str | None) -> datetime | None:
-    return None if text is None else datetime.fromisoformat(text)
 
 
 class Journal:
@@ -156,7 +73,7 @@ class Journal:
         self,
         path: Path | None = None,
         *,
-        clock: Callable[[], datetime] = _utc_now,
+        clock: Callable[[], datetime] = utc_now,
         busy_timeout: float = 10.0,
         lock_timeout: float = _TAKE_TIMEOUT,
     ) -> None:
@@ -220,18 +137,24 @@ class Journal:
                     " template_sha256, mapping, options, started, status, owner_pid,"
                     " owner_host, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?)",
                     (
-                        run_id, kind, profile,
+                        run_id,
+                        kind,
+                        profile,
                         None if input_path is None else str(input_path),
-                        input_hash, template_hash,
-                        None if mapping is None else _dumps(dict(mapping)),
-                        _dumps(dict(options or {})),
-                        now, os.getpid(), platform.node(), note,
+                        input_hash,
+                        template_hash,
+                        None if mapping is None else dumps(dict(mapping)),
+                        dumps(dict(options or {})),
+                        now,
+                        os.getpid(),
+                        platform.node(),
+                        note,
                     ),
                 )
                 db.executemany(
                     "INSERT INTO items (run, seq, row, key, payload, updated)"
                     " VALUES (?, ?, ?, ?, ?, ?)",
-                    _item_rows(run_id, items, now),
+                    item_rows(run_id, items, now),
                 )
                 if skipped:
                     moved = db.executemany(
@@ -355,13 +278,7 @@ class Journal:
                 " WHERE run = ? AND seq = ?",
                 [(now, run_id, row["seq"]) for row in rows],
             )
-        return [
-            Item(
-                row["seq"], row["row"], row["key"], json.loads(row["payload"]),
-                "in_flight", row["attempts"] + 1, row["message"],
-            )
-            for row in rows
-        ]
+        return [Item.from_row(row, claimed=True) for row in rows]
 
     def finish(
         self,
@@ -376,7 +293,7 @@ class Journal:
         groups: list[tuple[ItemState, Mapping[str, str]]] = [
             ("ok", dict.fromkeys(ok, "")),
             ("failed", failed or {}),
-            ("skipped", _reasons(skipped)),
+            ("skipped", reasons(skipped)),
         ]
         for state, messages in groups:
             for key, message in messages.items():
@@ -450,10 +367,7 @@ class Journal:
                     (run_id, last, *wanted, _PAGE),
                 ).fetchall()
             for row in rows:
-                yield Item(
-                    row["seq"], row["row"], row["key"], json.loads(row["payload"]),
-                    row["state"], row["attempts"], row["message"],
-                )
+                yield Item.from_row(row)
             if len(rows) < _PAGE:
                 return
             last = rows[-1]["seq"]
@@ -477,7 +391,7 @@ class Journal:
         when given.
         """
         now = self._now()
-        meta_text = None if meta is None else _dumps(dict(meta))
+        meta_text = None if meta is None else dumps(dict(meta))
         with self._transaction("updated") as db:
             db.execute(
                 "INSERT INTO drafts (profile, meta, updated) VALUES (?, COALESCE(?, '{}'), ?)"
@@ -498,7 +412,7 @@ class Journal:
             db.executemany(
                 "INSERT INTO draft_rows (profile, idx, data) VALUES (?, ?, ?)"
                 " ON CONFLICT (profile, idx) DO UPDATE SET data = excluded.data",
-                [(profile, index, _dumps(v)) for index, v in rows.items() if v is not None],
+                [(profile, index, dumps(v)) for index, v in rows.items() if v is not None],
             )
 
     def load_draft(self, profile: str) -> Draft | None:
@@ -573,24 +487,7 @@ class Journal:
         status = cast(RunStatus, row["status"])
         if status == "running" and row["id"] not in self._owned:
             status = self._current_status(row["id"])
-        return RunInfo(
-            id=row["id"],
-            kind=row["kind"],
-            profile=row["profile"],
-            status=status,
-            started=datetime.fromisoformat(row["started"]),
-            ended=_time(row["ended"]),
-            counts=counts,
-            input_path=row["input_path"],
-            input_sha256=row["input_sha256"],
-            template_sha256=row["template_sha256"],
-            mapping=_loads_dict(row["mapping"]),
-            options=_loads_dict(row["options"]) or {},
-            owner_pid=row["owner_pid"],
-            owner_host=row["owner_host"],
-            note=row["note"],
-            audit_hash=row["audit_hash"],
-        )
+        return RunInfo.from_row(row, counts, status)
 
     def _current_status(self, run_id: str) -> RunStatus:
         """The status of a run marked running: still so if some process holds it, else
@@ -684,29 +581,3 @@ class Journal:
                 "UPDATE items SET state = ?, message = ?, updated = ? WHERE run = ? AND key = ?",
                 [(state, text, now, run_id, key) for key, (state, text) in changes.items()],
             )
-
-
-def _reasons(skipped: Mapping[str, str] | Iterable[str] | None) -> Mapping[str, str]:
-    if skipped is None:
-        return {}
-    if isinstance(skipped, Mapping):
-        return skipped
-    return dict.fromkeys(skipped, "")
-
-
-def _item_rows(
-    run_id: str, items: Iterable[tuple[int | None, str, Mapping[str, Any]]], now: str
-) -> Iterator[tuple[str, int, int | None, str, str, str]]:
-    """The items as table rows, refusing a missing or repeated row key before SQLite does."""
-    seen: dict[str, str] = {}
-    for seq, (row, key, payload) in enumerate(items, 1):
-        where = f"row {row}" if row is not None else f"record {seq}"
-        if not isinstance(key, str) or not key.strip():
-            raise ValueError(f"{where} has no row key")
-        if key in seen:
-            raise DuplicateRowKey(
-                f"The row key {key!r} appears twice, in {seen[key]} and in {where}. "
-                "Each record needs its own row key."
-            )
-        seen[key] = where
-        yield run_id, seq, row, key, _dumps(dict(payload)), now

@@ -38,7 +38,8 @@ from opus_desktop.core.reports import (
 from opus_desktop.core.schema import ROW_KEY
 from opus_desktop.core.sheets import open_sheet
 from opus_desktop.core.validation import ValidationResult
-from opus_desktop.jobs.journal import ItemState, Journal, RunInfo
+from opus_desktop.jobs.journal import Journal
+from opus_desktop.jobs.journal_types import ItemState, RunInfo
 from opus_desktop.jobs.submit import problem_text
 
 OUTCOME_SHEET = "Outcome"

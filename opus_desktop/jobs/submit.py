@@ -54,7 +54,8 @@ from opus_desktop.core.records import Record
 from opus_desktop.core.validation import ValidationResult
 from opus_desktop.errors import AppError
 from opus_desktop.jobs.errors import JobError
-from opus_desktop.jobs.journal import Counts, EndStatus, Item, Journal, RunInfo
+from opus_desktop.jobs.journal import Journal
+from opus_desktop.jobs.journal_types import Counts, EndStatus, Item, RunInfo
 from opus_desktop.jobs.pace import Pace
 from opus_desktop.jobs.state import BatchResult, RunState
 from opus_desktop.opus.client import CONFLICT_OPTIONS, MAX_PER_CALL

@@ -23,7 +23,8 @@ from typing import Any
 
 from opus_desktop import paths
 from opus_desktop.core.gcpause import collector_paused
-from opus_desktop.jobs.journal import Journal, RunInfo
+from opus_desktop.jobs.journal import Journal
+from opus_desktop.jobs.journal_types import RunInfo
 from opus_desktop.usecases.rows import (
     FAILED,
     GRID_STATUS,

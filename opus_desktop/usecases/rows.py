@@ -28,7 +28,7 @@ from opus_desktop.core.values import (
     display,
     make_converter,
 )
-from opus_desktop.jobs.journal import ItemState
+from opus_desktop.jobs.journal_types import ItemState
 
 # A row's state with Opus, filled in by the submit run.
 PENDING, SENT, STORED, FAILED, SKIPPED = "pending", "sent", "stored", "failed", "skipped"

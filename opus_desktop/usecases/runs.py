@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from opus_desktop.core.reports import ReportError
-from opus_desktop.jobs.journal import Item, Journal, RunInfo
+from opus_desktop.jobs.journal import Journal
+from opus_desktop.jobs.journal_types import Item, RunInfo
 from opus_desktop.jobs.report import ReportSummary, write_run_report
 
 

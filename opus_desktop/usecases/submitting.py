@@ -26,7 +26,8 @@ from opus_desktop.core.gcpause import collector_paused
 from opus_desktop.core.records import Record
 from opus_desktop.core.validation import ValidationResult
 from opus_desktop.jobs.connect import Connection
-from opus_desktop.jobs.journal import ItemState, Journal
+from opus_desktop.jobs.journal import Journal
+from opus_desktop.jobs.journal_types import ItemState
 from opus_desktop.jobs.report import (
     ReportSummary,
     Source,

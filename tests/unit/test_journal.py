@@ -19,7 +19,8 @@ import pytest
 from opus_desktop import paths
 from opus_desktop.jobs.database import SCHEMA_VERSION
 from opus_desktop.jobs.errors import DuplicateRowKey, JournalError, RunInProgress, RunNotFound
-from opus_desktop.jobs.journal import Counts, Item, Journal
+from opus_desktop.jobs.journal import Journal
+from opus_desktop.jobs.journal_types import Counts, Item
 
 POSIX = os.name == "posix"
 

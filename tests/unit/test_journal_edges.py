@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 
 from opus_desktop.jobs.errors import DuplicateRowKey, JournalError, RunInProgress, RunNotFound
-from opus_desktop.jobs.journal import Counts, Journal
+from opus_desktop.jobs.journal import Journal
+from opus_desktop.jobs.journal_types import Counts
 from opus_desktop.jobs.locks import FileLock
 
 

@@ -13,7 +13,8 @@ import pytest
 from opus_desktop.core.records import Problem, Record
 from opus_desktop.core.validation import ValidationResult, validate
 from opus_desktop.jobs.errors import JobError
-from opus_desktop.jobs.journal import Item, Journal
+from opus_desktop.jobs.journal import Journal
+from opus_desktop.jobs.journal_types import Item
 from opus_desktop.jobs.pace import Pace
 from opus_desktop.jobs.state import BatchResult, RunState
 from opus_desktop.jobs.submit import (

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from opus_desktop.jobs.journal import Item, Journal
+from opus_desktop.jobs.journal import Journal
+from opus_desktop.jobs.journal_types import Item
 from opus_desktop.jobs.pace import Pace
 from opus_desktop.jobs.state import BatchResult, RunState
 from opus_desktop.jobs.submit import (

@@ -21,7 +21,7 @@ from PySide6.QtCore import (
 )
 
 from opus_desktop.gui.icons import status_icon
-from opus_desktop.jobs.journal import Item, RunInfo
+from opus_desktop.jobs.journal_types import Item, RunInfo
 
 Index = QModelIndex | QPersistentModelIndex
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1

@@ -40,7 +40,7 @@ from opus_desktop.gui.editor.words import count
 from opus_desktop.gui.errors import show_error
 from opus_desktop.gui.runs.models import SORT_ROLE, ItemsModel, RunsModel, file_name
 from opus_desktop.gui.workers import Task, TaskRunner
-from opus_desktop.jobs.journal import Item, RunInfo
+from opus_desktop.jobs.journal_types import Item, RunInfo
 from opus_desktop.jobs.report import ReportSummary
 from opus_desktop.jobs.state import Progress
 from opus_desktop.usecases.runs import read_items, read_runs, run_report
