@@ -12,6 +12,7 @@ import keyring.backend
 import keyring.errors
 import pytest
 
+from opus_desktop import profiles
 from opus_desktop.core import datetimes, values
 
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
@@ -27,12 +28,14 @@ class MemoryKeyring(keyring.backend.KeyringBackend):
         super().__init__()
         self.store: dict[tuple[str, str], str] = {}
         self.read_in: list[str] = []  # the name of the thread of each read
+        self.written_in: list[str] = []  # and of each write
 
     def get_password(self, service: str, username: str) -> str | None:
         self.read_in.append(threading.current_thread().name)
         return self.store.get((service, username))
 
     def set_password(self, service: str, username: str, password: str) -> None:
+        self.written_in.append(threading.current_thread().name)
         self.store[(service, username)] = password
 
     def delete_password(self, service: str, username: str) -> None:
@@ -60,6 +63,14 @@ def memory_keyring() -> Iterator[MemoryKeyring]:
         yield ring
     finally:
         keyring.set_keyring(previous)
+
+
+@pytest.fixture(autouse=True)
+def no_remembered_passwords() -> None:
+    # The session's memory of certificate passwords is per process: one test's must not
+    # answer for the next one's profile of the same name.
+    profiles._memory.clear()
+    profiles._typed.clear()
 
 
 @pytest.fixture(autouse=True)

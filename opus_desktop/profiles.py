@@ -195,8 +195,11 @@ def _read(path: Path) -> bytes:
         raise ProfileError(f"Cannot read {path}: {exc.strerror or exc}.") from None
 
 
-# Certificate passwords: memory first, then the environment variable, then the keyring.
+# Certificate passwords: the environment variable, then one typed in and not yet tried,
+# then this session's memory, then the keyring. A typed one is remembered only once it has
+# opened the certificate (password_opened), so a mistyped one is never kept.
 _memory: dict[str, str] = {}
+_typed: dict[str, tuple[str, bool]] = {}  # profile name -> (password, keep in the keyring)
 
 
 def _keyring_user(profile: Profile) -> str:
@@ -211,6 +214,8 @@ def certificate_password(
         value = os.environ.get(profile.cert_password_env)
         if value is not None:
             return value
+    if profile.name in _typed:
+        return _typed[profile.name][0]
     if profile.name in _memory:
         return _memory[profile.name]
     with contextlib.suppress(keyring.errors.KeyringError, RuntimeError):
@@ -221,7 +226,7 @@ def certificate_password(
     if prompt is not None:
         entered = prompt(f'Certificate password for profile "{profile.name}": ')
         if entered is not None:
-            _memory[profile.name] = entered
+            _typed[profile.name] = (entered, False)
         return entered
     return None
 
@@ -231,6 +236,7 @@ def remember_password(profile: Profile, password: str, *, keep: bool = True) -> 
 
     Returns True when the keyring took it.
     """
+    _typed.pop(profile.name, None)
     _memory[profile.name] = password
     if not keep:
         return False
@@ -242,7 +248,32 @@ def remember_password(profile: Profile, password: str, *, keep: bool = True) -> 
     return True
 
 
+def offer_password(profile: Profile, password: str, *, keep: bool) -> None:
+    """A password just typed in: used from now on, remembered for the session (and kept
+    in the keyring when `keep`) once it opens the certificate. No I/O: safe on any thread."""
+    _typed[profile.name] = (password, keep)
+
+
+def password_opened(profile: Profile, password: str) -> None:
+    """`password` opened the profile's certificate: remember it if it was typed in."""
+    typed = _typed.get(profile.name)
+    if typed is not None and typed[0] == password:
+        del _typed[profile.name]
+        remember_password(profile, password, keep=typed[1])
+
+
+def password_refused(profile: Profile, password: str) -> None:
+    """`password` does not open the certificate: forget it wherever we keep it, so the next
+    attempt asks again. An environment variable's is the user's own to change."""
+    typed = _typed.get(profile.name)
+    if typed is not None and typed[0] == password:
+        del _typed[profile.name]
+    elif _memory.get(profile.name) == password:
+        forget_password(profile)
+
+
 def forget_password(profile: Profile) -> None:
+    _typed.pop(profile.name, None)
     _memory.pop(profile.name, None)
     with contextlib.suppress(keyring.errors.KeyringError, RuntimeError):
         keyring.delete_password(KEYRING_SERVICE, _keyring_user(profile))

@@ -18,6 +18,7 @@ Nothing here imports httpx or Qt.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,10 +31,10 @@ from opus_desktop.errors import AppError
 from opus_desktop.opus.auth import TokenProvider, require_secure_url
 from opus_desktop.opus.certificate import WARN_DAYS, CertificateInfo, Credential, load_certificate
 from opus_desktop.opus.client import OpusClient
-from opus_desktop.opus.errors import CertificateError
+from opus_desktop.opus.errors import CertificateError, WrongPassword
 from opus_desktop.opus.http import Transport, make_http_client
 from opus_desktop.opus.retry import RetryPolicy
-from opus_desktop.profiles import Profile, ProfileError
+from opus_desktop.profiles import Profile, ProfileError, password_opened, password_refused
 
 log = logging.getLogger(__name__)
 
@@ -63,13 +64,27 @@ def quick_retry() -> RetryPolicy:
 
 
 def open_certificate(profile: Profile, password: str | None) -> Credential:
-    """The profile's certificate and key, refused (CertificateError) unless valid now."""
-    credential = load_certificate(
-        pfx=Path(profile.cert_pfx) if profile.cert_pfx else None,
-        password=password,
-        cert_pem=Path(profile.cert_pem) if profile.cert_pem and not profile.cert_pfx else None,
-        key_pem=Path(profile.key_pem) if profile.key_pem and not profile.cert_pfx else None,
-    )
+    """The profile's certificate and key, refused (CertificateError) unless valid now. A
+    typed password that opens it is remembered; a kept one that does not is forgotten."""
+    try:
+        credential = load_certificate(
+            pfx=Path(profile.cert_pfx) if profile.cert_pfx else None,
+            password=password,
+            cert_pem=Path(profile.cert_pem) if profile.cert_pem and not profile.cert_pfx else None,
+            key_pem=Path(profile.key_pem) if profile.key_pem and not profile.cert_pfx else None,
+        )
+    except WrongPassword as exc:
+        if password is None:
+            raise
+        password_refused(profile, password)
+        variable = profile.cert_password_env
+        if variable and os.environ.get(variable) == password:
+            raise WrongPassword(
+                f"{exc.message[:-1]}: it comes from the environment variable {variable}."
+            ) from None
+        raise
+    if password is not None:
+        password_opened(profile, password)
     credential.check_usable()
     return credential
 

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
-from opus_desktop.opus.errors import CertificateError
+from opus_desktop.opus.errors import CertificateError, WrongPassword
 
 WARN_DAYS = 30
 
@@ -213,7 +213,7 @@ def _read_pfx(
             continue
     if loaded is None:
         if password:
-            raise CertificateError(f"The password for {path.name} is wrong.")
+            raise WrongPassword(f"The password for {path.name} is wrong.")
         raise CertificateError(
             f"{path.name} is protected by a password: enter the certificate password."
         )
@@ -270,7 +270,7 @@ def _parse_pem_key(data: bytes, path: Path, password: str | None) -> PrivateKeyT
         return serialization.load_pem_private_key(data, None)
     except ValueError:
         if secret is not None and b"ENCRYPTED" in data:
-            raise CertificateError(
+            raise WrongPassword(
                 f"The password for the private key in {path.name} is wrong."
             ) from None
         raise CertificateError(

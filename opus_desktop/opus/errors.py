@@ -83,6 +83,10 @@ class CertificateError(OpusError):
     kind = Failure.SETTINGS
 
 
+class WrongPassword(CertificateError):
+    """The password given does not open the certificate or its key."""
+
+
 class InvalidRequest(OpusError, ValueError):
     exit_code = 2
     kind = Failure.REJECTED

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from opus_desktop.jobs.connect import Connection, connect, password_needed
-from opus_desktop.opus.errors import CertificateError
+from opus_desktop.opus.errors import CertificateError, WrongPassword
 from opus_desktop.opus.retry import RetryPolicy
 from opus_desktop.profiles import Profile, ProfileError, certificate_password
 
@@ -111,6 +112,11 @@ def try_open(profile: Profile) -> Connection | None:
     password = certificate_password(profile)
     try:
         return connect(profile, password, retry=retry_policy())
+    except WrongPassword:
+        variable = profile.cert_password_env
+        if variable and os.environ.get(variable) == password:
+            raise
+        return None  # a kept password that no longer opens it, forgotten now: ask
     except CertificateError:
         if password is None and password_needed(profile):
             return None

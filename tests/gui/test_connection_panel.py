@@ -12,6 +12,7 @@ import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
+from opus_desktop.errors import AppError
 from opus_desktop.gui.connection.columns import ColumnsModel
 from opus_desktop.gui.connection.panel import ConnectionPanel
 from opus_desktop.gui.connection.password_dialog import PasswordDialog
@@ -19,7 +20,15 @@ from opus_desktop.gui.connection.profile_dialog import ProfileDialog
 from opus_desktop.gui.connection.steps_view import breakable, format_left
 from opus_desktop.gui.connection.test_worker import ConnectionOutcome, token_lifetime
 from opus_desktop.gui.workers import TaskRunner
-from opus_desktop.jobs.connect import CERTIFICATE, DISCOVERY, DUE_RECORDS, PROFILE, STEPS, TOKEN
+from opus_desktop.jobs.connect import (
+    CERTIFICATE,
+    DISCOVERY,
+    DUE_RECORDS,
+    PROFILE,
+    STEPS,
+    TOKEN,
+    open_certificate,
+)
 from opus_desktop.jobs.connect import Step as ConnectStep
 from opus_desktop.jobs.state import RunState
 from opus_desktop.profiles import (
@@ -27,6 +36,7 @@ from opus_desktop.profiles import (
     Profile,
     find_profile,
     list_profiles,
+    remember_password,
     save_profile,
 )
 from opus_desktop.usecases.connection import open_connection, tell_signed_in
@@ -200,9 +210,23 @@ def test_choosing_another_profile_forgets_the_sign_in(
     assert panel.steps.states[TOKEN] == "waiting"
 
 
-def test_a_protected_certificate_asks_for_its_password_and_keeps_it(
-    qtbot: QtBot, runner: TaskRunner, tmp_path: Path, demo_template: Path, memory_keyring: object
-) -> None:
+class OpeningFake(SteppedFake):
+    """As the real test does: the Certificate step opens the certificate with the password."""
+
+    def __call__(self, profile: Profile, password: str | None) -> Iterator[ConnectStep]:
+        self.passwords.append(password)
+        yield ConnectStep(PROFILE, True, "fine")
+        try:
+            open_certificate(profile, password)
+        except AppError as exc:
+            yield ConnectStep(CERTIFICATE, False, exc.message)
+            return
+        for name in STEPS[1:]:
+            detail = "the token is valid for 1 second" if name == TOKEN else f"{name} fine"
+            yield ConnectStep(name, True, detail)
+
+
+def protected_profile(tmp_path: Path, demo_template: Path) -> Profile:
     pfx = make_certificate().write_pfx(tmp_path / "app.pfx", "s3cret")
     profile = Profile(
         name="Contoso",
@@ -210,20 +234,30 @@ def test_a_protected_certificate_asks_for_its_password_and_keeps_it(
         api_url="https://graph-au.avepointonlineservices.com",
         cert_pfx=str(pfx),
     )
-    save_profile(profile, demo_template)
-    fake = SteppedFake()
-    fake.release_all()
-    panel = make_panel(qtbot, runner, fake)
+    return save_profile(profile, demo_template)
+
+
+def type_password(qtbot: QtBot, panel: ConnectionPanel, password: str) -> None:
+    panel.outcome = None
     qtbot.mouseClick(panel.test_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: panel.dialog is not None)  # the keyring is read in a worker
     dialog = panel.dialog
     assert isinstance(dialog, PasswordDialog)
     assert "Contoso" in dialog.findChildren(type(panel.summary))[0].text()
-    qtbot.keyClicks(dialog.password, "s3cret")
+    qtbot.keyClicks(dialog.password, password)
     assert dialog.keep.isChecked()
-    with qtbot.waitSignal(panel.sign_in_changed, timeout=5000):
-        dialog.accept()
+    dialog.accept()
     qtbot.waitUntil(lambda: panel.outcome is not None)
+
+
+def test_a_protected_certificate_asks_for_its_password_and_keeps_it(
+    qtbot: QtBot, runner: TaskRunner, tmp_path: Path, demo_template: Path, memory_keyring: object
+) -> None:
+    profile = protected_profile(tmp_path, demo_template)
+    fake = OpeningFake()
+    panel = make_panel(qtbot, runner, fake)
+    type_password(qtbot, panel, "s3cret")
+    assert panel.sign_in.status == "ok"
     assert fake.passwords == ["s3cret"]
     store = memory_keyring.store  # type: ignore[attr-defined]
     assert store[(KEYRING_SERVICE, f"Contoso:{profile.client_id}")] == "s3cret"
@@ -231,8 +265,40 @@ def test_a_protected_certificate_asks_for_its_password_and_keeps_it(
     # Known now: the next test does not ask again.
     run_test(qtbot, panel)
     assert fake.passwords == ["s3cret", "s3cret"]
-    reads = memory_keyring.read_in  # type: ignore[attr-defined]
-    assert reads and threading.main_thread().name not in reads  # never on the GUI thread
+    for calls in (memory_keyring.read_in, memory_keyring.written_in):  # type: ignore[attr-defined]
+        assert calls and threading.main_thread().name not in calls  # never on the GUI thread
+
+
+def test_a_mistyped_password_is_not_kept_and_is_asked_for_again(
+    qtbot: QtBot, runner: TaskRunner, tmp_path: Path, demo_template: Path, memory_keyring: object
+) -> None:
+    protected_profile(tmp_path, demo_template)
+    fake = OpeningFake()
+    panel = make_panel(qtbot, runner, fake)
+    type_password(qtbot, panel, "s3cert")
+    assert panel.steps.states[CERTIFICATE] == "failed"
+    assert panel.steps.detail(CERTIFICATE) == "The password for app.pfx is wrong."
+    assert panel.sign_in.status == "failed"
+    assert memory_keyring.store == {}  # type: ignore[attr-defined]
+
+    type_password(qtbot, panel, "s3cret")  # asked again, not tried with the wrong one
+    assert fake.passwords == ["s3cert", "s3cret"]
+    assert panel.sign_in.status == "ok"
+    assert list(memory_keyring.store.values()) == ["s3cret"]  # type: ignore[attr-defined]
+
+
+def test_a_kept_password_that_no_longer_opens_the_certificate_is_forgotten(
+    qtbot: QtBot, runner: TaskRunner, tmp_path: Path, demo_template: Path, memory_keyring: object
+) -> None:
+    profile = protected_profile(tmp_path, demo_template)
+    remember_password(profile, "the old one")
+    fake = OpeningFake()
+    panel = make_panel(qtbot, runner, fake)
+    outcome = run_test(qtbot, panel)
+    assert outcome.failed_step is not None and outcome.failed_step.name == CERTIFICATE
+    assert memory_keyring.store == {}  # type: ignore[attr-defined]
+    type_password(qtbot, panel, "s3cret")
+    assert fake.passwords == ["the old one", "s3cret"]
 
 
 def test_remove_asks_then_removes(

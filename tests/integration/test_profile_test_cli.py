@@ -237,7 +237,10 @@ def test_a_wrong_pfx_password_is_exit_2(
     monkeypatch.setenv(PASSWORD_VARIABLE, "not the password")
     code, lines, _ = run(capsys, "Sandbox")
     assert code == 2
-    assert lines[-1] == "FAIL  Certificate: The password for sandbox-certificate.pfx is wrong."
+    assert lines[-1] == (
+        "FAIL  Certificate: The password for sandbox-certificate.pfx is wrong: "
+        f"it comes from the environment variable {PASSWORD_VARIABLE}."
+    )
     assert sandbox.stats() == {}
 
 

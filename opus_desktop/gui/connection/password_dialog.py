@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from opus_desktop.profiles import Profile, remember_password
+from opus_desktop.profiles import Profile, offer_password
 
 
 def tr(text: str) -> str:
@@ -52,7 +52,8 @@ class PasswordDialog(QDialog):
         self.password.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def accept(self) -> None:
-        remember_password(self.profile, self.password.text(), keep=self.keep.isChecked())
+        # Kept only once it opens the certificate, in the worker that tries it.
+        offer_password(self.profile, self.password.text(), keep=self.keep.isChecked())
         super().accept()
 
     def entered(self) -> str:
