@@ -1,9 +1,13 @@
-"""Reading sheets: Excel workbooks (.xlsx, .xlsm) through python-calamine, and CSV files.
+"""Reading sheets: workbooks (.xlsx, .xlsm, .xlsb, .xls, .ods) through python-calamine, and CSV.
 
 A sheet becomes its header row and its data rows, each row carrying the number Excel
 shows for it, so every message can point at the row a records officer sees.
 
 Decisions worth knowing:
+- The content decides the kind of file, not its name (`sheet_kinds`): an .xlsx renamed
+  .xls or .csv is read as .xlsx, a CSV file renamed .xlsx as CSV, and `SheetInfo.notes`
+  says so in one sentence. A password-protected file, a web page, a PDF and the like
+  are refused in one sentence.
 - The header row is the first of the first 20 rows that has at least two non-empty
   cells, is mostly text (no more than a third of its cells are numbers or dates), and
   is at least half as wide as the widest of those rows. A one-cell title, a blank
@@ -16,10 +20,15 @@ Decisions worth knowing:
 - Cells are normalised: text trimmed and empty text made None, 12.0 made 12, a date
   made a datetime at midnight, a datetime rounded to the nearest second (Excel keeps
   times as fractions of a day, so 08:00:07 can come back as 08:00:06.999994).
+- An Excel error (#DIV/0!, #N/A, ...) reads as an `ExcelError`, a formula saved without
+  its result as `Uncalculated` (`sheet_cells`), not as an empty cell; for .xlsx and .xlsm
+  only, as calamine reads both as "". Text longer than Excel's 32,767 characters is kept.
 - The default sheet is the first visible worksheet that has a header row.
 - CSV: UTF-8 with or without BOM, UTF-16 with BOM, else Windows-1252; the delimiter is
   the one of `,` `;` and tab that splits the first lines into the most even columns.
   The sheet name of a CSV file is its file name without the extension, as in Excel.
+  A quote that is never closed is an error naming its line, not one row holding the rest
+  of the file.
 """
 
 from __future__ import annotations
@@ -38,17 +47,23 @@ import python_calamine
 
 from opus_desktop.core.errors import SheetError
 
-CellValue = str | int | float | bool | datetime | time | timedelta | None
+# ExcelError and Uncalculated are re-exported: validation makes a problem of either.
+from opus_desktop.core.sheet_cells import CellProblem as CellProblem
+from opus_desktop.core.sheet_cells import ExcelError as ExcelError
+from opus_desktop.core.sheet_cells import Uncalculated as Uncalculated
+from opus_desktop.core.sheet_cells import with_problems, xlsx_problems
+from opus_desktop.core.sheet_kinds import SUFFIX_KINDS, FileKind, file_kind
 
-EXCEL_SUFFIXES = (".xlsx", ".xlsm")
-CSV_SUFFIXES = (".csv", ".tsv")
+# A CellProblem is a cell that holds an error or an uncalculated formula, not a value.
+CellValue = str | int | float | bool | datetime | time | timedelta | CellProblem | None
+
+EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods")
+CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 HEADER_SEARCH_ROWS = 20
 DELIMITERS = (",", ";", "\t")
 
-_OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-# An encrypted OOXML file is an OLE2 compound file holding these two streams.
-_ENCRYPTION_STREAM = "EncryptionInfo".encode("utf-16-le")
 _SPACES = re.compile(r"\s+")
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 class _NoTable(SheetError):
@@ -70,6 +85,8 @@ class SheetInfo:
     headers: list[str]  # "" for an empty header cell between named ones
     header_row: int  # the Excel row number of the header row
     first_column: int = 0  # 0 for column A: where headers[0] sits
+    # Sentences for the officer about how the file was read (its name said another kind).
+    notes: list[str] = field(default_factory=list, kw_only=True)
 
     def column_letter(self, index: int) -> str:
         """The Excel letter of the column of headers[index] (0 -> "A", 27 -> "AB")."""
@@ -105,11 +122,10 @@ def column_letter(index: int) -> str:
 def sheet_names(path: Path) -> list[str]:
     """The sheets of a workbook in workbook order; a CSV file has one, named after the file."""
     path = Path(path)
-    kind = _kind(path)
-    if kind == "csv":
-        _check_readable(path)
+    kind = file_kind(path)
+    if not kind.excel:
         return [path.stem]
-    with _open_workbook(path) as workbook:
+    with _open_workbook(path, kind) as workbook:
         return list(workbook.sheet_names)
 
 
@@ -127,7 +143,13 @@ def read_sheet(
             break
         rows.append(row)
     return SheetData(
-        stream.path, stream.sheet, stream.headers, stream.header_row, stream.first_column, rows
+        stream.path,
+        stream.sheet,
+        stream.headers,
+        stream.header_row,
+        stream.first_column,
+        rows,
+        notes=stream.notes,
     )
 
 
@@ -139,64 +161,43 @@ def open_sheet(path: Path, sheet: str | None = None, header_row: int | None = No
     path = Path(path)
     if header_row is not None and header_row < 1:
         raise SheetError(f"{path.name}: the header row must be 1 or more, not {header_row}.")
-    if _kind(path) == "csv":
-        return _open_csv(path, header_row)
-    return _open_excel(path, sheet, header_row)
+    kind = file_kind(path)
+    if kind.excel:
+        stream = _open_excel(path, kind, sheet, header_row)
+    else:
+        try:
+            stream = _open_csv(path, header_row)
+        except _NoTable:
+            if SUFFIX_KINDS.get(path.suffix.lower(), "csv") == "csv":
+                raise
+            # Text with no table under a workbook's name is most likely not a sheet at all.
+            raise SheetError(
+                f"{path.name} is not a workbook: it is text with no header row in its first "
+                f"{HEADER_SEARCH_ROWS} rows (it may be damaged, or another kind of file renamed)."
+            ) from None
+    if kind.note:
+        stream.notes.append(kind.note)
+    return stream
 
 
 # -- Excel -------------------------------------------------------------------------------
 
 
-def _kind(path: Path) -> str:
-    suffix = path.suffix.lower()
-    if suffix in EXCEL_SUFFIXES:
-        return "excel"
-    if suffix in CSV_SUFFIXES:
-        return "csv"
-    if suffix == ".xls":
-        raise SheetError(
-            f"{path.name} is an old Excel 97-2003 file: open it in Excel and save it as .xlsx."
-        )
-    kinds = ", ".join(EXCEL_SUFFIXES + CSV_SUFFIXES)
-    shown = f'"{path.suffix}" files' if path.suffix else "files without an extension"
-    raise SheetError(f"{path.name} cannot be read: {shown} are not supported (use {kinds}).")
-
-
-def _check_readable(path: Path) -> bytes:
-    """The first bytes of the file, or a SheetError saying why it cannot be opened."""
+def _open_workbook(path: Path, kind: FileKind) -> python_calamine.CalamineWorkbook:
     try:
+        if SUFFIX_KINDS.get(path.suffix.lower()) == kind.kind:
+            return python_calamine.CalamineWorkbook.from_path(str(path))
+        # calamine picks its reader by the name; a misnamed file is read by its content.
         with path.open("rb") as handle:
-            return handle.read(8)
-    except FileNotFoundError:
-        raise SheetError(f"{path} does not exist.") from None
-    except IsADirectoryError:
-        raise SheetError(f"{path} is a folder, not a file.") from None
-    except OSError as exc:
-        raise SheetError(f"Cannot open {path}: {exc.strerror or exc}.") from None
-
-
-def _open_workbook(path: Path) -> python_calamine.CalamineWorkbook:
-    head = _check_readable(path)
-    if head.startswith(_OLE2_MAGIC):
-        if _ENCRYPTION_STREAM in path.read_bytes():
-            raise SheetError(
-                f"{path.name} is protected by a password: open it in Excel, remove the password "
-                "(File > Info > Protect Workbook) and save it again."
-            )
-        raise SheetError(
-            f"{path.name} is an old Excel 97-2003 file with a new extension: "
-            "open it in Excel and save it as .xlsx."
-        )
-    if not head.startswith(b"PK"):
-        raise SheetError(
-            f"{path.name} is not an Excel workbook: it may be damaged, or another kind of file "
-            "renamed. Open it in Excel and save it as .xlsx."
-        )
-    try:
-        return python_calamine.CalamineWorkbook.from_path(str(path))
+            return python_calamine.CalamineWorkbook.from_filelike(handle)
     except python_calamine.PasswordError:
         raise SheetError(f"{path.name} is protected by a password: remove it in Excel.") from None
     except (python_calamine.CalamineError, OSError, ValueError) as exc:
+        if kind.kind == "xls":
+            raise SheetError(
+                f"{path.name} is an Excel 97-2003 file that cannot be read ({exc}): "
+                "open it in Excel and save it as .xlsx."
+            ) from None
         raise SheetError(f"{path.name} is damaged and cannot be read ({exc}).") from None
 
 
@@ -216,16 +217,19 @@ def _no_such_sheet(path: Path, name: str, names: list[str]) -> SheetError:
     return SheetError(f'{path.name} has no sheet named "{name}"; its sheets are {listed}.')
 
 
-def _open_excel(path: Path, sheet: str | None, header_row: int | None) -> SheetStream:
+def _open_excel(
+    path: Path, kind: FileKind, sheet: str | None, header_row: int | None
+) -> SheetStream:
     # A loaded sheet holds all its cells, so the file can be let go at once (on Windows
     # an open handle would stop Excel from saving over it).
-    with _open_workbook(path) as workbook:
-        return _find_excel_sheet(workbook, path, sheet, header_row)
+    with _open_workbook(path, kind) as workbook:
+        return _find_excel_sheet(workbook, path, kind, sheet, header_row)
 
 
 def _find_excel_sheet(
     workbook: python_calamine.CalamineWorkbook,
     path: Path,
+    kind: FileKind,
     sheet: str | None,
     header_row: int | None,
 ) -> SheetStream:
@@ -238,7 +242,7 @@ def _find_excel_sheet(
                 raise _no_such_sheet(path, sheet, names)
             sheet = folded[0]
         data = _load_sheet(workbook, path, sheet)
-        return _excel_stream(path, sheet, data, header_row)
+        return _excel_stream(path, kind, sheet, data, header_row)
 
     # No sheet named: the first visible worksheet with a header row.
     reasons: list[SheetError] = []
@@ -249,7 +253,7 @@ def _find_excel_sheet(
             continue
         data = _load_sheet(workbook, path, meta.name)
         try:
-            return _excel_stream(path, meta.name, data, header_row)
+            return _excel_stream(path, kind, meta.name, data, header_row)
         except _NoTable as exc:
             reasons.append(exc)
     if len(reasons) == 1:
@@ -261,14 +265,22 @@ def _find_excel_sheet(
 
 
 def _excel_stream(
-    path: Path, name: str, data: python_calamine.CalamineSheet, header_row: int | None
+    path: Path,
+    kind: FileKind,
+    name: str,
+    data: python_calamine.CalamineSheet,
+    header_row: int | None,
 ) -> SheetStream:
     source = f'{path.name}, sheet "{name}"'
-    if data.height == 0 or data.start is None:
+    marks = xlsx_problems(path, name) if kind.kind == "xlsx" else {}
+    if (data.height == 0 or data.start is None) and not marks:
         raise _NoTable(f"{source} is empty.")
-    first_column = data.start[1]
+    first_column = data.start[1] if data.start is not None else 0
     # python-calamine yields rows from row 1 but cells from the first used column on.
-    numbered = enumerate(data.iter_rows(), start=1)
+    raw_rows: Iterator[list[Any]] = iter(data.iter_rows())
+    if marks:
+        raw_rows = with_problems(raw_rows, marks, first_column)
+    numbered = enumerate(raw_rows, start=1)
     return _stream(path, name, source, numbered, first_column, header_row)
 
 
@@ -276,7 +288,6 @@ def _excel_stream(
 
 
 def _open_csv(path: Path, header_row: int | None) -> SheetStream:
-    _check_readable(path)
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -288,12 +299,49 @@ def _open_csv(path: Path, header_row: int | None) -> SheetStream:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
 
     def numbered() -> Iterator[tuple[int, list[Any]]]:
+        # Each row is held back until the next is read, so the last can be checked for a
+        # quote never closed: csv then reads the rest of the file into its last cell.
+        held: tuple[int, list[Any]] | None = None
+        start = lines = 0  # the line the held row starts on; lines read so far
         try:
-            yield from enumerate(reader, start=1)
+            for number, cells in enumerate(reader, start=1):
+                if held is not None:
+                    yield held
+                held, start, lines = (number, cells), lines + 1, reader.line_num
         except csv.Error as exc:
+            _check_quotes(text, lines + 1, delimiter, path.name)
             raise SheetError(f"{path.name}, line {reader.line_num}: {exc}.") from None
+        if held is not None:
+            if held[1] and _LINE_BREAK.search(held[1][-1]):
+                _check_quotes(text, start, delimiter, path.name)
+            yield held
 
     return _stream(path, path.stem, path.name, numbered(), 0, header_row)
+
+
+def _check_quotes(text: str, line: int, delimiter: str, name: str) -> None:
+    """Raise a SheetError if, from this line on, a quote opens that is never closed."""
+    offset = 0
+    if line > 1:
+        for count, found in enumerate(_LINE_BREAK.finditer(text), start=2):
+            if count == line:
+                offset = found.end()
+                break
+    # A quote opens a cell only at its start, as csv reads it; "" inside is a quote.
+    opening = re.compile(rf'(?:^|(?<=[{re.escape(delimiter)}\r\n]))"')
+    position = offset
+    while match := opening.search(text, position):
+        position = match.end()
+        while True:
+            close = text.find('"', position)
+            if close < 0:
+                opened = sum(1 for _ in _LINE_BREAK.finditer(text, 0, match.start())) + 1
+                raise SheetError(f"{name}, line {opened}: a quote opens here and is never closed.")
+            if text.startswith('"', close + 1):
+                position = close + 2
+                continue
+            position = close + 1
+            break
 
 
 def decode_text(raw: bytes, name: str = "the file") -> str:
@@ -376,9 +424,11 @@ def _stream(
     else:
         found = find_header_row([cells for _, cells in seen])
         if found is None:
+            closest = _closest_header_row(seen)
+            hint = f" (row {closest} comes closest)" if closest else ""
             raise _NoTable(
                 f"{source} has no header row: none of its first {HEADER_SEARCH_ROWS} rows names "
-                "at least two columns. Check the sheet, or choose the header row."
+                f"at least two columns{hint}. Check the sheet, or choose the header row."
             )
         index = found
     number, header_cells = seen[index]
@@ -415,6 +465,16 @@ def find_header_row(rows: list[list[CellValue]]) -> int | None:
         if texts * 3 >= filled * 2:
             return index
     return None
+
+
+def _closest_header_row(seen: list[tuple[int, list[CellValue]]]) -> int | None:
+    """The number of the row with the most text cells, if one has two or more."""
+    best, best_texts = None, 1
+    for number, cells in seen:
+        texts = sum(1 for v in cells if isinstance(v, str))
+        if texts > best_texts:
+            best, best_texts = number, texts
+    return best
 
 
 def _filled(cells: Iterable[CellValue]) -> int:

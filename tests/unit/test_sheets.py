@@ -183,22 +183,30 @@ def message(path: Path, **kwargs: object) -> str:
     return str(caught.value)
 
 
-def test_an_old_xls_file(tmp_path: Path) -> None:
+def test_an_ole2_file_is_read_as_xls_whatever_its_name(tmp_path: Path) -> None:
+    # A compound file with an empty Workbook stream: calamine finds no sheet in it.
     path = old_excel_file(tmp_path / "Legacy.xls")
-    assert message(path) == (
-        "Legacy.xls is an old Excel 97-2003 file: open it in Excel and save it as .xlsx."
-    )
+    assert message(path).startswith("Legacy.xls has no sheet with a header row")
     renamed = old_excel_file(tmp_path / "Renamed.xlsx")
-    assert message(renamed).startswith(
-        "Renamed.xlsx is an old Excel 97-2003 file with a new extension"
-    )
+    assert message(renamed).startswith("Renamed.xlsx has no sheet with a header row")
+    damaged = tmp_path / "Damaged.xls"
+    damaged.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600)
+    assert message(damaged).startswith("Damaged.xls is an Excel 97-2003 file that cannot be read")
+    assert message(damaged).endswith("open it in Excel and save it as .xlsx.")
 
 
-def test_an_unknown_extension(tmp_path: Path) -> None:
+def test_an_unknown_extension_is_read_by_its_content(tmp_path: Path) -> None:
     path = tmp_path / "notes.docx"
     path.write_bytes(b"PK\x03\x04")
-    assert message(path).startswith('notes.docx cannot be read: ".docx" files are not supported')
-    with pytest.raises(SheetError, match="files without an extension are not supported"):
+    assert message(path).startswith("notes.docx is damaged and cannot be read (")
+    text = tmp_path / "export.dat"
+    text.write_text("Row key,Name\nK1,A\n", encoding="utf-8")
+    data = read_sheet(text)
+    assert data.headers == ["Row key", "Name"]
+    assert data.notes == [
+        "export.dat is a text (CSV) file, though its name ends in .dat: it is read as one."
+    ]
+    with pytest.raises(SheetError, match="README does not exist"):
         sheet_names(tmp_path / "README")
 
 
@@ -212,14 +220,14 @@ def test_a_password_protected_workbook(tmp_path: Path) -> None:
 def test_a_corrupt_workbook(tmp_path: Path) -> None:
     garbage = tmp_path / "Garbage.xlsx"
     garbage.write_bytes(b"this is not a workbook at all" * 10)
-    assert message(garbage).startswith("Garbage.xlsx is not an Excel workbook: it may be damaged")
+    assert message(garbage).startswith("Garbage.xlsx is not a workbook: it is text with no header")
     truncated = tmp_path / "Truncated.xlsx"
     truncated.write_bytes(messy_workbook(tmp_path / "whole.xlsx").read_bytes()[:2000])
     assert message(truncated).startswith("Truncated.xlsx is damaged and cannot be read (")
     other_zip = tmp_path / "Photos.xlsx"
     with zipfile.ZipFile(other_zip, "w") as archive:
         archive.writestr("photo.txt", "not a workbook")
-    assert message(other_zip).startswith("Photos.xlsx is damaged and cannot be read (")
+    assert message(other_zip) == "Photos.xlsx is a zip archive, not a workbook or a CSV file."
 
 
 def test_a_missing_file(tmp_path: Path) -> None:
