@@ -41,6 +41,8 @@ SUFFIX_KINDS = {
     ".tsv": "csv",
     ".txt": "csv",
 }
+# For file dialogs: the names the sheets offices keep are saved under.
+SHEET_PATTERNS = " ".join(f"*{suffix}" for suffix in SUFFIX_KINDS if suffix != ".txt")
 # Files that are none of the kinds, by their first bytes.
 _BINARY_MAGIC = (
     (b"%PDF", "a PDF document"),

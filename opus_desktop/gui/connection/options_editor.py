@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
 )
 
 from opus_desktop.core.schema import Column, ColumnType, Template
+from opus_desktop.core.sheet_kinds import SHEET_PATTERNS
 from opus_desktop.core.sheets import read_sheet
 from opus_desktop.errors import AppError
 from opus_desktop.gui.editor.words import count
@@ -472,7 +473,7 @@ class OptionsEditor(QWidget):
             self,
             tr("Import options from a sheet"),
             "",
-            tr("Sheets (*.xlsx *.xlsm *.csv);;All files (*)"),
+            tr("Sheets ({patterns});;All files (*)").format(patterns=SHEET_PATTERNS),
         )
         if not path:
             return

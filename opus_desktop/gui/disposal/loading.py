@@ -24,6 +24,7 @@ from pathlib import Path
 from PySide6.QtCore import QCoreApplication, QObject, Qt, Signal, Slot
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
+from opus_desktop.core.sheet_kinds import SHEET_PATTERNS
 from opus_desktop.gui.disposal.host import DisposalHost
 from opus_desktop.gui.editor.words import count
 from opus_desktop.gui.settings import LAST_FOLDER
@@ -38,7 +39,7 @@ from opus_desktop.usecases.disposing import (
 )
 
 SHEET_FILTER = "Excel workbook (*.xlsx);;CSV file (*.csv)"
-SIGNED_OFF_FILTER = "Sheets (*.xlsx *.xlsm *.csv);;All files (*)"
+SIGNED_OFF_FILTER = f"Sheets ({SHEET_PATTERNS});;All files (*)"
 KEYS_LISTED = 30  # in the message box; its details hold them all
 
 
