@@ -1,4 +1,4 @@
-"""The input flags that `validate` and `submit` share: profile, sheet, mapping."""
+"""The input flags that `validate` and `submit` share: profile, sheet, mapping, date order."""
 
 from __future__ import annotations
 
@@ -6,10 +6,12 @@ import argparse
 import getpass
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
-from opus_desktop.core.mapping import Mapping
+from opus_desktop.core.mapping import DATE_ORDERS, Mapping
 from opus_desktop.core.sheets import SheetStream, open_sheet
+from opus_desktop.core.values import ValueSettings
 from opus_desktop.profiles import Profile, find_profile
 from opus_desktop.usecases.connection import AskPassword
 
@@ -31,6 +33,14 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="M.json",
         help="how headers map onto columns (default: the profile's, else matched by name)",
     )
+    parser.add_argument(
+        "--date-order",
+        type=str.upper,
+        choices=DATE_ORDERS,
+        metavar="DMY|MDY|YMD",
+        help="how the sheet writes dates in digits: DMY 25/12/2019, MDY 12/25/2019, "
+        "YMD 2019-12-25 (default: the mapping's, else decided by each column's dates)",
+    )
 
 
 def profile_of(args: argparse.Namespace) -> Profile:
@@ -38,14 +48,32 @@ def profile_of(args: argparse.Namespace) -> Profile:
 
 
 def mapping_of(args: argparse.Namespace, profile: Profile) -> Mapping | None:
-    """The mapping file given, else the profile's saved one, else None (match by name)."""
+    """The mapping file given, else the profile's saved one, else None (match by name);
+    --date-order replaces the mapping's date order."""
+    mapping: Mapping | None = None
     if args.mapping is not None:
-        return Mapping.load(args.mapping)
-    if profile.mapping:
-        return Mapping.from_json(
+        mapping = Mapping.load(args.mapping)
+    elif profile.mapping:
+        mapping = Mapping.from_json(
             json.dumps(profile.mapping), f'The mapping of profile "{profile.name}"'
         )
-    return None
+    if mapping is not None and getattr(args, "date_order", None):
+        mapping.date_order = args.date_order
+    return mapping
+
+
+def settings_of(args: argparse.Namespace, profile: Profile) -> ValueSettings:
+    """The profile's value settings, with the date order of --date-order when given."""
+    settings = profile.value_settings()
+    if getattr(args, "date_order", None):
+        settings = replace(settings, date_order=args.date_order)
+    return settings
+
+
+def print_date_orders(sentences: list[str]) -> None:
+    """How the dates in digits were read, one line a column."""
+    for sentence in sentences:
+        print(f"{sentence}.")
 
 
 def open_input(args: argparse.Namespace) -> SheetStream:

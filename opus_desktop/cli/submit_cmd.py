@@ -29,7 +29,9 @@ from opus_desktop.cli.inputs import (
     add_input_arguments,
     mapping_of,
     open_input,
+    print_date_orders,
     profile_of,
+    settings_of,
     terminal_prompt,
 )
 from opus_desktop.cli.progress import ProgressBar, duration
@@ -106,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
     check_report_path(args.report)
     profile = profile_of(args)
     template = profile.template()
-    settings = profile.value_settings()
+    settings = settings_of(args, profile)
     mapping = mapping_of(args, profile)
     sheet = open_input(args)
     result = validate(sheet, template, settings, mapping)
@@ -119,6 +121,7 @@ def run(args: argparse.Namespace) -> int:
             EXIT_USAGE,
         )
     show_problems(result)
+    print_date_orders(result.date_orders)
     conflict = conflict_option(args.conflict)
     if args.dry_run:
         return dry_run(args, result)

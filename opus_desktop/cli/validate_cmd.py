@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from opus_desktop.cli.inputs import add_input_arguments, mapping_of, open_input, profile_of
+from opus_desktop.cli.inputs import (
+    add_input_arguments,
+    mapping_of,
+    open_input,
+    print_date_orders,
+    profile_of,
+    settings_of,
+)
 from opus_desktop.core.reports import validate_into_report
 from opus_desktop.core.validation import validate
 
@@ -32,7 +39,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def run(args: argparse.Namespace) -> int:
     profile = profile_of(args)
     template = profile.template()
-    settings = profile.value_settings()
+    settings = settings_of(args, profile)
     mapping = mapping_of(args, profile)
     sheet = open_input(args)
     if args.report is not None:
@@ -45,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
         more = len(result.problems) - SHOWN
         where = f"see {args.report}" if args.report else "add --report OUT.xlsx to see them all"
         print(f"  ... and {more} more problem(s): {where}.")
+    print_date_orders(result.date_orders)
     print(result.summary())
     if args.report is not None:
         print(f"Report written to {args.report}.")

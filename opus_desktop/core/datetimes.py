@@ -7,9 +7,18 @@ reading), so both directions always agree.
 
 Reading is forgiving only where nothing can be misread: the date alone (midnight),
 seconds left out, `-` `/` `.` or spaces between date parts, 24-hour or AM/PM times, ISO
-8601, month names in any order, stray spaces. A date written as digits only follows the
-pattern's own day/month order, or a four-digit year first; any other order is refused,
-never guessed (with yyyy-MM-dd, "04/03/2021" could be March or April).
+8601, English month names (full or three letters, any case) in any order, stray spaces.
+
+A date written as digits only is read in a date order (`order`):
+  None   the pattern's own day/month order, or a four-digit year first; any other order
+         is refused, never guessed (with yyyy-MM-dd, "04/03/2021" could be March or April);
+  "DMY", "MDY", "YMD"   that order (a four-digit year first is always read year first);
+  "AUTO" whichever order the numbers allow: 25/12/2019 can only be day first, 12/25/2019
+         only month first; one that reads both ways (03/04/2019) follows the pattern's own
+         day/month order if it has one, else raises AmbiguousDate naming both readings;
+  "ASK"  the same, but an ambiguous date always raises AmbiguousDate.
+Two-digit years: 00-68 are 2000-2068 and 69-99 are 1969-1999 (the POSIX and Python
+strptime pivot; Excel's own default pivot is 1930-2029).
 """
 
 from __future__ import annotations
@@ -105,10 +114,17 @@ _TIME = (
     r"(?:\s*(?P<offset>Z|[+-]\d{2}(?::?\d{2})?))?"
 )
 
-# Date shapes, written in the pattern letters themselves and read through _TOKENS.
-_YEAR_FIRST = "yyyy-M-d"
-_BY_ORDER = {"ymd": _YEAR_FIRST, "dmy": "d-M-yy", "mdy": "M-d-yy"}
+# Date shapes with a month name, written in the pattern letters and read through _TOKENS.
 _WITH_MONTH_NAME = ("d-MMM-yy", "MMM d,yy", "yyyy-MMM-d")
+_ORDERS = ("ymd", "dmy", "mdy")
+DATE_ORDERS = ("DMY", "MDY", "YMD")  # what a user may choose
+_READINGS = frozenset((*DATE_ORDERS, "AUTO", "ASK"))
+# Two-digit years below this are 20xx, the others 19xx (POSIX's pivot, see above).
+TWO_DIGIT_PIVOT = 69
+# Three runs of digits between - / . or spaces: which is the year, day or month is decided
+# in Python (_digit_date), so one regex serves every order.
+_SEPARATOR = r"(?:\s*[-/.]\s*|\s+)"
+_DIGIT_PARTS = rf"(?P<p1>\d{{1,4}}){_SEPARATOR}(?P<p2>\d{{1,2}}){_SEPARATOR}(?P<p3>\d{{1,4}})"
 
 
 def all_formats() -> list[str]:
@@ -133,9 +149,12 @@ def check_format(pattern: str) -> None:
 class _Translation:
     pattern: str
     format: Callable[[datetime], str]
-    order: str  # "ymd", "dmy" or "mdy": how a date in digits only is read
-    shapes: tuple[re.Pattern[str], ...]
+    order: str  # "ymd", "dmy" or "mdy": how the pattern itself orders a date in digits
     example: str
+
+
+class AmbiguousDate(ValueError):
+    """A date in digits that reads both day first and month first (03/04/2019)."""
 
 
 def _pieces(pattern: str) -> list[tuple[bool, str]]:
@@ -171,28 +190,33 @@ def _regex(shape: str) -> str:
     )
 
 
+def _shape(date_regex: str) -> re.Pattern[str]:
+    return re.compile(rf"\s*{date_regex}(?:(?:\s+|\s*T\s*){_TIME})?\s*", re.IGNORECASE)
+
+
+# The same for every pattern: digits first (the common case), then month names.
+_SHAPES = (_shape(_DIGIT_PARTS), *(_shape(_regex(shape)) for shape in _WITH_MONTH_NAME))
+
+
 @lru_cache(maxsize=64)
 def _translate(pattern: str) -> _Translation:
     # Only dates use y, M (minutes are m) and d, so their order is the date's order.
     letters = [text[0] for token, text in _pieces(pattern) if token and text[0] in "yMd"]
     order = "".join(letters).lower()
-    order = order if order in _BY_ORDER else "ymd"
-    shapes = [_BY_ORDER[order]]
-    if order != "ymd":
-        shapes.append(_YEAR_FIRST)
-    shapes.extend(_WITH_MONTH_NAME)
-    compiled = tuple(
-        re.compile(rf"\s*{_regex(shape)}(?:(?:\s+|\s*T\s*){_TIME})?\s*", re.IGNORECASE)
-        for shape in shapes
-    )
+    order = order if order in _ORDERS else "ymd"
     write = _formatter(pattern)
-    return _Translation(pattern, write, order, compiled, write(_SAMPLE))
+    return _Translation(pattern, write, order, write(_SAMPLE))
 
 
 def _known(pattern: str) -> _Translation:
     if pattern not in _ALL_FORMATS and pattern not in DATE_PATTERNS:
         check_format(pattern)
     return _translate(pattern)
+
+
+def pattern_order(pattern: str) -> str:
+    """DMY, MDY or YMD: how `pattern` itself orders a date (MMMM d,yyyy is MDY)."""
+    return _known(pattern).order.upper()
 
 
 def formatter(pattern: str = DEFAULT_FORMAT) -> Callable[[datetime], str]:
@@ -206,15 +230,20 @@ def format_datetime(value: datetime, pattern: str = DEFAULT_FORMAT) -> str:
 
 
 def parse_datetime(
-    text: str, pattern: str = DEFAULT_FORMAT, *, utc_offsets: bool = False
+    text: str,
+    pattern: str = DEFAULT_FORMAT,
+    *,
+    utc_offsets: bool = False,
+    order: str | None = None,
 ) -> datetime:
     """Read `text` written in `pattern` (or any unambiguous form); raise ValueError with a sentence.
 
     With utc_offsets=True a time carrying "Z" or an offset such as +02:00 is accepted and
     returned as naive UTC; otherwise it is refused, as a naive result would hide that it
-    is not the sheet's local time.
+    is not the sheet's local time. `order` is the date order of dates in digits (see the
+    module's docstring); an ambiguous one raises AmbiguousDate, a ValueError.
     """
-    value, offset = parse_with_offset(text, pattern)
+    value, offset = parse_with_offset(text, pattern, order)
     if offset is None:
         return value
     if not utc_offsets:
@@ -224,10 +253,12 @@ def parse_datetime(
 
 
 def parse_with_offset(
-    text: str, pattern: str = DEFAULT_FORMAT
+    text: str, pattern: str = DEFAULT_FORMAT, order: str | None = None
 ) -> tuple[datetime, timedelta | None]:
     """Like parse_datetime, but return the time as written and its UTC offset (None if none)."""
     translation = _known(pattern)
+    if order is not None and order not in _READINGS:
+        raise ValueError(f"'{order}' is not a date order: use DMY, MDY or YMD.")
     stripped = text.strip()
     if len(stripped) >= 10 and stripped[4] == "-" and stripped[7] == "-":
         # ISO 8601 is unambiguous whatever the pattern, and Python reads it fast.
@@ -239,44 +270,110 @@ def parse_with_offset(
             offset = value.utcoffset()
             return (value if offset is None else value.replace(tzinfo=None)), offset
     match = None
-    for shape in translation.shapes:
+    for shape in _SHAPES:
         match = shape.fullmatch(text)
         if match is not None:
             break
     if match is None:
         raise ValueError(_not_a_date(text, pattern, _why_unreadable(text, translation)))
     try:
-        return _fields(match, translation.order)
+        return _fields(match, translation.order, order)
+    except _Unread:
+        reason = _why_unreadable(text, translation, order)
+        raise ValueError(_not_a_date(text, pattern, reason)) from None
     except _Invalid as exc:
         raise ValueError(_not_a_date(text, pattern, str(exc))) from None
+    except _Ambiguous as exc:
+        raise AmbiguousDate(_ambiguous(text, exc.args)) from None
 
 
 class _Invalid(Exception):
     """A reason why matched text is still not a date, e.g. there is no 31 February."""
 
 
-def _fields(match: re.Match[str], order: str) -> tuple[datetime, timedelta | None]:
+class _Unread(Exception):
+    """Digits in an order the pattern does not allow (None order, year-first pattern)."""
+
+
+class _Ambiguous(Exception):
+    """Day first and month first are both dates: args are (year, first, second)."""
+
+
+def _ambiguous(text: str, parts: tuple[int, ...]) -> str:
+    year, first, second = parts
+    day_first = f"{first} {MONTH_NAMES[second - 1]} {year}"
+    month_first = f"{second} {MONTH_NAMES[first - 1]} {year}"
+    return (
+        f"'{text.strip()}' could be {day_first} or {month_first}: "
+        "choose the date order (--date-order DMY or MDY)."
+    )
+
+
+def full_year(text: str) -> int:
+    """A year as written: two digits are 2000-2068 (00-68) or 1969-1999 (69-99)."""
+    year = int(text)
+    if len(text) == 2:
+        year += 2000 if year < TWO_DIGIT_PIVOT else 1900
+    return year
+
+
+def _digit_date(groups: dict[str, str], pattern_order: str, order: str | None) -> tuple[int, ...]:
+    """(year, month, day) of a date in digits, read in `order` (see the module docstring)."""
+    p1, p2, p3 = groups["p1"], groups["p2"], groups["p3"]
+    if len(p1) > 2 or order == "YMD":
+        if len(p1) == 3 or len(p3) > 2 or (order is None and len(p1) != 4):
+            raise _Unread
+        if not 1 <= int(p2) <= 12:
+            raise _Invalid(f"there is no month {int(p2)}")
+        return full_year(p1), int(p2), int(p3)
+    if len(p3) not in (2, 4):
+        raise _Unread
+    year, first, second = full_year(p3), int(p1), int(p2)
+    if order is None:
+        if pattern_order == "ymd":
+            raise _Unread
+        reading = pattern_order
+    elif order == "DMY" or order == "MDY":
+        reading = order.lower()
+    elif first == second or (first > 12 and second > 12):
+        reading = pattern_order if pattern_order != "ymd" else "dmy"
+    elif first > 12:
+        reading = "dmy"
+    elif second > 12:
+        reading = "mdy"
+    elif order == "AUTO" and pattern_order != "ymd":
+        reading = pattern_order
+    else:
+        raise _Ambiguous(year, first, second)
+    month = second if reading == "dmy" else first
+    if not 1 <= month <= 12:
+        if order is None:
+            first_part = "the day" if reading == "dmy" else "the month"
+            raise _Invalid(f"there is no month {month} (in this format {first_part} comes first)")
+        if order in ("DMY", "MDY"):
+            first_part = "the day" if reading == "dmy" else "the month"
+            raise _Invalid(
+                f"there is no month {month} (with the date order {order} {first_part} comes first)"
+            )
+        raise _Invalid(f"neither {first} nor {second} can be a month")
+    return year, month, first if reading == "dmy" else second
+
+
+def _fields(
+    match: re.Match[str], pattern_order: str, order: str | None
+) -> tuple[datetime, timedelta | None]:
     groups = match.groupdict()
-    year_text = groups["year"]
-    year = int(year_text)
-    if len(year_text) == 2:
-        # Two-digit years: 00-49 are 2000-2049, 50-99 are 1950-1999, a century around today.
-        year += 2000 if year < 50 else 1900
-    if year < 1:
-        raise _Invalid("there is no year 0")
-    if groups.get("month_name") is not None:
+    if groups.get("p1") is not None:
+        year, month, day = _digit_date(groups, pattern_order, order)
+    else:  # the shapes with a month name
+        year, day = full_year(groups["year"]), int(groups["day"])
         name = groups["month_name"].rstrip(".")
         if name.casefold() not in _MONTH_BY_NAME:
             raise _Invalid(f"'{name}' is not a month")
         month = _MONTH_BY_NAME[name.casefold()]
-    else:
-        month = int(groups["month"])
-        if not 1 <= month <= 12:
-            first = {"dmy": "the day", "mdy": "the month"}.get(order)
-            hint = f" (in this format {first} comes first)" if first else ""
-            raise _Invalid(f"there is no month {month}{hint}")
-    day = int(groups["day"])
-    if not 1 <= day <= calendar.monthrange(year, month)[1]:
+    if year < 1:
+        raise _Invalid("there is no year 0")
+    if not 1 <= day <= 28 and not 1 <= day <= calendar.monthrange(year, month)[1]:
         raise _Invalid(f"{MONTH_NAMES[month - 1]} {year} has no day {day}")
 
     hour = minute = second = microsecond = 0
@@ -316,8 +413,10 @@ _DIGITS_DATE = re.compile(
 )
 
 
-def _why_unreadable(text: str, translation: _Translation) -> str:
-    if translation.order == "ymd" and _DIGITS_DATE.fullmatch(text):
+def _why_unreadable(text: str, translation: _Translation, order: str | None = None) -> str:
+    if order == "YMD" and _DIGITS_DATE.fullmatch(text):
+        return f"with the date order YMD the year comes first, as in {translation.example}"
+    if order is None and translation.order == "ymd" and _DIGITS_DATE.fullmatch(text):
         return f"with this format the year comes first, as in {translation.example}"
     return f"for example {translation.example}"
 

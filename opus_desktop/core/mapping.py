@@ -5,9 +5,12 @@ The mapping file (DESIGN §4), also what the GUI saves:
     {"columns":   {"Sheet header": "internalName"},
      "constants": {"internalName": "value for every row"},
      "values":    {"internalName": {"Label in the sheet": 3}},
-     "rowKey":    {"compose": "{Case number}-{Row}"}}
+     "rowKey":    {"compose": "{Case number}-{Row}"},
+     "dateOrder": "DMY"}
 
-Everything but "columns" is optional. "rowKey" builds the row key of sheets that have
+Everything but "columns" is optional. "dateOrder" (DMY, MDY or YMD) is how the sheet
+writes dates in digits; without it each date column's order is decided from its values
+(core.date_order). "rowKey" builds the row key of sheets that have
 none: `{Header}` is that header's cell, `{Row}` the Excel row number, `{{` and `}}` are
 literal braces. A row whose named cell is empty gets no row key, so it is reported as
 missing one. A pattern naming a header the sheet lacks is reported once, as stale.
@@ -48,7 +51,8 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "termFullPath": ("Category", "Classification path", "Record category"),
 }
 ROW_PLACEHOLDER = "row"
-_KNOWN_KEYS = ("columns", "constants", "values", "rowKey")
+_KNOWN_KEYS = ("columns", "constants", "values", "rowKey", "dateOrder")
+DATE_ORDERS = ("DMY", "MDY", "YMD")
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
 _LIST_BREAKS = re.compile(r"[;\r\n]+")
 
@@ -72,6 +76,7 @@ class Mapping:
     constants: dict[str, Constant] = field(default_factory=dict)  # internal name -> value
     values: dict[str, dict[str, int]] = field(default_factory=dict)  # internal -> label -> n
     row_key_pattern: str | None = None
+    date_order: str | None = None  # "DMY", "MDY", "YMD"; None: decided per column
 
     def to_json(self) -> str:
         document: dict[str, Any] = {"columns": self.columns}
@@ -81,6 +86,8 @@ class Mapping:
             document["values"] = self.values
         if self.row_key_pattern:
             document["rowKey"] = {"compose": self.row_key_pattern}
+        if self.date_order:
+            document["dateOrder"] = self.date_order
         return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
     @classmethod
@@ -113,12 +120,17 @@ class Mapping:
             constants=_constants(document.get("constants", {}), source),
             values=_value_maps(document.get("values", {}), source),
             row_key_pattern=_row_key(document.get("rowKey"), source),
+            date_order=_date_order(document.get("dateOrder"), source),
         )
         mapping.check(source)
         return mapping
 
     def check(self, source: str = "The mapping") -> None:
         """Refuse a mapping that contradicts itself (also for mappings built in code)."""
+        if self.date_order is not None and self.date_order not in DATE_ORDERS:
+            raise MappingError(
+                f'{source}: "dateOrder" must be "DMY", "MDY" or "YMD", not "{self.date_order}".'
+            )
         fed_by: dict[str, str] = {}
         seen_keys: dict[str, str] = {}
         for header, internal in self.columns.items():
@@ -235,6 +247,15 @@ def _row_key(value: object, source: str) -> str | None:
             f'{source}: "rowKey" must look like {{"compose": "{{Case number}}-{{Row}}"}}.'
         )
     return pattern
+
+
+def _date_order(value: object, source: str) -> str | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if not isinstance(value, str) or value.strip().upper() not in DATE_ORDERS:
+        shown = json.dumps(value, ensure_ascii=False)
+        raise MappingError(f'{source}: "dateOrder" must be "DMY", "MDY" or "YMD", not {shown}.')
+    return value.strip().upper()
 
 
 def parse_pattern(pattern: str, source: str = "The mapping") -> list[tuple[bool, str]]:

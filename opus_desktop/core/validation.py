@@ -10,22 +10,31 @@ are reported once as well, but do not block records on their own.
 For 100,000 rows, pass a SheetStream and `keep_records=False` with an `each` callback
 (such as a report writer): rows are converted a batch at a time and nothing but the
 problems is kept. A repeated row key is flagged on the later row, naming the earlier one.
+
+Dates in digits are read in the date order chosen (settings.date_order, else the
+mapping's), or else in the order each date column's own values decide (core.date_order).
+Values that read only one way never need the decision; the first one that reads both
+ways (03/04/2019) has the whole column looked through once (the sheet read a second
+time, from the start), so that a contradiction anywhere in it is known before any such
+date is read. `ValidationResult.date_orders` says what was decided, column by column.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from itertools import islice, repeat
 from operator import methodcaller
 
+from opus_desktop.core import date_order
+from opus_desktop.core.errors import CoreError
 from opus_desktop.core.gcpause import collector_paused
 from opus_desktop.core.mapping import Mapping, Plan, RowReader, apply, auto_match
 from opus_desktop.core.records import Problem, Record, mark_duplicate_keys
 from opus_desktop.core.schema import ROW_KEY, Column, ColumnType, Template
-from opus_desktop.core.sheets import SheetData, SheetInfo, SheetRow, SheetStream
+from opus_desktop.core.sheets import SheetData, SheetInfo, SheetRow, SheetStream, open_sheet
 from opus_desktop.core.values import ValueProblem, ValueSettings, make_converter
 
 BATCH = 512  # rows converted together, column by column
@@ -54,6 +63,8 @@ class _Column:
         self.remember = hashable  # False when a value map turns cells into lists
         self.memory: dict[object, object] = {}
         self.looked = self.found = 0
+        # Called as hook(cell, row number) before a value not seen before is converted.
+        self.hook: Callable[[object, int], None] | None = None
         self._forget()
 
     def _forget(self) -> None:
@@ -81,6 +92,8 @@ class _Column:
                 if value is not _MISSING:
                     self.found += 1
                 else:
+                    if self.hook is not None:
+                        self.hook(cell, rows[index].number)
                     try:
                         value = self.convert(cell)
                     except ValueProblem as exc:
@@ -103,6 +116,51 @@ class _Column:
         return results
 
 
+class _DateColumn(_Column):
+    """A date column whose order its values decide: until they do, each new value is
+    looked at first, and one that reads both ways has the whole column surveyed."""
+
+    def __init__(
+        self,
+        column: Column,
+        settings: ValueSettings,
+        hashable: bool,
+        survey: Callable[[], None],
+    ) -> None:
+        super().__init__(column, settings, hashable)
+        self.column = column
+        self.settings = settings
+        self.evidence = date_order.Evidence()
+        self.survey = survey
+        self.hook = self._look
+        self.decision: date_order.Decision | None = None
+
+    def _look(self, cell: object, row: int) -> None:
+        if type(cell) is str and self.evidence.see(cell, row) is date_order.AMBIGUOUS:
+            self.survey()  # settles this column (and the other undecided ones)
+
+    def settle(self, evidence: date_order.Evidence, whole: bool = True) -> None:
+        """Decide from `evidence` (everything the column holds, unless not `whole`)."""
+        self.evidence = evidence
+        self.hook = None
+        decision = date_order.decide(self.display_name, evidence, self.settings.date_format)
+        if not whole and evidence.ambiguous:
+            decision = replace(decision, order=date_order.ASK)
+        self.decision = decision
+        self.convert = make_converter(
+            self.column, replace(self.settings, date_order=decision.order)
+        )
+        self._forget()
+
+    def told(self) -> str | None:
+        """What was decided, as a sentence (None: nothing worth saying)."""
+        if self.decision is None:
+            return date_order.decide(
+                self.display_name, self.evidence, self.settings.date_format
+            ).sentence
+        return self.decision.sentence
+
+
 @dataclass
 class ValidationResult:
     source: SheetInfo
@@ -115,6 +173,7 @@ class ValidationResult:
     duplicates: int = 0  # rows whose row key an earlier row already uses
     blocked: bool = False  # a required column has no source: no record can be sent
     problems_by_column: Counter[str] = field(default_factory=Counter)
+    date_orders: list[str] = field(default_factory=list)  # how each date column was read
 
     @property
     def valid_rows(self) -> int:
@@ -162,14 +221,61 @@ class Validator:
         if self.plan.row_key is not None:
             fed.add(ROW_KEY)
         multiple = {c.internal_name for c in template if c.type is ColumnType.MULTIPLE_CHOICE}
-        self.columns = tuple(
-            _Column(c, settings, hashable=c.internal_name not in multiple & set(chosen.values))
-            for c in template
-            if c.internal_name in fed
-        )
+        lists = multiple & set(chosen.values)
+        self.date_order = settings.date_order or chosen.date_order
+        dated = replace(settings, date_order=self.date_order)
+        columns: list[_Column] = []
+        self.chosen_orders: list[str] = []
+        for c in template:
+            if c.internal_name not in fed:
+                continue
+            hashable = c.internal_name not in lists
+            if c.type is not ColumnType.DATE_TIME:
+                columns.append(_Column(c, settings, hashable))
+            elif self.date_order is not None or c.internal_name not in self.plan.sources:
+                columns.append(_Column(c, dated, hashable))
+                if self.date_order is not None and c.internal_name in self.plan.sources:
+                    told = date_order.chosen(c.display_name, self.date_order).sentence
+                    self.chosen_orders.append(told or "")
+            else:
+                columns.append(_DateColumn(c, settings, hashable, self._survey))
+        self.columns = tuple(columns)
         self.fed_names = tuple(c.name for c in self.columns)
         self.first_row_of: dict[str, int] = {}
         self.duplicates = 0
+
+    def date_orders(self) -> list[str]:
+        """How each date column's dates in digits were read, as sentences."""
+        if self.date_order is not None:
+            return list(self.chosen_orders)
+        told = (c.told() for c in self.columns if isinstance(c, _DateColumn))
+        return [sentence for sentence in told if sentence]
+
+    def _survey(self) -> None:
+        """Look through every row of the undecided date columns once, and decide them."""
+        pending = [c for c in self.columns if isinstance(c, _DateColumn) and c.hook is not None]
+        found = {c.name: date_order.Evidence() for c in pending}
+        looks = [(self.plan.sources[c.name], found[c.name].see) for c in pending]
+        rows = self._all_rows()
+        for row in rows or ():
+            cells, number = row.cells, row.number
+            for index, see in looks:
+                cell = cells[index] if index < len(cells) else None
+                if type(cell) is str:
+                    see(cell, number)
+        for column in pending:
+            if rows is None:  # the sheet cannot be read again: what was seen so far
+                column.settle(column.evidence, whole=False)
+            else:
+                column.settle(found[column.name])
+
+    def _all_rows(self) -> Iterable[SheetRow] | None:
+        if isinstance(self.source, SheetData):
+            return self.source.rows
+        try:
+            return open_sheet(self.source.path, self.source.sheet, self.source.header_row).rows
+        except (CoreError, OSError):
+            return None
 
     def _sheet_problems(self) -> list[Problem]:
         where = self.source.header_row
@@ -258,6 +364,7 @@ class Validator:
             duplicates=self.duplicates,
             blocked=self.blocked,
             problems_by_column=by_column,
+            date_orders=self.date_orders(),
         )
 
 

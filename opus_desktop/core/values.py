@@ -25,6 +25,7 @@ ApiValue = str | int | float | list[int] | list[str]
 Converter = Callable[[object], ApiValue | None]
 
 MAX_SINGLE_TEXT = 255
+_DATE_ORDERS = (*datetimes.DATE_ORDERS, "ASK")
 LIST_JOINER = "; "
 # Integral numbers beyond 2**53 stay floats: a JSON reader using doubles cannot hold them exactly.
 _EXACT_INTEGERS = 2**53
@@ -37,6 +38,10 @@ class ValueSettings:
     date_format: str = datetimes.DEFAULT_FORMAT
     term_separator: str = "/"
     time_zone: str | None = None  # IANA name; when set, sheet times are converted to UTC
+    # How dates in digits are read: "DMY", "MDY", "YMD"; "ASK" refuses every ambiguous one;
+    # None reads each the only way it can be (25/12/2019), an ambiguous one (03/04/2019)
+    # in the pattern's own day/month order, else refused (see core.date_order).
+    date_order: str | None = None
     # internal name -> option label -> option number (1-based)
     choices: Mapping[str, Mapping[str, int]] = field(default_factory=dict, hash=False)
     # internal name -> known term paths; no entry (or an empty one) accepts any path
@@ -48,6 +53,8 @@ class ValueSettings:
             raise ValueError("The term separator must be a character such as / or >.")
         if self.time_zone is not None:
             load_time_zone(self.time_zone)
+        if self.date_order is not None and self.date_order not in _DATE_ORDERS:
+            raise ValueError(f"'{self.date_order}' is not a date order: use DMY, MDY or YMD.")
         # Converters are cached per settings object, so it keeps copies of its own that the
         # caller cannot change afterwards (plain dicts, so copy, pickle and asdict still work).
         choices = {name: dict(options) for name, options in self.choices.items()}
@@ -153,7 +160,6 @@ def _remembering(inner: Converter) -> Converter:
     return remembering
 
 
-
 def _number_text(value: float) -> str:
     if math.isfinite(value) and value.is_integer() and abs(value) < _EXACT_INTEGERS:
         return str(int(value))
@@ -245,6 +251,7 @@ def _multiple_text(column: Column, settings: ValueSettings) -> Converter:
 
 def _date_time(column: Column, settings: ValueSettings) -> Converter:
     pattern = settings.date_format
+    order = settings.date_order or "AUTO"
     zone = load_time_zone(settings.time_zone) if settings.time_zone else None
     write = datetimes.formatter(pattern)
     round_to_second = datetimes.round_to_second
@@ -282,8 +289,8 @@ def _date_time(column: Column, settings: ValueSettings) -> Converter:
         text = raw if isinstance(raw, str) else str(raw)
         try:
             if zone is None:
-                return sent(datetimes.parse_datetime(text, pattern))
-            value, offset = datetimes.parse_with_offset(text, pattern)
+                return sent(datetimes.parse_datetime(text, pattern, order=order))
+            value, offset = datetimes.parse_with_offset(text, pattern, order)
         except ValueError as exc:
             raise _problem(exc) from None
         return sent(value) if offset is None else in_utc(value - offset)

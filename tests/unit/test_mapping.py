@@ -132,7 +132,8 @@ MALFORMED = [
     ),
     (
         '{"colums": {}}',
-        'has the unknown entry "colums" (known: "columns", "constants", "values", "rowKey").',
+        'has the unknown entry "colums" (known: "columns", "constants", "values", "rowKey", '
+        '"dateOrder").',
     ),
     (
         '{"columns": ["A"]}',

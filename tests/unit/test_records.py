@@ -153,7 +153,7 @@ def test_problems_name_row_sheet_column_and_value() -> None:
     ]
     assert str(record.problems[0]) == (
         "Sheet1, row 7, Created time: '31/02/2021' is not a date in the format "
-        "yyyy-MM-dd HH:mm:ss: with this format the year comes first, as in 2021-03-14 13:45:00."
+        "yyyy-MM-dd HH:mm:ss: February 2021 has no day 31."
     )
     assert str(record.problems[2]) == (
         "Sheet1, row 7, Security Level: 'Secret' is not one of the options: Public, Internal."

@@ -236,7 +236,7 @@ def test_date_time_is_written_in_the_profiles_format() -> None:
         (
             "31/02/2021",
             "'31/02/2021' is not a date in the format yyyy-MM-dd HH:mm:ss: "
-            "with this format the year comes first, as in 2021-03-14 13:45:00.",
+            "February 2021 has no day 31.",
         ),
         (True, "TRUE is a yes/no value, not a date."),
         (time(8, 5), "08:05:00 is a time of day without a date."),

@@ -56,12 +56,14 @@ from opus_desktop.core.errors import MappingError
 from opus_desktop.core.mapping import Mapping, auto_match
 from opus_desktop.core.schema import ColumnType
 from opus_desktop.errors import AppError
+from opus_desktop.gui.importer.date_order import DateOrderBox, decisions
 from opus_desktop.gui.importer.mapping_model import CHOICES, MappingModel, ValueMapModel
 from opus_desktop.gui.importer.preview_model import SheetPreviewModel
 from opus_desktop.gui.workers import Task, TaskRunner
 from opus_desktop.jobs.state import Progress
 from opus_desktop.profiles import Profile, save_profile
 from opus_desktop.usecases.importing import (
+    PREVIEW_ROWS,
     ImportRequest,
     Inspection,
     LoadedSheet,
@@ -162,6 +164,10 @@ class ImportDialog(QDialog):
         form = QFormLayout()
         form.addRow(tr("File:"), file_row)
         form.addRow(tr("Sheet:"), sheet_row)
+        self.date_order = DateOrderBox()
+        self.date_order.changed.connect(self._date_order_chosen)
+        form.addRow(tr("Date order:"), self.date_order)
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
 
         self.preview = SheetPreviewModel(self)
         self.preview_view = QTableView()
@@ -514,10 +520,31 @@ class ImportDialog(QDialog):
             self.missing_label.setStyleSheet(MISSING_STYLE)
         else:
             self.missing_label.setText("")
+            self.missing_label.setStyleSheet("")
         self.stale_label.setText(" ".join(self.mapping.stale))
         self.stale_label.setVisible(bool(self.mapping.stale))
         self.preview.set_used(set(self.mapping.sources.values()))
+        self._show_date_orders()
         self._mapping_selected(QItemSelection(), QItemSelection())
+
+    def _date_order_chosen(self, order: str | None) -> None:
+        self.mapping.date_order = order
+        self._show_date_orders()
+
+    def _show_date_orders(self) -> None:
+        self.date_order.set_order(self.mapping.date_order)
+        if self.inspection is None:
+            self.date_order.told.setText("")
+            return
+        data = self.inspection.data
+        told = decisions(
+            data,
+            self.mapping.sources,
+            self.columns.template,
+            self.columns.settings.date_format,
+            self.mapping.date_order,
+        )
+        self.date_order.show_decisions(told, len(data.rows) >= PREVIEW_ROWS)
 
     def _mapping_selected(self, _: QItemSelection, __: QItemSelection) -> None:
         rows = self.mapping_view.selectionModel().selectedRows()

@@ -50,6 +50,7 @@ class MappingModel(QAbstractTableModel):
         self.constants: dict[str, str] = {}  # internal name -> text for every row
         self.values: dict[str, dict[str, int]] = {}  # internal name -> sheet label -> option
         self.row_key_pattern: str | None = None
+        self.date_order: str | None = None  # DMY, MDY, YMD; None: decided per column
         self.stale: list[str] = []  # sentences about saved entries that no longer fit
         self._bold = QFont()
         self._bold.setBold(True)
@@ -70,6 +71,7 @@ class MappingModel(QAbstractTableModel):
             if internal in self.template.internal_names
         }
         self.row_key_pattern = mapping.row_key_pattern if plan.row_key else None
+        self.date_order = mapping.date_order
         self.stale = list(plan.stale)
         self.endResetModel()
         self.changed.emit()
@@ -78,7 +80,7 @@ class MappingModel(QAbstractTableModel):
         columns = {header: internal for internal, header in self.sources.items()}
         constants: dict[str, Constant] = {k: v for k, v in self.constants.items() if v.strip()}
         values = {k: dict(v) for k, v in self.values.items() if v}
-        return Mapping(columns, constants, values, self.row_key_pattern)
+        return Mapping(columns, constants, values, self.row_key_pattern, self.date_order)
 
     def unmatched(self) -> list[str]:
         """Sheet headers nothing uses, in sheet order."""
