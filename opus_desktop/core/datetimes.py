@@ -17,8 +17,8 @@ A date written as digits only is read in a date order (`order`):
          only month first; one that reads both ways (03/04/2019) follows the pattern's own
          day/month order if it has one, else raises AmbiguousDate naming both readings;
   "ASK"  the same, but an ambiguous date always raises AmbiguousDate.
-Two-digit years: 00-68 are 2000-2068 and 69-99 are 1969-1999 (the POSIX and Python
-strptime pivot; Excel's own default pivot is 1930-2029).
+Two-digit years: 00-29 are 2000-2029 and 30-99 are 1930-1999, as Excel reads them by
+default (registers hold past dates more often than far-future ones).
 """
 
 from __future__ import annotations
@@ -119,8 +119,8 @@ _WITH_MONTH_NAME = ("d-MMM-yy", "MMM d,yy", "yyyy-MMM-d")
 _ORDERS = ("ymd", "dmy", "mdy")
 DATE_ORDERS = ("DMY", "MDY", "YMD")  # what a user may choose
 _READINGS = frozenset((*DATE_ORDERS, "AUTO", "ASK"))
-# Two-digit years below this are 20xx, the others 19xx (POSIX's pivot, see above).
-TWO_DIGIT_PIVOT = 69
+# Two-digit years below this are 20xx, the others 19xx (Excel's pivot, see above).
+TWO_DIGIT_PIVOT = 30
 # Three runs of digits between - / . or spaces: which is the year, day or month is decided
 # in Python (_digit_date), so one regex serves every order.
 _SEPARATOR = r"(?:\s*[-/.]\s*|\s+)"
@@ -305,7 +305,7 @@ def _ambiguous(text: str, parts: tuple[int, ...]) -> str:
     month_first = f"{second} {MONTH_NAMES[first - 1]} {year}"
     return (
         f"'{text.strip()}' could be {day_first} or {month_first}: "
-        "choose the date order (--date-order DMY or MDY)."
+        "choose the date order: day first (DMY) or month first (MDY)."
     )
 
 

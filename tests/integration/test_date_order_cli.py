@@ -113,7 +113,7 @@ def test_an_undecidable_sheet_is_refused_with_a_sentence_never_swapped(
     assert code == 1
     assert (
         "row 2, Created time: '03/04/2019 09:30' could be 3 April 2019 or 4 March 2019: "
-        "choose the date order (--date-order DMY or MDY)."
+        "choose the date order: day first (DMY) or month first (MDY)."
     ) in out
     assert "0 stored" in out
     assert stored(demo, ["UK-1", "UK-2", "UK-3"]) == {}
