@@ -46,7 +46,7 @@ class ExcelError:
 
     @property
     def problem(self) -> str:
-        return f"holds the Excel error {self.code}"
+        return f"The cell holds the Excel error {self.code}, not a value: correct it in Excel."
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +60,7 @@ class Uncalculated:
 
     @property
     def problem(self) -> str:
-        return "is a formula Excel has not calculated; open and save the file in Excel"
+        return "The cell holds a formula Excel has not calculated: open and save the file in Excel."
 
 
 CellProblem = ExcelError | Uncalculated

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from opus_desktop.core import datetimes
 from opus_desktop.core.errors import CoreError
 from opus_desktop.core.schema import Column, ColumnType
+from opus_desktop.core.sheet_cells import ExcelError, Uncalculated
 
 ApiValue = str | int | float | list[int] | list[str]
 Converter = Callable[[object], ApiValue | None]
@@ -96,6 +97,8 @@ def make_converter(column: Column, settings: ValueSettings) -> Converter:
     def converter(raw: object) -> ApiValue | None:
         if raw is None or (isinstance(raw, str) and (not raw or raw.isspace())):
             value = None
+        elif isinstance(raw, ExcelError | Uncalculated):
+            raise ValueProblem(raw.problem)
         else:
             value = inner(raw)
         if value is None and required:

@@ -1,0 +1,97 @@
+"""Registers in the formats offices keep, sent to the sandbox: every value stored exactly,
+and cells that hold no value (an Excel error, a formula never calculated) refused."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from opus_desktop.cli import main
+from opus_desktop.sandbox import Sandbox
+from opus_desktop.sandbox_profiles import save_sandbox_profiles
+from tests.helpers.formats import write_ods, write_xls
+
+HEADERS = ["Row key", "Name", "Created time", "Modified time", "Page Count", "Case Number"]
+
+
+@pytest.fixture
+def demo(sandbox: Sandbox) -> Sandbox:
+    save_sandbox_profiles(sandbox)
+    return sandbox
+
+
+def register(rows: int, prefix: str) -> list[list[object]]:
+    return [HEADERS] + [
+        [
+            f"{prefix}-{n:04d}",
+            f"Dossier Ünal {n}",
+            f"2019-{n % 12 + 1:02d}-{n % 28 + 1:02d} 09:{n % 60:02d}:00",
+            "2020-01-31 23:59:59",
+            n,
+            f"CASE-{n}",
+        ]
+        for n in range(1, rows + 1)
+    ]
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+@pytest.mark.parametrize(("write", "suffix"), [(write_xls, ".xls"), (write_ods, ".ods")])
+def test_300_rows_of_xls_and_ods_are_stored_exactly(
+    demo: Sandbox,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    write: Callable[..., Path],
+    suffix: str,
+) -> None:
+    rows = register(300, suffix[1:].upper())
+    sheet = write(tmp_path / f"register{suffix}", {"Register": rows})
+    code, out = run(capsys, "submit", "--profile", "Sandbox", "--input", str(sheet))
+    assert code == 0, out
+    records = demo.records()
+    for key, name, created, modified, pages, case in rows[1:]:
+        stored = records[str(key)]
+        assert (stored["leafName"], stored["timeCreated"], stored["timeModified"]) == (
+            name,
+            created,
+            modified,
+        )
+        assert stored["_Page_%20_Count"] == pages
+        assert stored["_Case_%20_Number"] == case
+    assert len([k for k in records if str(k).startswith(suffix[1:].upper())]) == 300
+
+
+def test_error_cells_and_uncalculated_formulas_are_problems_and_not_sent(
+    demo: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for row in register(4, "ERR"):
+        sheet.append(row)
+    sheet["E3"].value = "#DIV/0!"
+    sheet["E3"].data_type = "e"  # cached as Excel saves an error
+    sheet["F4"].value = "#N/A"
+    sheet["F4"].data_type = "e"  # in a text column: never sent as the text "#N/A"
+    sheet["E5"] = "=B5*2"  # openpyxl saves a formula without its result
+    path = tmp_path / "errors.xlsx"
+    book.save(path)
+    code, out = run(capsys, "submit", "--profile", "Sandbox", "--input", str(path))
+    assert code == 1, out
+    assert (
+        "row 3, Page Count: The cell holds the Excel error #DIV/0!, not a value: "
+        "correct it in Excel."
+    ) in out
+    assert "row 4, Case Number: The cell holds the Excel error #N/A, not a value" in out
+    assert (
+        "row 5, Page Count: The cell holds a formula Excel has not calculated: "
+        "open and save the file in Excel."
+    ) in out
+    assert set(demo.records()) & {"ERR-0001", "ERR-0002", "ERR-0003", "ERR-0004"} == {"ERR-0001"}
