@@ -79,7 +79,10 @@ def print_date_orders(sentences: list[str]) -> None:
 def open_input(args: argparse.Namespace) -> SheetStream:
     if args.header_row is not None and args.header_row < 1:
         raise argparse.ArgumentTypeError("--header-row counts from 1, as Excel does")
-    return open_sheet(args.input, args.sheet, args.header_row)
+    stream = open_sheet(args.input, args.sheet, args.header_row)
+    for note in stream.notes:  # e.g. a workbook whose name says another kind
+        print(note)
+    return stream
 
 
 def terminal_prompt() -> AskPassword | None:

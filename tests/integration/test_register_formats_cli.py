@@ -95,3 +95,22 @@ def test_error_cells_and_uncalculated_formulas_are_problems_and_not_sent(
         "open and save the file in Excel."
     ) in out
     assert set(demo.records()) & {"ERR-0001", "ERR-0002", "ERR-0003", "ERR-0004"} == {"ERR-0001"}
+
+
+def test_a_workbook_misnamed_is_read_by_its_content_and_said(
+    demo: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for row in register(2, "MIS"):
+        sheet.append(row)
+    path = tmp_path / "register.xls"
+    book.save(path)  # an .xlsx under an old name
+    code, out = run(capsys, "validate", "--profile", "Sandbox", "--input", str(path))
+    assert code == 0, out
+    assert out.startswith(
+        "register.xls is an Excel workbook (.xlsx), though its name ends in .xls: "
+        "it is read as one.\n"
+    )
+    assert "2 valid" in out

@@ -414,11 +414,10 @@ class ImportDialog(QDialog):
         else:
             mapping = auto_match(data.headers, self.columns.template)
         self.mapping.set_mapping(mapping, data.headers)
-        self.status.setText(
-            tr("{0}: header on row {1}; the first {2} rows are shown.").format(
-                data.source, data.header_row, len(data.rows)
-            )
+        said = tr("{0}: header on row {1}; the first {2} rows are shown.").format(
+            data.source, data.header_row, len(data.rows)
         )
+        self.status.setText(" ".join([said, *data.notes]))  # e.g. a file misnamed
 
     def _sheet_chosen(self, name: str) -> None:
         if name and self.inspection is not None and name != self.inspection.data.sheet:
