@@ -55,6 +55,7 @@ from PySide6.QtWidgets import (
 from opus_desktop.core.errors import MappingError
 from opus_desktop.core.mapping import Mapping, auto_match
 from opus_desktop.core.schema import ColumnType
+from opus_desktop.core.sheet_kinds import SHEET_PATTERNS
 from opus_desktop.errors import AppError
 from opus_desktop.gui.importer.date_order import DateOrderBox, decisions
 from opus_desktop.gui.importer.mapping_model import CHOICES, MappingModel, ValueMapModel
@@ -74,7 +75,7 @@ from opus_desktop.usecases.rows import ColumnSet
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 MISSING_STYLE = "background: rgba(229, 57, 53, 0.28); padding: 4px; border-radius: 3px;"
-SHEET_FILTER = "Sheets (*.xlsx *.xlsm *.csv *.tsv);;All files (*)"
+SHEET_FILTER = f"Sheets ({SHEET_PATTERNS});;All files (*)"
 
 
 def tr(text: str) -> str:
