@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from pathlib import Path
@@ -29,6 +30,16 @@ def write_private(path: Path, data: bytes | str) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def os_error_sentence(exc: OSError) -> str:
+    """One sentence for an OSError: what could not be done to which file, and why."""
+    where = f" {exc.filename}" if exc.filename else ""
+    if exc.errno == errno.ENOSPC:
+        return f"Cannot write{where}: the disk is full; free some space and try again."
+    if isinstance(exc, PermissionError) or exc.errno == errno.EROFS:
+        return f"Cannot write{where}: it is read-only ({exc.strerror or exc})."
+    return f"Cannot use{where or ' a file'}: {exc.strerror or exc}."
 
 
 def make_private(path: Path) -> None:

@@ -17,9 +17,13 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import os
+import sys
 from pathlib import Path
+from typing import TextIO
 
 from opus_desktop import paths
+from opus_desktop.errors import AppError
+from opus_desktop.files import os_error_sentence
 from opus_desktop.opus.http import redact
 
 LOG_FILE = "opus-desktop.log"
@@ -55,13 +59,55 @@ class RedactingFilter(logging.Filter):
 
 
 class _PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
-    """A rotating file handler whose files are created readable by the user only."""
+    """A rotating file handler whose files are created readable by the user only.
+
+    A record that cannot be written (a full disk) is told once on stderr, in one line,
+    and the file is written no more: no "--- Logging error ---" traceback per record.
+    """
+
+    broken = False
 
     def _open(self):  # type: ignore[no-untyped-def]
         stream = super()._open()
         if os.name == "posix":
             os.chmod(self.baseFilename, 0o600)
         return stream
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not self.broken:
+            super().emit(record)
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        error = sys.exc_info()[1]
+        if not isinstance(error, OSError):
+            super().handleError(record)
+            return
+        if not self.broken:
+            self.broken = True
+            print(
+                f"opus-desktop: the log file {self.baseFilename} cannot be written "
+                f"({error.strerror or error}); the app goes on without it.",
+                file=sys.stderr,
+            )
+
+    def close(self) -> None:
+        try:
+            super().close()
+        except OSError:  # what is left to flush cannot be written (a full disk)
+            self.stream = None
+            logging.Handler.close(self)
+
+
+class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Warnings and errors on stderr, where the app works without a log file."""
+
+    @property
+    def stream(self) -> TextIO:  # whatever sys.stderr is now (a test may have replaced it)
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: object) -> None:
+        pass
 
 
 def install_redaction(logger: logging.Logger | None = None) -> None:
@@ -76,23 +122,34 @@ def install_redaction(logger: logging.Logger | None = None) -> None:
             handler.addFilter(RedactingFilter())
 
 
-def setup_logging(level: int | None = None, directory: Path | None = None) -> Path:
+def setup_logging(level: int | None = None, directory: Path | None = None) -> Path | None:
     """Send the app's log records to `<log folder>/opus-desktop.log`; return the file.
 
     `level` defaults to the log level setting. Calling it again replaces the app's
-    handler rather than adding a second one.
+    handler rather than adding a second one. When the log folder or file cannot be made
+    (a read-only home, a full disk), that is said in one line on stderr, warnings and
+    errors go to stderr only, and None is returned: no log file is no reason not to work.
     """
     if level is None:
         from opus_desktop import settings
 
         level = settings.log_level()
-    folder = paths.private_dir(directory) if directory is not None else paths.log_dir()
-    path = folder / LOG_FILE
-    handler = _PrivateRotatingFileHandler(
-        path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8", delay=False
-    )
+    handler: logging.Handler
+    path: Path | None
+    try:
+        folder = paths.private_dir(directory) if directory is not None else paths.log_dir()
+        path = folder / LOG_FILE
+        handler = _PrivateRotatingFileHandler(
+            path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8", delay=False
+        )
+        handler.setFormatter(logging.Formatter(FORMAT))
+    except (AppError, OSError) as exc:
+        why = exc.message if isinstance(exc, AppError) else os_error_sentence(exc)
+        print(f"opus-desktop: working without a log file: {why}", file=sys.stderr)
+        path = None
+        handler = _Stderr()
+        handler.setFormatter(logging.Formatter("opus-desktop: %(levelname)s %(message)s"))
     handler.set_name(_HANDLER_NAME)
-    handler.setFormatter(logging.Formatter(FORMAT))
     root = logging.getLogger()
     for old in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:
         root.removeHandler(old)
@@ -110,7 +167,7 @@ def set_level(level: int) -> None:
     logging.getLogger().setLevel(level)
     for handler in logging.getLogger().handlers:
         if handler.get_name() == _HANDLER_NAME:
-            handler.setLevel(level)
+            handler.setLevel(max(level, logging.WARNING) if isinstance(handler, _Stderr) else level)
 
 
 def close_logging() -> None:

@@ -11,6 +11,7 @@ caller's prompt, and is then kept in memory only.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import os
@@ -28,6 +29,7 @@ from opus_desktop import paths
 from opus_desktop.core.schema import CONFLICT_OPTIONS, Template, load_template, parse_template
 from opus_desktop.errors import AppError
 from opus_desktop.files import write_private
+from opus_desktop.jsonfile import load_json
 from opus_desktop.presets import DEFAULT_DESTROY_PATH, DEFAULT_IDENTITY, PROTOCOLS
 
 if TYPE_CHECKING:
@@ -70,7 +72,7 @@ class Profile:
 
     @property
     def folder(self) -> Path:
-        return paths.profiles_dir() / slug(self.name)
+        return paths.profiles_dir(create=False) / slug(self.name)
 
     @property
     def template_path(self) -> Path:
@@ -127,12 +129,7 @@ class Profile:
 
     @classmethod
     def from_json(cls, text: str, source: str) -> Profile:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ProfileError(
-                f"The profile file {source} is damaged: {exc.msg} at line {exc.lineno}."
-            ) from None
+        data = load_json(text, f"The profile file {source}", "a profile", ProfileError)
         if not isinstance(data, dict) or not isinstance(data.get("name"), str):
             raise ProfileError(f"The profile file {source} is damaged: it has no name.")
         known = {f.name for f in fields(cls)}
@@ -147,13 +144,22 @@ def slug(name: str) -> str:
 
 def list_profiles() -> list[Profile]:
     found: list[Profile] = []
-    for entry in sorted(paths.profiles_dir().iterdir()):
+    folder = paths.profiles_dir(create=False)
+    try:
+        entries = sorted(folder.iterdir()) if folder.is_dir() else []
+    except OSError as exc:
+        raise ProfileError(
+            f"Cannot read the profiles in {folder}: {exc.strerror or exc}."
+        ) from None
+    for entry in entries:
         file = entry / "profile.json"
         if file.is_file():
             try:
                 found.append(Profile.from_json(file.read_text(encoding="utf-8"), str(file)))
             except ProfileError as exc:
                 log.warning("skipping a damaged profile: %s", exc)
+            except (OSError, UnicodeDecodeError) as exc:
+                log.warning("skipping a profile that cannot be read: %s: %s", file, exc)
     return sorted(found, key=lambda p: p.name.casefold())
 
 
@@ -168,22 +174,43 @@ def find_profile(name: str) -> Profile:
 def save_profile(profile: Profile, template: Path | bytes | None = None) -> Profile:
     """Write the profile; copy the template into its folder when one is given."""
     profile.check()
+    paths.profiles_dir()
     folder = paths.private_dir(profile.folder)
-    if template is not None:
-        raw = template if isinstance(template, bytes) else _read(template)
-        parse_template(raw, str(template) if isinstance(template, Path) else "template")
-        write_private(profile.template_path, raw)
-    elif not profile.template_path.exists():
-        raise ProfileError(
-            f'The profile "{profile.name}" needs the connection template (--connection FILE.json).'
-        )
-    write_private(folder / "profile.json", profile.to_json())
+    try:
+        if template is not None:
+            raw = template if isinstance(template, bytes) else _read(template)
+            parse_template(raw, str(template) if isinstance(template, Path) else "template")
+            write_private(profile.template_path, raw)
+        elif not profile.template_path.exists():
+            raise ProfileError(
+                f'The profile "{profile.name}" needs the connection template '
+                "(--connection FILE.json)."
+            )
+        write_private(folder / "profile.json", profile.to_json())
+    except OSError as exc:
+        raise _cannot_save(profile, folder, exc) from None
     return profile
+
+
+def _cannot_save(profile: Profile, folder: Path, exc: OSError) -> ProfileError:
+    if exc.errno == errno.ENOSPC:
+        why = "the disk is full"
+    elif isinstance(exc, PermissionError) or exc.errno == errno.EROFS:
+        why = f"the folder {folder} is read-only"
+    else:
+        why = exc.strerror or str(exc)
+    return ProfileError(f'The profile "{profile.name}" could not be saved: {why}.')
 
 
 def remove_profile(name: str) -> Profile:
     profile = find_profile(name)
-    shutil.rmtree(profile.folder)
+    try:
+        shutil.rmtree(profile.folder)
+    except OSError as exc:
+        raise ProfileError(
+            f'The profile "{profile.name}" could not be removed from {profile.folder}: '
+            f"{exc.strerror or exc}."
+        ) from None
     forget_password(profile)
     return profile
 

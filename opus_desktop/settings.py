@@ -304,8 +304,9 @@ class Settings:
         return level
 
 
-def settings_path() -> Path:
-    return paths.config_dir() / FILE_NAME
+def settings_path(*, create: bool = True) -> Path:
+    """The settings file; with `create`, its folder is made first (reading needs none)."""
+    return paths.config_dir(create=create) / FILE_NAME
 
 
 def load(path: Path | None = None) -> Settings:
@@ -314,10 +315,10 @@ def load(path: Path | None = None) -> Settings:
     A damaged file never stops the app: what cannot be read is logged and replaced by
     its default, and the file is left as it is until the settings are saved again.
     """
-    path = path or settings_path()
+    path = path or settings_path(create=False)
     try:
         text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # none yet (a file where a folder goes)
         return Settings()
     except OSError as exc:
         log.warning("the settings file %s cannot be read (%s); using defaults", path, exc)
@@ -326,6 +327,9 @@ def load(path: Path | None = None) -> Settings:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         log.warning("the settings file %s is damaged (%s); using defaults", path, exc.msg)
+        return Settings()
+    except RecursionError:
+        log.warning("the settings file %s is nested too deeply; using defaults", path)
         return Settings()
     if not isinstance(data, dict):
         log.warning("the settings file %s holds no settings; using defaults", path)

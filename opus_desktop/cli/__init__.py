@@ -21,6 +21,7 @@ from collections.abc import Callable
 
 from opus_desktop import __version__
 from opus_desktop.errors import AppError
+from opus_desktop.files import os_error_sentence
 
 log = logging.getLogger(__name__)
 
@@ -80,10 +81,7 @@ def main(argv: list[str]) -> int:
 
     previous = os.umask(0o077)
     try:
-        try:
-            setup_logging()
-        except OSError as exc:  # no log file is no reason not to work
-            print(f"opus-desktop: working without a log file ({exc}).", file=sys.stderr)
+        setup_logging()  # without a log file, it says so and logs to stderr
         return _run(argv)
     finally:
         close_logging()
@@ -91,15 +89,15 @@ def main(argv: list[str]) -> int:
 
 
 def _run(argv: list[str]) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    func: Callable[[argparse.Namespace], int] | None = getattr(args, "func", None)
-    if args.command is None:
-        return _gui(args)
-    if func is None:
-        parser.parse_args([args.command, "--help"])
-        return EXIT_USAGE
     try:
+        parser = build_parser()  # reads the settings, for the defaults it shows
+        args = parser.parse_args(argv)
+        func: Callable[[argparse.Namespace], int] | None = getattr(args, "func", None)
+        if args.command is None:
+            return _gui(args)
+        if func is None:
+            parser.parse_args([args.command, "--help"])
+            return EXIT_USAGE
         return func(args)
     except AppError as exc:
         # The sentence may quote a cell value (personal data): only at DEBUG.
@@ -113,6 +111,18 @@ def _run(argv: list[str]) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
+    except RecursionError:
+        # A file nested too deeply that no reader turned into its own sentence yet.
+        log.info("command failed: RecursionError", exc_info=True)
+        return fail(
+            "A file given is nested too deeply to be read (thousands of brackets in a JSON file?).",
+            EXIT_USAGE,
+        )
+    except OSError as exc:
+        # A file or folder no AppError foresaw (a read-only folder, a full disk): one
+        # sentence naming it, as for any other bad input; the traceback only in the log.
+        log.info("command failed: %s", type(exc).__name__, exc_info=True)
+        return fail(os_error_sentence(exc), EXIT_USAGE)
 
 
 def _gui(args: argparse.Namespace) -> int:

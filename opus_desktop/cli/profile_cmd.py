@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ from opus_desktop.cli.exits import EXIT_OK, EXIT_UNREACHABLE
 from opus_desktop.cli.inputs import terminal_prompt
 from opus_desktop.core.schema import load_template
 from opus_desktop.errors import AppError
+from opus_desktop.jsonfile import load_json
 from opus_desktop.presets import DEFAULT_DESTROY_PATH, DEFAULT_IDENTITY, PROTOCOLS
 from opus_desktop.profiles import Profile, ProfileError
 from opus_desktop.usecases.connection import find_password
@@ -96,13 +96,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def _read_json(path: Path, what: str) -> dict[str, Any]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
+        text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise ProfileError(f"Cannot read the {what} {path}: {exc.strerror or exc}.") from None
-    except json.JSONDecodeError as exc:
-        raise ProfileError(
-            f"The {what} {path} is not valid JSON: {exc.msg} at line {exc.lineno}."
-        ) from None
+    except UnicodeDecodeError as exc:
+        raise ProfileError(f"The {what} {path} is not UTF-8 text (byte {exc.start}).") from None
+    data = load_json(
+        text, f"The {what} {path}", f"an {what}" if what[0] in "aeio" else f"a {what}", ProfileError
+    )
     if not isinstance(data, dict):
         raise ProfileError(f"The {what} {path} should hold a JSON object.")
     return data

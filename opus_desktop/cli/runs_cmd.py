@@ -16,9 +16,11 @@ from opus_desktop.cli.exits import EXIT_OK
 from opus_desktop.cli.inputs import terminal_prompt
 from opus_desktop.cli.submit_cmd import add_outage_argument, drive, finish, print_failures
 from opus_desktop.jobs.journal_types import RunInfo
+from opus_desktop.jobs.state import RunState
+from opus_desktop.jobs.submit import SubmitSummary
 from opus_desktop.usecases.connection import Access
 from opus_desktop.usecases.runs import check_report_path, list_runs, run_info, show_run
-from opus_desktop.usecases.submitting import Continue, continue_run
+from opus_desktop.usecases.submitting import Announce, Continue, RunStart, continue_run
 
 SHOWN = 10
 LISTED = 20
@@ -109,8 +111,16 @@ def run_resume(args: argparse.Namespace) -> int:
 
         return disposal_cmd.resume(info.id, failed=args.failed, outage_limit=args.outage_limit)
     request = Continue(info.id, Access(ask=terminal_prompt()), args.failed, args.outage_limit)
-    summary = drive(lambda state, announce: continue_run(request, state, announce), None)
-    return finish(summary, None)
+
+    def send(state: RunState, announce: Announce) -> SubmitSummary:
+        def told(start: RunStart) -> None:
+            if start.input_changed:  # the sheet changed or went: said before it goes on
+                print(f"Note: {start.input_changed}", flush=True)
+            announce(start)
+
+        return continue_run(request, state, told)
+
+    return finish(drive(send, None), None)
 
 
 def _when(info: RunInfo) -> str:

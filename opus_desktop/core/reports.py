@@ -13,20 +13,28 @@
 
 Workbooks are written with openpyxl's write-only mode: rows stream to disk as they come.
 Headers are bold, the top row is frozen and columns get widths from their headers and
-first rows. Numbers, dates, times and truth values are written as themselves; text that
-starts with "=" is written as text, never as a formula; in CSV,
-text starting with = + - @ gets a leading apostrophe for the same reason, unless it is a
-plain number. CSV files are UTF-8 with a BOM, which Excel needs to show accents and CJK.
+first rows. Numbers, dates, times and truth values are written as themselves; every
+other value is written as text, as it is: never as a formula (text starting with "=") or
+an error (text such as "#N/A"), and with no apostrophe added. In CSV, text starting with
+= + - @ (unless a plain number) or ' gets a leading apostrophe, so Excel runs no formula;
+such a file then starts with a one-cell line saying so (`core/csvtext.py`), which tells
+the app to take the apostrophes off when it reads the file again (`unprotect`,
+`is_own_report`), so the failed rows sent again store exactly their original values.
+CSV files are UTF-8 with a BOM, which Excel needs to show accents and CJK.
 Every file is written beside its target (mode 0600, as `tempfile.mkstemp` makes it) and
-renamed into place when complete, so a failure leaves no half-written report.
+renamed into place when complete, so a failure (a full disk included) leaves no
+half-written report and says so in one sentence (ReportError).
 """
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import csv
+import errno
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -38,9 +46,11 @@ from typing import IO, Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ERROR_CODES
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
+from opus_desktop.core.csvtext import MARKER, is_own_report, is_own_report_text, protect, unprotect
 from opus_desktop.core.errors import CoreError
 from opus_desktop.core.mapping import Mapping
 from opus_desktop.core.records import Problem, Record
@@ -49,12 +59,29 @@ from opus_desktop.core.sheets import SheetData, SheetStream
 from opus_desktop.core.validation import ValidationResult, Validator
 from opus_desktop.core.values import LIST_JOINER, ValueSettings, display
 
+__all__ = [
+    "PROBLEM_HEADERS",
+    "ReportError",
+    "SheetSpec",
+    "ValidationReport",
+    "cell_text",
+    "is_own_report",
+    "is_own_report_text",
+    "records_csv_path",
+    "report_kind",
+    "rows_of",
+    "unprotect",
+    "validate_into_report",
+    "write_table",
+    "write_validation_report",
+    "write_workbook",
+]
+
 PROBLEM_HEADERS = ("Row", "Column", "Value", "Problem")
 STATUS_VALID, STATUS_INVALID = "valid", "invalid"
 WIDTH_SAMPLE = 50  # rows looked at to choose column widths
 _ILLEGAL_XML = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
 _BAD_TITLE = re.compile(r"[\[\]:*?/\\]")
-_NUMBER = re.compile(r"[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?")
 _BOLD = Font(bold=True)
 _WRAP = Alignment(wrap_text=True, vertical="top")
 
@@ -126,6 +153,10 @@ def temporary_beside(path: Path) -> Path:
 
 
 def _cannot_write(path: Path, exc: OSError) -> ReportError:
+    if exc.errno == errno.ENOSPC:
+        return ReportError(
+            f"Cannot write {path}: the disk is full (no space left on device); nothing was written."
+        )
     hint = " (is it open in Excel?)" if isinstance(exc, PermissionError) else ""
     return ReportError(f"Cannot write {path}{hint}: {exc.strerror or exc}.")
 
@@ -152,30 +183,64 @@ class _Target:
 # -- sheets -----------------------------------------------------------------------------------
 
 
+class _CsvFile:
+    """One CSV file being written; `protected` once a cell got an apostrophe."""
+
+    def __init__(self, target: _Target) -> None:
+        self.target = target
+        self.handle: IO[str] = target.temporary.open("w", encoding="utf-8-sig", newline="")
+        self.writer = csv.writer(self.handle, lineterminator="\r\n")
+        self.protected = False
+
+    def writerow(self, values: Sequence[object]) -> None:
+        row = []
+        for value in values:
+            text = cell_text(value)
+            cell = protect(text)
+            if cell is not text:
+                self.protected = True
+            row.append(cell)
+        self.writer.writerow(row)
+
+    def finish(self) -> None:
+        """Close the file; put the marker line first if a cell got an apostrophe."""
+        self.handle.close()
+        if not self.protected:
+            return
+        marked = temporary_beside(self.target.path)
+        try:
+            with self.target.temporary.open("rb") as body, marked.open("wb") as out:
+                body.read(len(codecs.BOM_UTF8))
+                out.write(codecs.BOM_UTF8 + f"{MARKER}\r\n".encode())
+                shutil.copyfileobj(body, out, 1 << 20)
+            os.replace(marked, self.target.temporary)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                marked.unlink()
+            raise
+
+
 class _Sheet:
     """One table being written: a write-only worksheet or a CSV file."""
 
-    def __init__(self, sink: Any, kind: str, wrap: Collection[int] = ()) -> None:
+    def __init__(self, sink: Any, kind: str, path: Path, wrap: Collection[int] = ()) -> None:
         self.sink = sink
         self.kind = kind
+        self.path = path
         self.wrap = wrap
 
     def append(self, values: Sequence[object]) -> None:
-        if self.kind == "csv":
-            self.sink.writerow([_csv_text(v) for v in values])
-        elif not self.wrap:
-            self.sink.append([_xlsx_value(self.sink, v) for v in values])
-        else:
-            self.sink.append(
-                [_xlsx_value(self.sink, v, i in self.wrap) for i, v in enumerate(values)]
-            )
-
-
-def _csv_text(value: object) -> str:
-    text = cell_text(value)
-    if text[:1] in ("=", "+", "-", "@") and not _NUMBER.fullmatch(text):
-        return "'" + text  # Excel would run it as a formula
-    return text
+        try:
+            if self.kind == "csv":
+                self.sink.writerow(values)
+            elif not self.wrap:
+                self.sink.append([_xlsx_value(self.sink, v) for v in values])
+            else:
+                self.sink.append(
+                    [_xlsx_value(self.sink, v, i in self.wrap) for i, v in enumerate(values)]
+                )
+        except OSError as exc:  # a full disk, most likely
+            raise _cannot_write(self.path, exc) from None
 
 
 def _xlsx_value(sheet: Any, value: object, wrap: bool = False) -> object:
@@ -186,10 +251,10 @@ def _xlsx_value(sheet: Any, value: object, wrap: bool = False) -> object:
     text = cell_text(value)
     if "\x00" <= min(text, default="a") < " ":
         text = _ILLEGAL_XML.sub("", text)  # control characters cannot be stored in XML
-    if not wrap and not text.startswith("="):
+    if not wrap and not text.startswith("=") and text not in ERROR_CODES:
         return text
     cell = WriteOnlyCell(sheet, value=text)
-    cell.data_type = "s"  # text, not a formula
+    cell.data_type = "s"  # text, not a formula nor an error
     if wrap:
         cell.alignment = _WRAP
     return cell
@@ -216,7 +281,7 @@ class _Writer:
         self.path = Path(path)
         self.kind = report_kind(self.path)
         self.targets: list[_Target] = []
-        self.handles: list[IO[str]] = []
+        self.csv_files: list[_CsvFile] = []
         self.book: Workbook | None = None
         if self.kind == "xlsx":
             # The file before the workbook: a write-only workbook left unsaved complains
@@ -242,35 +307,131 @@ class _Writer:
                 cell = WriteOnlyCell(sheet, value=header)
                 cell.font = _BOLD
                 header_cells.append(cell)
-            sheet.append(header_cells)
-            return _Sheet(sheet, "xlsx", wrap)
+            try:
+                sheet.append(header_cells)
+            except OSError as exc:
+                raise _cannot_write(self.path, exc) from None
+            return _Sheet(sheet, "xlsx", self.path, wrap)
         target = _Target(path or self.path)
         self.targets.append(target)
-        handle = target.temporary.open("w", encoding="utf-8-sig", newline="")
-        self.handles.append(handle)
-        writer = csv.writer(handle, lineterminator="\r\n")
-        writer.writerow([_csv_text(h) for h in headers])
-        return _Sheet(writer, "csv")
+        try:
+            file = _CsvFile(target)
+        except OSError as exc:
+            raise _cannot_write(target.path, exc) from None
+        self.csv_files.append(file)
+        result = _Sheet(file, "csv", target.path)
+        result.append(headers)
+        return result
 
     def close(self, ok: bool) -> None:
-        for handle in self.handles:
-            handle.close()
+        """Save and rename everything into place (ok), or remove it all; a failure to
+        save removes it all too and raises ReportError."""
+        failure: ReportError | None = None
+        for file in self.csv_files:
+            try:
+                file.finish() if ok and failure is None else file.handle.close()
+            except OSError as exc:
+                failure = failure or _cannot_write(file.target.path, exc)
         if self.book is not None:
-            if ok:
-                try:
-                    self.book.save(self.targets[0].temporary)
-                except OSError as exc:
-                    self.targets[0].discard()
-                    raise _cannot_write(self.path, exc) from None
+            if ok and failure is None:
+                failure = _save_workbook(self.book, self.targets[0].temporary, self.path)
             else:
-                for worksheet in self.book.worksheets:
-                    with contextlib.suppress(Exception):
-                        worksheet.close()  # ends its stream now, not when collected
+                _close_sheets(self.book)
         for target in self.targets:
-            if ok:
-                target.commit()
+            if ok and failure is None:
+                try:
+                    target.commit()
+                except ReportError as exc:
+                    failure = exc
             else:
                 target.discard()
+        if failure is not None:
+            for target in self.targets:
+                target.discard()  # the ones renamed into place already stay: they are whole
+            raise failure
+
+
+class _Quiet:
+    """A file that, after one write to it failed, takes the others without writing.
+
+    A workbook whose saving failed (a full disk) is left with its zip archive open; when
+    collected, the archive writes its end again. To this file that costs nothing and
+    prints no "Exception ignored" after the error's one sentence.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._file = path.open("wb")
+        self.failed = False
+        self._position = 0  # where the writing is, as the archive sees it
+
+    def write(self, data: bytes) -> int:
+        if not self.failed:
+            try:
+                self._file.write(data)
+            except OSError:
+                self.failed = True
+                raise
+        self._position += len(data)
+        return len(data)
+
+    def flush(self) -> None:
+        if not self.failed:
+            try:
+                self._file.flush()
+            except OSError:
+                self.failed = True
+                raise
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        if self.failed:
+            self._position = offset if whence == os.SEEK_SET else self._position + offset
+        else:
+            self._position = self._file.seek(offset, whence)
+        return self._position
+
+    def seekable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        if self.failed:
+            with contextlib.suppress(OSError):
+                self._file.close()
+        else:
+            self._file.close()
+
+
+def _save_workbook(book: Workbook, temporary: Path, path: Path) -> ReportError | None:
+    """Save `book` into `temporary`; the error to raise if that failed."""
+    try:
+        sink = _Quiet(temporary)
+    except OSError as exc:
+        _close_sheets(book)
+        return _cannot_write(path, exc)
+    try:
+        book.save(sink)  # a zip archive takes a file object
+        sink.flush()
+        sink.close()
+    except OSError as exc:
+        sink.failed = True
+        sink.close()
+        _close_sheets(book)
+        return _cannot_write(path, exc)
+    return None
+
+
+def _close_sheets(book: Workbook) -> None:
+    """End the streams of a workbook's sheets that was not saved, and remove their
+    temporary files, now rather than when collected."""
+    for worksheet in book.worksheets:
+        with contextlib.suppress(Exception):
+            worksheet.close()
+        out = getattr(getattr(worksheet, "_writer", None), "out", None)
+        if isinstance(out, str):
+            with contextlib.suppress(OSError):
+                os.unlink(out)
 
 
 def write_table(

@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from opus_desktop.core.errors import TemplateError
+from opus_desktop.jsonfile import load_json
 
 
 class ColumnType(StrEnum):
@@ -101,12 +101,16 @@ def decode_internal_name(internal_name: str) -> str:
 _DOCUMENT_KEYS = ("id", "conflictoption", "confilictoption", "data")
 
 
-def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+class _Twice(TemplateError):
+    """A key or column named twice, said with the file's name once it is known."""
+
+
+def _no_twice(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     seen: dict[str, Any] = {}
     for key, value in pairs:
         if key in seen:
             what = "key" if key.lower() in _DOCUMENT_KEYS else "column"
-            raise TemplateError(f'the {what} "{key}" appears twice')
+            raise _Twice(f'the {what} "{key}" appears twice')
         seen[key] = value
     return seen
 
@@ -126,12 +130,10 @@ def parse_template(
     if not text.strip():
         raise TemplateError(f"{source} is empty: download the connection's JSON file again.")
     try:
-        document = json.loads(text, object_pairs_hook=_reject_duplicates)
-    except json.JSONDecodeError as exc:
-        raise TemplateError(
-            f"{source} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}."
-        ) from exc
-    except TemplateError as exc:
+        document = load_json(
+            text, source, "a connection template", TemplateError, object_pairs_hook=_no_twice
+        )
+    except _Twice as exc:
         raise TemplateError(f"{source}: {exc.message}.") from exc
     if not isinstance(document, dict):
         raise TemplateError(
@@ -184,9 +186,7 @@ def _columns(spec: dict[str, Any], source: str) -> tuple[Column, ...]:
     for name, type_name in spec.items():
         if not isinstance(name, str) or not name.strip():
             raise TemplateError(f"{source}: a column has an empty internal name.")
-        column_type = (
-            by_type.get(type_name.strip().lower()) if isinstance(type_name, str) else None
-        )
+        column_type = by_type.get(type_name.strip().lower()) if isinstance(type_name, str) else None
         if column_type is None:
             known = ", ".join(t.value for t in ColumnType)
             raise TemplateError(

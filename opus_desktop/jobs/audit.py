@@ -265,7 +265,7 @@ class AuditLog:
         """The raw lines, each with its newline (the last may lack it: cut short)."""
         try:
             handle = self.path.open("rb")
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):  # none yet: no entries
             return
         except OSError as exc:
             raise AuditError(

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shutil
 import sqlite3
 import threading
 import time
@@ -27,6 +28,7 @@ from pathlib import Path
 
 from opus_desktop.files import make_private
 from opus_desktop.jobs.errors import JournalError
+from opus_desktop.paths import folder_error
 
 log = logging.getLogger(__name__)
 
@@ -95,14 +97,26 @@ def _wal(db: sqlite3.Connection, timeout: float) -> str:
 
 
 class Database:
-    """One connection to the journal file at `path`, created with mode 0600."""
+    """One connection to the journal file at `path`, created with mode 0600.
 
-    def __init__(self, path: Path, busy_timeout: float = 10.0) -> None:
+    `read_only`: the file is in a folder this user cannot write to (a read-only home), so
+    it is opened as it is (SQLite's immutable=1: nobody else can write there either),
+    never created nor migrated; a write to it is a JournalError saying it is read-only.
+    """
+
+    def __init__(self, path: Path, busy_timeout: float = 10.0, *, read_only: bool = False) -> None:
         self.path = path
         self._lock = threading.RLock()
         self._closed = False
+        if read_only:
+            self._db = self._open_read_only(path)
+            return
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            said = folder_error(path.parent, exc).message
+            raise JournalError(f"The journal {path} cannot be opened: {said}") from exc
+        try:
             # Created here only when missing: closing a descriptor of a file that SQLite
             # has open in this process would drop SQLite's locks on it (POSIX locks are
             # per process), and another process could then take the WAL away.
@@ -133,6 +147,31 @@ class Database:
         for suffix in ("-wal", "-shm"):
             make_private(Path(f"{path}{suffix}"))
         self._db = db
+
+    def _open_read_only(self, path: Path) -> sqlite3.Connection:
+        try:
+            db = sqlite3.connect(
+                f"{path.resolve().as_uri()}?immutable=1",
+                uri=True,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+        except sqlite3.Error as exc:
+            raise self._error(exc, "opened") from exc
+        db.row_factory = sqlite3.Row
+        try:
+            with self._translate("opened"):
+                version = int(db.execute("PRAGMA user_version").fetchone()[0])
+            if version != SCHEMA_VERSION:
+                raise JournalError(
+                    f"The journal {path} is read-only and was written by "
+                    f"{'a newer' if version > SCHEMA_VERSION else 'an older'} version of "
+                    "Opus Desktop, so it cannot be read here."
+                )
+        except BaseException:
+            db.close()
+            raise
+        return db
 
     @property
     def closed(self) -> bool:
@@ -200,7 +239,7 @@ class Database:
                 f"The journal {self.path} stayed locked by another program and could not be "
                 f"{doing}. Close other Opus Desktop windows or commands and try again."
             )
-        if "full" in text:
+        if "full" in text or ("disk i/o" in text and _no_space(self.path)):
             return JournalError(
                 f"The disk holding the journal {self.path} is full; free some space and try again."
             )
@@ -212,3 +251,12 @@ class Database:
                 "aside (Opus Desktop then starts a new journal) and keep it for support."
             )
         return JournalError(f"The journal {self.path} could not be {doing}: {exc}.")
+
+
+def _no_space(path: Path) -> bool:
+    """Whether the disk holding `path` is full (SQLite says only "disk I/O error" when it
+    cannot even make its shared-memory file)."""
+    try:
+        return shutil.disk_usage(path.parent).free == 0
+    except OSError:
+        return False

@@ -76,14 +76,16 @@ class Journal:
         clock: Callable[[], datetime] = utc_now,
         busy_timeout: float = 10.0,
         lock_timeout: float = _TAKE_TIMEOUT,
+        read_only: bool = False,
     ) -> None:
         self.path = path if path is not None else paths.journal_path()
+        self._read_only = read_only  # a journal in a read-only folder: see Database
         self._clock = clock
         self._lock_timeout = lock_timeout
         self._lock = threading.Lock()  # guards _owned; the database has its own
         self._owned: dict[str, FileLock] = {}
         self._locks_dir = self.path.with_name(self.path.name + "-locks")
-        self._store = Database(self.path, busy_timeout)
+        self._store = Database(self.path, busy_timeout, read_only=read_only)
 
     def close(self) -> None:
         """Close the journal. Runs still held read as interrupted from now on."""
@@ -485,7 +487,7 @@ class Journal:
 
     def _info(self, row: sqlite3.Row, counts: Counts) -> RunInfo:
         status = cast(RunStatus, row["status"])
-        if status == "running" and row["id"] not in self._owned:
+        if status == "running" and row["id"] not in self._owned and not self._read_only:
             status = self._current_status(row["id"])
         return RunInfo.from_row(row, counts, status)
 
@@ -557,6 +559,8 @@ class Journal:
             raise JournalError(
                 f"The lock file {lock.path} cannot be used: {exc.strerror or exc}."
             ) from exc
+        except paths.FolderError as exc:
+            raise JournalError(f"The lock file {lock.path} cannot be used: {exc.message}") from exc
 
     def _set_states(
         self, run_id: str, changes: Mapping[str, tuple[ItemState, str]], current: ItemState

@@ -58,6 +58,7 @@ from opus_desktop.jobs.report import file_sha256
 from opus_desktop.jobs.state import RunState
 from opus_desktop.profiles import Profile, find_profile
 from opus_desktop.usecases.connection import AskPassword, open_connection, tell_signed_in
+from opus_desktop.usecases.runs import reading
 
 log = logging.getLogger(__name__)
 
@@ -318,10 +319,11 @@ def read_outcome(
 
 def verify_audit(audit_path: Path | None = None) -> tuple[Path, VerifyResult]:
     """Check the audit log's chain, and that every entry the journal anchors is in it."""
-    audit = AuditLog(audit_path)
+    audit = AuditLog(audit_path or paths.audit_log_path(create=False))
     anchors: list[str] = []
-    if paths.journal_path().exists():  # no journal yet: nothing to compare with
-        with Journal() as journal:
+    journal_path = paths.journal_path(create=False)
+    if journal_path.exists():  # no journal yet: nothing to compare with
+        with reading(journal_path) as journal:
             anchors = journal.audit_anchors()
     return audit.path, audit.verify(anchors)
 

@@ -7,13 +7,15 @@ written = run_report(path, run_id)
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from opus_desktop import paths
 from opus_desktop.core.reports import ReportError
 from opus_desktop.jobs.journal import Journal
 from opus_desktop.jobs.journal_types import Item, RunInfo
-from opus_desktop.jobs.report import ReportSummary, write_run_report
+from opus_desktop.jobs.report import ReportSummary, file_sha256, write_run_report
 
 
 @dataclass(frozen=True)
@@ -23,29 +25,35 @@ class ShownRun:
     more_failed: int  # failed items beyond those
 
 
+def reading(path: Path | None = None) -> Journal:
+    """The journal for reading only; in a folder this user cannot write to (a read-only
+    home) it is opened as it is, and a write to it says it is read-only."""
+    path = path if path is not None else paths.journal_path(create=False)
+    return Journal(path, read_only=path.exists() and not os.access(path.parent, os.W_OK))
+
+
 def list_runs(limit: int, journal_path: Path | None = None) -> list[RunInfo]:
-    """The newest runs, newest first."""
-    with Journal(journal_path) as journal:
-        return journal.runs(limit)
+    """The newest runs, newest first; none when there is no journal yet."""
+    return read_runs(journal_path or paths.journal_path(create=False), limit)
 
 
 def read_runs(path: Path, limit: int = 1000) -> list[RunInfo]:
     """Every run in the journal at `path`, newest first; none when there is no journal yet."""
     if not path.exists():
         return []
-    with Journal(path) as journal:
+    with reading(path) as journal:
         return journal.runs(limit=limit)
 
 
 def read_items(path: Path, run_id: str) -> tuple[RunInfo, list[Item]]:
     """A run and every one of its items, in order."""
-    with Journal(path) as journal:
+    with reading(path) as journal:
         return journal.run(run_id), list(journal.items(run_id))
 
 
 def run_info(run: str, journal_path: Path | None = None) -> RunInfo:
     """One run by id, unique start of an id, or "last"; RunNotFound otherwise."""
-    with Journal(journal_path) as journal:
+    with reading(journal_path) as journal:
         return journal.run(run)
 
 
@@ -57,7 +65,7 @@ def show_run(
     journal_path: Path | None = None,
 ) -> tuple[ShownRun, ReportSummary | None]:
     """A run with its first `limit` failed items, and its report written to `report`."""
-    with Journal(journal_path) as journal:
+    with reading(journal_path) as journal:
         info = journal.run(run)
         failed: list[Item] = []
         more = 0
@@ -73,6 +81,30 @@ def show_run(
 def run_report(path: Path, run_id: str, journal_path: Path | None = None) -> ReportSummary:
     with Journal(journal_path) as journal:
         return write_run_report(path, journal, run_id)
+
+
+def input_change(info: RunInfo) -> str:
+    """One sentence when the input sheet of a submit run has changed or gone since the
+    run started (its SHA-256 is in the journal), "" when it is the same or there is none.
+
+    Resuming sends the records as they were read then, which the sentence says: the run
+    goes on either way (`runs resume`, the Runs tab's Resume).
+    """
+    if info.kind != "submit" or not info.input_path or not info.input_sha256:
+        return ""
+    path = Path(info.input_path)
+    try:
+        same = file_sha256(path) == info.input_sha256
+    except FileNotFoundError:
+        return f"{path} is no longer there; the run sends the records it read then."
+    except OSError as exc:
+        return (
+            f"{path} cannot be read ({exc.strerror or exc}); the run sends the records it "
+            "read then."
+        )
+    if same:
+        return ""
+    return f"{path} has changed since the run started; the run sends the records it read then."
 
 
 def check_report_path(path: Path | None) -> None:

@@ -50,6 +50,7 @@ from opus_desktop.jobs.submit import NewRun as JournalledRun
 from opus_desktop.opus.client import MAX_PER_CALL
 from opus_desktop.profiles import Profile, find_profile
 from opus_desktop.usecases.connection import Access, opened
+from opus_desktop.usecases.runs import input_change
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,9 @@ class RunStart:
     states: Mapping[str, tuple[Any, str]] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()  # the certificate expires soon, TLS checks are off
     template_changed: bool = False  # the profile's template changed since the run began
+    # A resumed run whose input sheet changed or went since it began: the sentence to
+    # show before it goes on (usecases.runs.input_change), else "".
+    input_changed: str = ""
 
 
 Announce = Callable[[RunStart], None]
@@ -214,6 +218,7 @@ def continue_run(request: Continue, state: RunState, announce: Announce = _ignor
                     states=states,
                     warnings=_warnings(connection.certificate_warning, connection.tls_warning),
                     template_changed=changed,
+                    input_changed=input_change(info),
                 )
             )
             concurrency = info.options.get("concurrency", DEFAULT_CONCURRENCY)

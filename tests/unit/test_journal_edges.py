@@ -433,7 +433,11 @@ def test_an_unusable_lock_folder_is_reported_with_the_system_reason(
     with pytest.raises(JournalError) as caught:
         journal.create_run("submit", "demo", records(1))
     lock = locks_dir(path) / "0badc0de.lock"
-    assert str(caught.value) == f"The lock file {lock} cannot be used: File exists."
+    folder = locks_dir(path)
+    assert str(caught.value) == (
+        f"The lock file {lock} cannot be used: Cannot create the folder {folder}: {folder} is a "
+        "file, not a folder; move it away, or set OPUS_DESKTOP_HOME to a folder you can write to."
+    )
 
 
 # -- lock files and status ----------------------------------------------------------------

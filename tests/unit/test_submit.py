@@ -759,8 +759,9 @@ def test_a_changed_input_makes_the_report_rebuild_failed_rows_from_the_journal(
 
     assert not summary.from_input and "has changed since the run" in summary.note
     lines = (tmp_path / "out.failed.csv").read_text(encoding="utf-8-sig").splitlines()
-    assert lines[0].split(",")[:3] == ["rowKey", "leafName", "timeCreated"]
-    assert lines[0].endswith(",Reason")
-    assert lines[1].startswith("A-2,'=Second,2024-01-02 03:04:05")
+    assert lines[0].startswith("Opus Desktop report: a ' was put before")  # "=Second"
+    assert lines[1].split(",")[:3] == ["rowKey", "leafName", "timeCreated"]
+    assert lines[1].endswith(",Reason")
+    assert lines[2].startswith("A-2,'=Second,2024-01-02 03:04:05")
     outcome = (tmp_path / "out.csv").read_text(encoding="utf-8-sig").splitlines()
     assert outcome[0] == "Row,Row key,Outcome,Message" and len(outcome) == 4

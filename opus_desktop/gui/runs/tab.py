@@ -131,6 +131,7 @@ class RunsTab(QWidget):
         self.splitter.setStretchFactor(1, 2)
         self.splitter.setChildrenCollapsible(False)
 
+        self._input_note = ""  # the running run's input_changed sentence
         self.message = QLabel()
         self.message.setWordWrap(True)
         self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -273,7 +274,11 @@ class RunsTab(QWidget):
     @Slot(object)
     def _run_started(self, start: RunStart) -> None:
         what = tr("Run {0} resumed") if start.resumed else tr("Run {0} started")
-        self.run_label.setText(what.format(start.run_id))
+        # The input sheet changed or went since the run began: said as long as it runs.
+        self._input_note = start.input_changed
+        text = what.format(start.run_id) + (f". {self._input_note}" if self._input_note else "")
+        self.run_label.setText(text)
+        self.run_label.setToolTip(text)
         self.refresh()
 
     @Slot(object)
@@ -288,6 +293,8 @@ class RunsTab(QWidget):
         text = tr("Run {0}: ").format(self.driver.run_id or "…") + progress_text(progress)
         if progress.cancel_requested:
             text += " · " + tr("stopping after the calls under way")
+        if self._input_note:
+            text += " · " + self._input_note
         self.run_label.setText(text)
 
     @Slot(object)
@@ -317,6 +324,9 @@ class RunsTab(QWidget):
             text = end.error.message
         else:
             text = tr("The run could not go on.") if end.error is not None else ""
+        if self._input_note and text:
+            text += " " + self._input_note
+        self._input_note = ""
         self.run_label.setText(text)
         self.run_label.setToolTip(text)
         self.refresh()
