@@ -35,3 +35,14 @@ def seconds_between(low: float, high: float) -> Callable[[str], float]:
         return value
 
     return seconds
+
+
+def row_number(text: str) -> int:
+    """An argparse type: a row number as Excel counts them, from 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a row number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"rows count from 1, as in Excel, not {value}")
+    return value

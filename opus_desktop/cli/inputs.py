@@ -9,6 +9,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from opus_desktop.cli.argtypes import row_number
 from opus_desktop.core.mapping import DATE_ORDERS, Mapping
 from opus_desktop.core.sheets import SheetStream, open_sheet
 from opus_desktop.core.values import ValueSettings
@@ -19,13 +20,17 @@ from opus_desktop.usecases.connection import AskPassword
 def add_input_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile", required=True, metavar="NAME", help="the connection profile")
     parser.add_argument(
-        "--input", required=True, type=Path, metavar="FILE", help="the sheet (.xlsx, .xlsm, .csv)"
+        "--input",
+        required=True,
+        type=Path,
+        metavar="FILE",
+        help="the sheet (.xlsx, .xlsm, .xlsb, .xls, .ods, .csv, .tsv)",
     )
     parser.add_argument(
         "--sheet", metavar="S", help="the sheet's name (default: the first with a header)"
     )
     parser.add_argument(
-        "--header-row", type=int, metavar="N", help="the Excel row that holds the headers"
+        "--header-row", type=row_number, metavar="N", help="the Excel row that holds the headers"
     )
     parser.add_argument(
         "--mapping",
@@ -77,8 +82,6 @@ def print_date_orders(sentences: list[str]) -> None:
 
 
 def open_input(args: argparse.Namespace) -> SheetStream:
-    if args.header_row is not None and args.header_row < 1:
-        raise argparse.ArgumentTypeError("--header-row counts from 1, as Excel does")
     stream = open_sheet(args.input, args.sheet, args.header_row)
     for note in stream.notes:  # e.g. a workbook whose name says another kind
         print(note)

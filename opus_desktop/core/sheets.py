@@ -87,6 +87,8 @@ class SheetInfo:
     first_column: int = 0  # 0 for column A: where headers[0] sits
     # Sentences for the officer about how the file was read (its name said another kind).
     notes: list[str] = field(default_factory=list, kw_only=True)
+    # With the header row chosen: a row above it that looks more like one, for hints.
+    header_guess: int | None = field(default=None, kw_only=True)
 
     def column_letter(self, index: int) -> str:
         """The Excel letter of the column of headers[index] (0 -> "A", 27 -> "AB")."""
@@ -150,6 +152,7 @@ def read_sheet(
         stream.first_column,
         rows,
         notes=stream.notes,
+        header_guess=stream.header_guess,
     )
 
 
@@ -419,6 +422,8 @@ def _stream(
         if not seen or seen[-1][0] != header_row:
             raise SheetError(f"{source} has no row {header_row}.")
         index = len(seen) - 1
+        above = find_header_row([cells for _, cells in seen[:index]])
+        guess = seen[above][0] if above is not None else None
         if _filled(seen[index][1]) == 0:
             raise SheetError(f"{source}: row {header_row}, the header row, is empty.")
     else:
@@ -430,11 +435,11 @@ def _stream(
                 f"{source} has no header row: none of its first {HEADER_SEARCH_ROWS} rows names "
                 f"at least two columns{hint}. Check the sheet, or choose the header row."
             )
-        index = found
+        index, guess = found, None
     number, header_cells = seen[index]
     start, stop = _header_span(header_cells)
     headers = [_header_text(v) for v in header_cells[start:stop]]
-    _check_duplicates(headers, source, first_column + start)
+    _check_duplicates(headers, source, first_column + start, header_hint(header_row, guess))
 
     def rows() -> Iterator[SheetRow]:
         width = stop - start
@@ -451,7 +456,9 @@ def _stream(
                     row += padding[len(row) :]
                 yield SheetRow(row_number, row)
 
-    return SheetStream(path, name, headers, number, first_column + start, rows())
+    stream = SheetStream(path, name, headers, number, first_column + start, rows())
+    stream.header_guess = guess
+    return stream
 
 
 def find_header_row(rows: list[list[CellValue]]) -> int | None:
@@ -497,7 +504,15 @@ def _header_text(value: CellValue) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
-def _check_duplicates(headers: list[str], source: str, first_column: int) -> None:
+def header_hint(chosen: int | None, guess: int | None) -> str:
+    """ " Is row 40 the header row? ..." after a complaint about a chosen header row."""
+    if chosen is None:
+        return ""
+    where = f" The headers look to be on row {guess}." if guess is not None else ""
+    return f" Is row {chosen} the header row?{where}"
+
+
+def _check_duplicates(headers: list[str], source: str, first_column: int, hint: str) -> None:
     places: dict[str, list[int]] = {}
     for index, header in enumerate(headers):
         if header:
@@ -511,7 +526,7 @@ def _check_duplicates(headers: list[str], source: str, first_column: int) -> Non
             clashes.append(f'columns {joined} are {both} headed "{headers[indexes[0]]}"')
     if clashes:
         raise SheetError(
-            f"{source}: {'; '.join(clashes)}. Give each column its own header and try again."
+            f"{source}: {'; '.join(clashes)}. Give each column its own header and try again." + hint
         )
 
 

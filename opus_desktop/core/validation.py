@@ -29,7 +29,7 @@ from itertools import islice, repeat
 from operator import methodcaller
 
 from opus_desktop.core import date_order
-from opus_desktop.core.errors import CoreError
+from opus_desktop.core.errors import CoreError, SheetError
 from opus_desktop.core.gcpause import collector_paused
 from opus_desktop.core.mapping import Mapping, Plan, RowReader, apply, auto_match
 from opus_desktop.core.records import Problem, Record, mark_duplicate_keys
@@ -197,6 +197,19 @@ class ValidationResult:
         return text + "."
 
 
+def no_known_header(source: SheetInfo) -> str:
+    """The sentence for a header row in which no header names a column of the connection."""
+    shown = ", ".join(f"'{header}'" for header in [h for h in source.headers if h][:3])
+    if source.header_guess is not None:
+        then = f"the headers look to be on row {source.header_guess}."
+    else:
+        then = "choose the header row, or a mapping that names the sheet's headers."
+    return (
+        f"{source.source}: row {source.header_row}, read as the header row, names none of "
+        f"the connection's columns (it holds {shown}); {then}"
+    )
+
+
 class Validator:
     """Checks rows of one sheet against one template; made once, used for every row."""
 
@@ -211,6 +224,8 @@ class Validator:
         self.template = template
         chosen = mapping if mapping is not None else auto_match(source.headers, template)
         self.plan = apply(chosen, source.headers, template)
+        if mapping is None and not self.plan.sources and self.plan.row_key is None:
+            raise SheetError(no_known_header(source))
         self.read = RowReader(self.plan)
         self.sheet_problems = self._sheet_problems()
         self.blocked = bool(self.plan.missing)
