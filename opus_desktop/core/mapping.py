@@ -37,6 +37,7 @@ from opus_desktop.core.errors import MappingError
 from opus_desktop.core.schema import ROW_KEY, Column, ColumnType, Template
 from opus_desktop.core.sheets import SheetRow
 from opus_desktop.files import write_private
+from opus_desktop.jsonfile import load_json
 
 Constant = str | int | float
 
@@ -101,12 +102,7 @@ class Mapping:
         text = text.lstrip("\ufeff")
         if not text.strip():
             raise MappingError(f"{source} is empty.")
-        try:
-            document = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise MappingError(
-                f"{source} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}."
-            ) from None
+        document = load_json(text, source, "a mapping", MappingError)
         if not isinstance(document, dict):
             raise MappingError(
                 f'{source} must be a JSON object with "columns", not {_kind(document)}.'

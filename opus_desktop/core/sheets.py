@@ -45,6 +45,7 @@ from typing import Any
 
 import python_calamine
 
+from opus_desktop.core.csvtext import is_own_report_text, unprotect_cells
 from opus_desktop.core.errors import SheetError
 
 # ExcelError and Uncalculated are re-exported: validation makes a problem of either.
@@ -319,7 +320,15 @@ def _open_csv(path: Path, header_row: int | None) -> SheetStream:
                 _check_quotes(text, start, delimiter, path.name)
             yield held
 
-    return _stream(path, path.stem, path.name, numbered(), 0, header_row)
+    if not is_own_report_text(text):
+        return _stream(path, path.stem, path.name, numbered(), 0, header_row)
+
+    def unprotected() -> Iterator[tuple[int, list[Any]]]:
+        # Our own report: the apostrophes it put before = + - @ come off again.
+        for number, cells in numbered():
+            yield number, unprotect_cells(cells)
+
+    return _stream(path, path.stem, path.name, unprotected(), 0, header_row)
 
 
 def _check_quotes(text: str, line: int, delimiter: str, name: str) -> None:

@@ -135,9 +135,6 @@ def test_profile_add_with_a_deep_mapping_or_options_file(
     )
 
 
-@pytest.mark.xfail(
-    strict=True, reason="pending: core/mapping.py Mapping.from_json is to call load_json"
-)
 def test_validate_with_a_deep_mapping_file(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -334,8 +331,7 @@ def test_a_full_disk_under_a_command_is_one_sentence(
 def test_any_file_nested_too_deeply_is_one_sentence_meanwhile(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Until every reader names its file (the mapping: see the xfail above), the command
-    line still says one sentence and exits 2."""
+    """Whichever reader meets it, the command line says one sentence and exits 2."""
     demo_profile(tmp_path)
     deep = tmp_path / "m.json"
     deep.write_text(DEEP_OBJECT, encoding="utf-8")

@@ -18,7 +18,6 @@ from opus_desktop.core.csvtext import (
     is_own_report_text,
     protect,
     unprotect,
-    unprotect_cells,
 )
 from opus_desktop.core.reports import ReportError, write_table
 from opus_desktop.core.sheets import SheetData, decode_text, read_sheet
@@ -47,13 +46,8 @@ def failed(count: int) -> list[Outcome]:
 
 
 def read_back(path: Path, sheet: str | None = None) -> SheetData:
-    """The report's failed rows as the import reads them, with the CSV apostrophes taken
-    off as core/sheets.py is to do itself (pending: see the xfail test below)."""
-    data = read_sheet(path, sheet)
-    if path.suffix != ".csv" or not is_own_report_text(decode_text(path.read_bytes())):
-        return data
-    rows = [type(r)(r.number, unprotect_cells(r.cells)) for r in data.rows]  # type: ignore[arg-type]
-    return SheetData(data.path, data.sheet, data.headers, data.header_row, data.first_column, rows)
+    """The report's failed rows as the import reads them (a CSV's apostrophes come off)."""
+    return read_sheet(path, sheet)
 
 
 def stored_names(data: SheetData) -> list[object]:
@@ -105,9 +99,6 @@ def test_rows_rebuilt_from_the_journal_come_back_unchanged_too(tmp_path: Path) -
     assert [row.cells[data.headers.index("leafName")] for row in data.rows] == NAMES
 
 
-@pytest.mark.xfail(
-    strict=True, reason="pending: core/sheets.py _open_csv is to call csvtext.unprotect_cells"
-)
 def test_the_import_itself_takes_the_apostrophes_off(tmp_path: Path) -> None:
     write_table(tmp_path / "t.csv", ["Row key", "Name"], [["K1", "=1+1"]])
     assert read_sheet(tmp_path / "t.csv").rows[0].cells == ["K1", "=1+1"]
