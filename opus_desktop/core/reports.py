@@ -57,7 +57,7 @@ from opus_desktop.core.records import Problem, Record
 from opus_desktop.core.schema import Template
 from opus_desktop.core.sheets import SheetData, SheetStream
 from opus_desktop.core.validation import ValidationResult, Validator
-from opus_desktop.core.values import LIST_JOINER, ValueSettings, display
+from opus_desktop.core.values import LIST_JOINER, MAX_CELL_TEXT, ValueSettings, display
 
 __all__ = [
     "PROBLEM_HEADERS",
@@ -251,6 +251,9 @@ def _xlsx_value(sheet: Any, value: object, wrap: bool = False) -> object:
     text = cell_text(value)
     if "\x00" <= min(text, default="a") < " ":
         text = _ILLEGAL_XML.sub("", text)  # control characters cannot be stored in XML
+    if len(text) > MAX_CELL_TEXT:  # openpyxl would cut it without a word
+        said = f" [cut here: the whole text has {len(text):,} characters]"
+        text = text[: MAX_CELL_TEXT - len(said)] + said
     if not wrap and not text.startswith("=") and text not in ERROR_CODES:
         return text
     cell = WriteOnlyCell(sheet, value=text)

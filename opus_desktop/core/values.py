@@ -26,6 +26,8 @@ ApiValue = str | int | float | list[int] | list[str]
 Converter = Callable[[object], ApiValue | None]
 
 MAX_SINGLE_TEXT = 255
+# Excel's limit for a cell: longer text would be cut in any workbook (reports included).
+MAX_CELL_TEXT = 32_767
 _DATE_ORDERS = (*datetimes.DATE_ORDERS, "ASK")
 LIST_JOINER = "; "
 # Integral numbers beyond 2**53 stay floats: a JSON reader using doubles cannot hold them exactly.
@@ -247,7 +249,13 @@ def _single_text(column: Column, settings: ValueSettings) -> Converter:
 def _multiple_text(column: Column, settings: ValueSettings) -> Converter:
     def multiple_text(raw: object) -> str | None:
         text = raw if isinstance(raw, str) else _text(raw, settings)
-        return text.replace("\r\n", "\n").replace("\r", "\n").strip() or None
+        text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
+        if len(text) > MAX_CELL_TEXT:
+            raise ValueProblem(
+                f"'{text[:40]}…' is {len(text):,} characters long; a cell holds at most "
+                f"{MAX_CELL_TEXT:,} (Excel's limit), and the text is never cut: shorten it."
+            )
+        return text or None
 
     return multiple_text
 

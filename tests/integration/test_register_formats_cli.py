@@ -114,3 +114,28 @@ def test_a_workbook_misnamed_is_read_by_its_content_and_said(
         "it is read as one.\n"
     )
     assert "2 valid" in out
+
+
+def test_text_longer_than_a_cell_holds_is_a_problem_never_cut(
+    demo: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = register(2, "LONG")
+    rows[0].append("Description")
+    rows[1].append("x" * 40_000)  # calamine reads it whole; Excel could not hold it
+    rows[2].append("short")
+    path = write_ods(tmp_path / "long.ods", {"Register": rows})
+    report = tmp_path / "outcome.xlsx"
+    code, out = run(
+        capsys, "submit", "--profile", "Sandbox", "--input", str(path), "--report", str(report)
+    )
+    assert code == 1, out
+    assert "row 2, Description: 'xxxx" in out
+    assert "is 40,000 characters long; a cell holds at most 32,767 (Excel's limit)" in out
+    assert set(demo.records()) & {"LONG-0001", "LONG-0002"} == {"LONG-0002"}
+    book = openpyxl.load_workbook(report, read_only=True)
+    cells = [str(c) for sheet in book for row in sheet.iter_rows(values_only=True) for c in row]
+    long = [c for c in cells if c.startswith("xxxx")]
+    assert long and all(
+        c.endswith("[cut here: the whole text has 40,000 characters]") for c in long
+    )
+    assert all(len(c) <= 32_767 for c in long)
