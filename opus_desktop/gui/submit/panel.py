@@ -368,7 +368,8 @@ class SubmitPanel(QWidget):
                 for key, (status, message) in start.states.items()
             )
         what = tr("Run {0} resumed") if start.resumed else tr("Run {0} started")
-        self.tab.status_message.emit(what.format(start.run_id))
+        # The sheet changed or went since the run started: it sends what it read then.
+        self.tab.status_message.emit(" ".join([what.format(start.run_id), start.input_changed]))
 
     def fit_status_column(self) -> None:
         """Room in the Status column for its longest word and icon: it was sized while
