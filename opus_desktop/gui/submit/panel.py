@@ -369,7 +369,8 @@ class SubmitPanel(QWidget):
             )
         what = tr("Run {0} resumed") if start.resumed else tr("Run {0} started")
         # The sheet changed or went since the run started: it sends what it read then.
-        self.tab.status_message.emit(" ".join([what.format(start.run_id), start.input_changed]))
+        said = [what.format(start.run_id), start.input_changed]
+        self.tab.status_message.emit(" ".join(part for part in said if part))
 
     def fit_status_column(self) -> None:
         """Room in the Status column for its longest word and icon: it was sized while
