@@ -2,8 +2,9 @@
 
 Excel runs a CSV cell that starts with = + - @ as a formula, so `core/reports.py` writes
 such text (unless it is a plain number) with a leading apostrophe: `'=HYPERLINK("x")`.
-A text that starts with an apostrophe itself gets one more, so that taking one off
-always gives the value back: `'Twas` is written `''Twas`.
+Text whose own apostrophes come before such a start gets one more, so that taking one
+off always gives the value back: `'=x` is written `''=x`. Other text is written as it is
+(`'Twas` stays `'Twas`), so a problem sentence quoting a value reads as it should.
 
 A CSV file in which at least one cell got an apostrophe starts with one line, a single
 cell that begins with `MARKER_START` (see `MARKER`). That line is what tells the app's
@@ -21,7 +22,7 @@ from collections.abc import Iterable, Sequence
 MARKER_START = "Opus Desktop report:"
 # No comma, semicolon, tab or quote: the line is written as it is, in any CSV dialect.
 MARKER = (
-    f"{MARKER_START} a ' was put before each text that starts with = + - @ or ' "
+    f"{MARKER_START} a ' was put before each text that starts with = + - @ "
     "(so that Excel runs no formula) and Opus Desktop takes it off when it reads this file."
 )
 _RISKY = ("=", "+", "-", "@")
@@ -30,8 +31,8 @@ _NUMBER = re.compile(r"[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?")
 
 def needs_protection(text: str) -> bool:
     """Whether `text` is written to CSV with a leading apostrophe."""
-    first = text[:1]
-    return first == "'" or (first in _RISKY and not _NUMBER.fullmatch(text))
+    core = text.lstrip("'")  # its own apostrophes, then what Excel would look at
+    return core[:1] in _RISKY and not _NUMBER.fullmatch(core)
 
 
 def protect(text: str) -> str:

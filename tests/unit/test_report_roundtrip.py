@@ -114,7 +114,12 @@ def test_an_apostrophe_the_user_typed_in_their_own_csv_stays(tmp_path: Path) -> 
 def test_protect_and_unprotect_are_each_others_inverse() -> None:
     for text in [*NAMES, "''two", "'", "-5", "+1.5e3", "", "=", "'-5", "a'b"]:
         assert unprotect(protect(text)) == text
-    assert protect("-5") == "-5" and protect("'x") == "''x" and protect("=1") == "'=1"
+    assert (
+        protect("-5") == "-5"
+        and protect("'x") == "'x"
+        and protect("'=x") == "''=x"
+        and protect("=1") == "'=1"
+    )
     assert unprotect("'-5") == "'-5"  # never written so: left as it is
 
 
