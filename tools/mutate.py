@@ -36,6 +36,7 @@ TESTS: dict[str, list[str]] = {
     "core/datetimes.py": [
         UNIT + "test_datetimes.py",
         UNIT + "test_datetimes_limits.py",
+        UNIT + "test_date_order.py",
         UNIT + "test_values.py",
     ],
     "core/mapping.py": [
