@@ -32,6 +32,8 @@ TESTS: dict[str, list[str]] = {
         UNIT + "test_validation.py",
         UNIT + "test_records.py",
         UNIT + "test_reports.py",
+        UNIT + "test_values_cells.py",
+        UNIT + "test_date_order.py",
     ],
     "core/datetimes.py": [
         UNIT + "test_datetimes.py",
@@ -44,6 +46,8 @@ TESTS: dict[str, list[str]] = {
         UNIT + "test_mapping_edges.py",
         UNIT + "test_validation.py",
         UNIT + "test_sheets.py",
+        UNIT + "test_date_order.py",
+        UNIT + "test_bad_input_told.py",
     ],
     "jobs/journal.py": [
         UNIT + "test_journal_edges.py",
