@@ -265,13 +265,17 @@ def _build_window(profile: str | None) -> MainWindow:
 
 
 def _cannot_start(exc: BaseException, smoke_test: bool) -> int:
-    """The window could not be built: say why (stderr under --smoke-test) and return 1."""
-    log.error("the main window could not be built", exc_info=exc)
+    """The window could not be built: say why (stderr under --smoke-test) and return 1,
+    or the AppError's exit code (2 for a home folder that cannot be written)."""
+    if isinstance(exc, AppError):  # a sentence for the user, not a fault: no traceback
+        log.error("the main window could not be built: %s", exc.message)
+    else:
+        log.error("the main window could not be built", exc_info=exc)
     if smoke_test:
-        print(details_text(exc), file=sys.stderr)
+        print(exc.message if isinstance(exc, AppError) else details_text(exc), file=sys.stderr)
     else:
         show_error(None, exc).exec()
-    return 1
+    return exc.exit_code if isinstance(exc, AppError) else 1
 
 
 def _sandbox_failure(exc: BaseException) -> AppError:

@@ -369,3 +369,15 @@ def test_sandbox_smoke_test_selects_the_sandbox_profile(
     log = (tmp_path / "home" / "logs" / "opus-desktop.log").read_text()
     assert "sandbox tenant started at http://127.0.0.1:" in log
     assert "Opus Desktop exits with 0" in log
+
+
+def test_a_home_that_cannot_be_written_is_one_sentence_and_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "home").write_text("a file where the home folder should be")
+    done = run_app(tmp_path / "home", "--smoke-test")  # home is then home/home: under a file
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1] == (
+        f"Cannot create the folder {tmp_path / 'home' / 'home' / 'config'}: "
+        f"{tmp_path / 'home'} is a file, not a folder; move it away, or set "
+        "OPUS_DESKTOP_HOME to a folder you can write to."
+    )
