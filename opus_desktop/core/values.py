@@ -99,7 +99,7 @@ def make_converter(column: Column, settings: ValueSettings) -> Converter:
     def converter(raw: object) -> ApiValue | None:
         if raw is None or (isinstance(raw, str) and (not raw or raw.isspace())):
             value = None
-        elif isinstance(raw, ExcelError | Uncalculated):
+        elif type(raw) is ExcelError or type(raw) is Uncalculated:  # not a union: hot
             raise ValueProblem(raw.problem)
         else:
             value = inner(raw)
