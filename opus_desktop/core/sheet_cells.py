@@ -3,8 +3,7 @@
 python-calamine returns "" for both, the same as for an empty cell, so a #DIV/0! would
 read as a blank. For .xlsx and .xlsm the sheet's XML is scanned once more for them (a
 regular expression over the decompressed part, a megabyte at a time, which costs about
-what calamine's own read does); .xls, .xlsb and .ods are not scanned, their errors still
-read as empty cells.
+what calamine's own read does); `cell_marks` does the same for .xls, .xlsb and .ods.
 """
 
 from __future__ import annotations

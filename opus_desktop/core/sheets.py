@@ -21,8 +21,8 @@ Decisions worth knowing:
   made a datetime at midnight, a datetime rounded to the nearest second (Excel keeps
   times as fractions of a day, so 08:00:07 can come back as 08:00:06.999994).
 - An Excel error (#DIV/0!, #N/A, ...) reads as an `ExcelError`, a formula saved without
-  its result as `Uncalculated` (`sheet_cells`), not as an empty cell; for .xlsx and .xlsm
-  only, as calamine reads both as "". Text longer than Excel's 32,767 characters is kept.
+  its result as `Uncalculated` (`sheet_cells`, `cell_marks`), not as an empty cell as
+  calamine reads both. Text longer than Excel's 32,767 characters is kept.
 - The default sheet is the first visible worksheet that has a header row.
 - CSV: UTF-8 with or without BOM, UTF-16 with BOM, else Windows-1252; the delimiter is
   the one of `,` `;` and tab that splits the first lines into the most even columns.
@@ -45,6 +45,7 @@ from typing import Any
 
 import python_calamine
 
+from opus_desktop.core.cell_marks import problems
 from opus_desktop.core.csvtext import is_own_report_text, unprotect_cells
 from opus_desktop.core.errors import SheetError
 
@@ -52,7 +53,7 @@ from opus_desktop.core.errors import SheetError
 from opus_desktop.core.sheet_cells import CellProblem as CellProblem
 from opus_desktop.core.sheet_cells import ExcelError as ExcelError
 from opus_desktop.core.sheet_cells import Uncalculated as Uncalculated
-from opus_desktop.core.sheet_cells import with_problems, xlsx_problems
+from opus_desktop.core.sheet_cells import with_problems
 from opus_desktop.core.sheet_kinds import SUFFIX_KINDS, FileKind, file_kind
 
 # A CellProblem is a cell that holds an error or an uncalculated formula, not a value.
@@ -276,7 +277,7 @@ def _excel_stream(
     header_row: int | None,
 ) -> SheetStream:
     source = f'{path.name}, sheet "{name}"'
-    marks = xlsx_problems(path, name) if kind.kind == "xlsx" else {}
+    marks = problems(path, kind.kind, name)
     if (data.height == 0 or data.start is None) and not marks:
         raise _NoTable(f"{source} is empty.")
     first_column = data.start[1] if data.start is not None else 0

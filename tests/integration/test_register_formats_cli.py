@@ -12,8 +12,9 @@ import pytest
 from opus_desktop.cli import main
 from opus_desktop.sandbox import Sandbox
 from opus_desktop.sandbox_profiles import save_sandbox_profiles
-from tests.helpers.formats import write_ods, write_xls
+from tests.helpers.formats import XlsbError, write_ods, write_xls, write_xlsb
 
+DATA = Path(__file__).parents[1] / "data" / "sheets"
 HEADERS = ["Row key", "Name", "Created time", "Modified time", "Page Count", "Case Number"]
 
 
@@ -43,15 +44,33 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
     return code, captured.out + captured.err
 
 
-@pytest.mark.parametrize(("write", "suffix"), [(write_xls, ".xls"), (write_ods, ".ods")])
+def saved_by_libreoffice(path: Path, sheets: dict[str, list[list[object]]]) -> Path:
+    """The same register as LibreOffice saved it (tests/data/sheets/README.md)."""
+    source = DATA / f"register-300{path.suffix}"
+    assert sheets == {"Register": register(300, "LO")}
+    path.write_bytes(source.read_bytes())
+    return path
+
+
+@pytest.mark.parametrize(
+    ("write", "suffix", "prefix"),
+    [
+        (write_xls, ".xls", "XLS"),
+        (write_ods, ".ods", "ODS"),
+        (write_xlsb, ".xlsb", "XLSB"),
+        (saved_by_libreoffice, ".xls", "LO"),
+        (saved_by_libreoffice, ".ods", "LO"),
+    ],
+)
 def test_300_rows_of_xls_and_ods_are_stored_exactly(
     demo: Sandbox,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     write: Callable[..., Path],
     suffix: str,
+    prefix: str,
 ) -> None:
-    rows = register(300, suffix[1:].upper())
+    rows = register(300, prefix)
     sheet = write(tmp_path / f"register{suffix}", {"Register": rows})
     code, out = run(capsys, "submit", "--profile", "Sandbox", "--input", str(sheet))
     assert code == 0, out
@@ -65,7 +84,7 @@ def test_300_rows_of_xls_and_ods_are_stored_exactly(
         )
         assert stored["_Page_%20_Count"] == pages
         assert stored["_Case_%20_Number"] == case
-    assert len([k for k in records if str(k).startswith(suffix[1:].upper())]) == 300
+    assert len([k for k in records if str(k).startswith(f"{prefix}-")]) == 300
 
 
 def test_error_cells_and_uncalculated_formulas_are_problems_and_not_sent(
@@ -95,6 +114,27 @@ def test_error_cells_and_uncalculated_formulas_are_problems_and_not_sent(
         "open and save the file in Excel."
     ) in out
     assert set(demo.records()) & {"ERR-0001", "ERR-0002", "ERR-0003", "ERR-0004"} == {"ERR-0001"}
+
+
+@pytest.mark.parametrize("suffix", [".ods", ".xls", ".xlsb"])
+def test_error_cells_of_other_formats_are_problems_and_not_sent(
+    demo: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str], suffix: str
+) -> None:
+    if suffix == ".xlsb":
+        rows = register(4, "LOERR")
+        rows[2][4] = XlsbError(0x07, formula=True)
+        rows[3][5] = XlsbError(0x2A)
+        rows[4][4] = XlsbError(0x0F, formula=True)
+        path = write_xlsb(tmp_path / "errors.xlsb", {"Register": rows})
+    else:
+        path = DATA / f"register-errors{suffix}"  # saved by LibreOffice
+    code, out = run(capsys, "submit", "--profile", "Sandbox", "--input", str(path))
+    assert code == 1, out
+    assert "row 3, Page Count: The cell holds the Excel error #DIV/0!, not a value" in out
+    assert "row 4, Case Number: The cell holds the Excel error #N/A, not a value" in out
+    assert "row 5, Page Count: The cell holds the Excel error #VALUE!, not a value" in out
+    keys = {f"LOERR-{n:04d}" for n in range(1, 5)}
+    assert set(demo.records()) & keys == {"LOERR-0001"}
 
 
 def test_a_workbook_misnamed_is_read_by_its_content_and_said(

@@ -1,0 +1,251 @@
+"""Error cells in .xls, .xlsb and .ods files, by place.
+
+python-calamine reads an error cell of these kinds as empty, as it does for .xlsx
+(`sheet_cells` scans those). Here each kind is read once more for its error cells only:
+.xls through xlrd, the reference reader of the 97-2003 format; .xlsb by walking the
+sheet's binary records; .ods by streaming its content.xml. A formula without a result
+only happens in .ods (the binary formats always hold one). A file that cannot be read a
+second time gives no marks: calamine has read it already, so whatever is wrong with it
+has been said.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import struct
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+from xml.etree.ElementTree import iterparse
+
+from opus_desktop.core.sheet_cells import ExcelError, Marks, Uncalculated, xlsx_problems
+
+# Error codes as BIFF8 and BIFF12 store them.
+ERROR_CODES = {
+    0x00: "#NULL!",
+    0x07: "#DIV/0!",
+    0x0F: "#VALUE!",
+    0x17: "#REF!",
+    0x1D: "#NAME?",
+    0x24: "#NUM!",
+    0x2A: "#N/A",
+    0x2B: "#GETTING_DATA",
+}
+_UNREADABLE = (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, struct.error)
+
+
+def problems(path: Path, kind: str, sheet: str) -> Marks:
+    """The error and uncalculated cells of one sheet of a workbook of the given kind."""
+    reader = {
+        "xlsx": xlsx_problems,
+        "xls": xls_problems,
+        "xlsb": xlsb_problems,
+        "ods": ods_problems,
+    }.get(kind)
+    return reader(path, sheet) if reader else {}
+
+
+# -- .xls ------------------------------------------------------------------------------------
+
+
+def xls_problems(path: Path, sheet: str) -> Marks:
+    import xlrd  # 25 ms, paid only by those who open an .xls
+
+    # xlrd fails on some files calamine reads (with assertions, among others); the
+    # marks are a second look, so any failure of it leaves the cells as calamine read them.
+    try:
+        book = xlrd.open_workbook(str(path), on_demand=True, logfile=_Quiet())
+    except Exception:
+        return {}
+    try:
+        data = book.sheet_by_name(sheet)
+        marks: Marks = {}
+        for row in range(data.nrows):
+            types = data.row_types(row)
+            if xlrd.XL_CELL_ERROR not in types:
+                continue
+            values = data.row_values(row)
+            for column, typ in enumerate(types):
+                if typ == xlrd.XL_CELL_ERROR:
+                    marks[row, column] = ExcelError(ERROR_CODES.get(values[column], "#VALUE!"))
+        return marks
+    except Exception:
+        return {}
+    finally:
+        book.release_resources()
+
+
+class _Quiet:
+    """xlrd writes warnings about odd files to a log file; calamine has spoken already."""
+
+    def write(self, text: str) -> None:
+        pass
+
+
+# -- .xlsb -----------------------------------------------------------------------------------
+
+_ROW_HEADER = 0x00
+_CELL_ERROR = 0x03
+_FORMULA_ERROR = 0x0B
+_BUNDLE_SHEET = 0x9C
+_SHEET_DATA_END = 0x92
+
+
+def xlsb_problems(path: Path, sheet: str) -> Marks:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            part = _xlsb_sheet_part(archive, sheet)
+            if part is None:
+                return {}
+            with archive.open(part) as stream:
+                return _xlsb_errors(stream)
+    except _UNREADABLE:
+        return {}
+
+
+def records(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
+    """The (type, body) records of a BIFF12 part: a type of 1-2 bytes and a size of
+    1-4 bytes, both seven bits a byte with the high bit saying another byte follows."""
+    while True:
+        typ = _varint(stream, 2)
+        if typ is None:
+            return
+        size = _varint(stream, 4)
+        if size is None:
+            raise EOFError("a record without its size")
+        body = stream.read(size)
+        if len(body) != size:
+            raise EOFError("a record cut short")
+        yield typ, body
+
+
+def _varint(stream: IO[bytes], most: int) -> int | None:
+    value = 0
+    for index in range(most):
+        byte = stream.read(1)
+        if not byte:
+            if index:
+                raise EOFError("a record cut short")
+            return None
+        value |= (byte[0] & 0x7F) << (7 * index)
+        if not byte[0] & 0x80:
+            break
+    return value
+
+
+def _xlsb_errors(stream: IO[bytes]) -> Marks:
+    marks: Marks = {}
+    row = 0
+    for typ, body in records(stream):
+        if typ == _ROW_HEADER:
+            row = struct.unpack_from("<I", body)[0]
+        elif typ in (_CELL_ERROR, _FORMULA_ERROR):
+            column = struct.unpack_from("<I", body)[0]
+            marks[row, column] = ExcelError(ERROR_CODES.get(body[8], "#VALUE!"))
+        elif typ == _SHEET_DATA_END:
+            break
+    return marks
+
+
+def _xlsb_sheet_part(archive: zipfile.ZipFile, sheet: str) -> str | None:
+    rel_id = None
+    with archive.open("xl/workbook.bin") as stream:
+        for typ, body in records(stream):
+            if typ == _BUNDLE_SHEET:
+                rel, offset = _wide_string(body, 8)
+                name, _ = _wide_string(body, offset)
+                if name == sheet:
+                    rel_id = rel
+                    break
+    if rel_id is None:
+        return None
+    rels = archive.read("xl/_rels/workbook.bin.rels").decode("utf-8", "replace")
+    for match in re.finditer(r"<(?:\w+:)?Relationship\b([^>]*)>", rels):
+        attributes = dict(re.findall(r"([\w:]+)\s*=\s*\"([^\"]*)\"", match.group(1)))
+        if attributes.get("Id") == rel_id:
+            target = html.unescape(attributes.get("Target", ""))
+            return target.lstrip("/") if target.startswith("/") else "xl/" + target
+    return None
+
+
+def _wide_string(body: bytes, offset: int) -> tuple[str, int]:
+    """An XLWideString: a count of UTF-16 units, then the units."""
+    (count,) = struct.unpack_from("<I", body, offset)
+    if count == 0xFFFFFFFF:  # a null string
+        return "", offset + 4
+    end = offset + 4 + 2 * count
+    return body[offset + 4 : end].decode("utf-16-le"), end
+
+
+# -- .ods ------------------------------------------------------------------------------------
+
+_TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
+_OFFICE = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
+_CALC_EXT = "urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0"
+_TEXT = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
+_CELLS = (f"{{{_TABLE}}}table-cell", f"{{{_TABLE}}}covered-table-cell")
+_ROW = f"{{{_TABLE}}}table-row"
+_SHEET = f"{{{_TABLE}}}table"
+_ERROR_TEXT = re.compile(r"#[A-Z/0-9]+[!?]|#N/A|Err:\d{3}")
+
+
+def ods_problems(path: Path, sheet: str) -> Marks:
+    try:
+        with zipfile.ZipFile(path) as archive, archive.open("content.xml") as stream:
+            return _ods_marks(stream, sheet)
+    except (SyntaxError, *_UNREADABLE):  # ParseError is a SyntaxError
+        return {}
+
+
+def _ods_marks(stream: IO[bytes], sheet: str) -> Marks:
+    marks: Marks = {}
+    inside = False
+    row = column = 0
+    for event, element in iterparse(stream, events=("start", "end")):
+        tag = element.tag
+        if tag == _SHEET:
+            if event == "start":
+                inside = element.get(f"{{{_TABLE}}}name") == sheet
+                row = 0
+            elif inside:
+                return marks
+            else:
+                element.clear()
+        elif not inside or event == "start":
+            if tag == _ROW and event == "start":
+                column = 0
+        elif tag in _CELLS:
+            repeat = _count(element, "number-columns-repeated")
+            problem = _ods_problem(element)
+            if problem is not None:
+                for offset in range(min(repeat, 1024)):
+                    marks[row, column + offset] = problem
+            column += repeat
+            element.clear()
+        elif tag == _ROW:
+            row += _count(element, "number-rows-repeated")
+            element.clear()
+    return marks
+
+
+def _ods_problem(cell: Any) -> ExcelError | Uncalculated | None:
+    formula = cell.get(f"{{{_TABLE}}}formula")
+    if formula is None:
+        return None
+    text = "".join(cell.itertext()).strip()
+    if cell.get(f"{{{_CALC_EXT}}}value-type") == "error":
+        match = _ERROR_TEXT.search(text)
+        return ExcelError(match.group(0) if match else text or "#VALUE!")
+    if cell.get(f"{{{_OFFICE}}}value-type") is None:
+        # Written by a program and never calculated: there is no result to read.
+        return Uncalculated(formula.split(":", 1)[-1].lstrip("="))
+    return None
+
+
+def _count(element: Any, attribute: str) -> int:
+    try:
+        return max(1, int(element.get(f"{{{_TABLE}}}{attribute}", "1")))
+    except ValueError:
+        return 1
