@@ -2,8 +2,8 @@
 
 python-calamine reads an error cell of these kinds as empty, as it does for .xlsx
 (`sheet_cells` scans those). Here each kind is read once more for its error cells only:
-.xls through xlrd, the reference reader of the 97-2003 format; .xlsb by walking the
-sheet's binary records; .ods by streaming its content.xml. A formula without a result
+.xls and .xlsb by walking the sheet's binary records (for .xls inside the compound
+file, which xlrd opens); .ods by streaming its content.xml. A formula without a result
 only happens in .ods (the binary formats always hold one). A file that cannot be read a
 second time gives no marks: calamine has read it already, so whatever is wrong with it
 has been said.
@@ -49,32 +49,72 @@ def problems(path: Path, kind: str, sheet: str) -> Marks:
 
 # -- .xls ------------------------------------------------------------------------------------
 
+_BOF, _EOF, _BOUND_SHEET, _BOOL_ERROR, _FORMULA = 0x0809, 0x000A, 0x0085, 0x0205, 0x0006
+_RECORD = struct.Struct("<HH")
+# Either record holding an error, as its bytes look: a quick test before the walk.
+_CODE = rb"[\x00\x07\x0f\x17\x1d\x24\x2a\x2b]"
+_MAYBE_ERROR = re.compile(
+    rb"\x05\x02\x08\x00[\s\S]{6}" + _CODE + rb"\x01"
+    rb"|\x06\x00..[\s\S]{6}\x02\x00" + _CODE + rb"\x00\x00\x00\xff\xff",
+    re.DOTALL,
+)
+
 
 def xls_problems(path: Path, sheet: str) -> Marks:
-    import xlrd  # 25 ms, paid only by those who open an .xls
+    """Walks the BIFF8 records of the sheet for BOOLERR and FORMULA records holding an
+    error; the compound file around them is opened with xlrd's reader of it."""
+    from xlrd.compdoc import CompDoc  # 25 ms, paid only by those who open an .xls
 
-    # xlrd fails on some files calamine reads (with assertions, among others); the
-    # marks are a second look, so any failure of it leaves the cells as calamine read them.
     try:
-        book = xlrd.open_workbook(str(path), on_demand=True, logfile=_Quiet())
-    except Exception:
+        workbook = CompDoc(path.read_bytes(), logfile=_Quiet()).get_named_stream("Workbook")
+    except Exception:  # xlrd fails in many ways (assertions too); calamine has read it
+        return {}
+    if workbook is None or not _MAYBE_ERROR.search(workbook):
         return {}
     try:
-        data = book.sheet_by_name(sheet)
-        marks: Marks = {}
-        for row in range(data.nrows):
-            types = data.row_types(row)
-            if xlrd.XL_CELL_ERROR not in types:
-                continue
-            values = data.row_values(row)
-            for column, typ in enumerate(types):
-                if typ == xlrd.XL_CELL_ERROR:
-                    marks[row, column] = ExcelError(ERROR_CODES.get(values[column], "#VALUE!"))
-        return marks
-    except Exception:
+        offset = _xls_sheet_offset(workbook, sheet)
+        return {} if offset is None else _xls_errors(workbook, offset)
+    except (struct.error, IndexError, UnicodeDecodeError):
         return {}
-    finally:
-        book.release_resources()
+
+
+def _xls_sheet_offset(data: bytes, sheet: str) -> int | None:
+    position = 0
+    while position + 4 <= len(data):
+        typ, size = _RECORD.unpack_from(data, position)
+        body = position + 4
+        if typ == _BOUND_SHEET:
+            length, flags = data[body + 6], data[body + 7]
+            raw = data[body + 8 : body + 8 + (2 * length if flags & 1 else length)]
+            name = raw.decode("utf-16-le" if flags & 1 else "latin-1")
+            if name == sheet:
+                return int(struct.unpack_from("<I", data, body)[0])
+        elif typ == _EOF:
+            return None
+        position = body + size
+    return None
+
+
+def _xls_errors(data: bytes, position: int) -> Marks:
+    marks: Marks = {}
+    depth = 0
+    while position + 4 <= len(data):
+        typ, size = _RECORD.unpack_from(data, position)
+        body = position + 4
+        if typ == _BOOL_ERROR and data[body + 7]:
+            row, column = struct.unpack_from("<HH", data, body)
+            marks[row, column] = ExcelError(ERROR_CODES.get(data[body + 6], "#VALUE!"))
+        elif typ == _FORMULA and data[body + 6] == 2 and data[body + 12 : body + 14] == b"\xff\xff":
+            row, column = struct.unpack_from("<HH", data, body)
+            marks[row, column] = ExcelError(ERROR_CODES.get(data[body + 8], "#VALUE!"))
+        elif typ == _BOF:
+            depth += 1  # a chart inside the sheet has a substream of its own
+        elif typ == _EOF:
+            depth -= 1
+            if depth <= 0:
+                break
+        position = body + size
+    return marks
 
 
 class _Quiet:
