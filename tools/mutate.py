@@ -49,6 +49,10 @@ TESTS: dict[str, list[str]] = {
         UNIT + "test_date_order.py",
         UNIT + "test_bad_input_told.py",
     ],
+    "core/cell_marks.py": [
+        UNIT + "test_cell_marks.py",
+        UNIT + "test_sheet_formats.py",
+    ],
     "jobs/journal.py": [
         UNIT + "test_journal_edges.py",
         UNIT + "test_journal.py",
