@@ -94,6 +94,9 @@ def run_show(args: argparse.Namespace) -> int:
             f"{counts.skipped:,} skipped, {counts.remaining:,} not sent yet",
         ),
     ]
+    dates = info.options.get("dates")
+    if isinstance(dates, list):
+        rows.extend(("Dates", f"{sentence}.") for sentence in dates)
     if info.note:
         rows.append(("Note", info.note))
     for label, value in rows:

@@ -134,6 +134,7 @@ def run(args: argparse.Namespace) -> int:
             sheet.sheet,
             sheet.header_row,
             mapping=json.loads(mapping.to_json()) if mapping is not None else None,
+            dates=tuple(result.date_orders),
         ),
     )
     summary = drive(

@@ -107,6 +107,7 @@ class Origin:
     input_unchanged: bool = True
     mapping: Mapping[str, Any] | None = None
     editor: bool = False
+    dates: tuple[str, ...] = ()  # how each date column was read (ValidationResult.date_orders)
 
 
 # A new run's records: a sheet's validation, or records (the editor's, their problems
@@ -314,6 +315,8 @@ def _kept_options(request: NewRun) -> dict[str, Any]:
     }
     if origin.editor:
         kept["from"] = "editor"
+    if origin.dates:
+        kept["dates"] = list(origin.dates)
     return kept
 
 

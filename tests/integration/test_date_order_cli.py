@@ -89,6 +89,8 @@ def test_submit_with_date_order_dmy_stores_the_exact_dates(
     assert code == 0, out
     assert "Created time: read day first (25/12/2019), as chosen." in out
     assert stored(demo, list(expected)) == expected
+    code, out = run(capsys, "runs", "show", "last")  # the run keeps how it read its dates
+    assert "Dates:    Created time: read day first (25/12/2019), as chosen." in out
     names = {key: demo.records()[key]["leafName"] for key in expected}
     assert names == {row[0]: row[1] for row in rows}  # the umlauts survive cp1252
 
