@@ -6,10 +6,11 @@
 It states who destroyed what, when and why: title, organisation and operator, date,
 justification, the statement that the listed records were destroyed in the source system
 and marked destroyed in Opus, counts by classification, a table of every record (row key,
-name, classification, due date, outcome), the SHA-256 of the manifest written beside it
-and the hash of each audit entry of the run. The record table repeats its header row on
-every page (QTextTableFormat.setHeaderRowCount); each page carries a footer with the run
-and the page number.
+name, classification, due date, outcome), the records not destroyed with the reason each
+carries, the SHA-256 of the manifest written beside it and the hash of each audit entry of
+the run. Row keys are never broken inside (schedule.py lays the tables out). The record
+tables repeat their header rows on every page (QTextTableFormat.setHeaderRowCount); each
+page carries a footer with the run and the page number.
 
 Qt needs a QGuiApplication for fonts; `gui_application()` makes an offscreen one when
 there is none and no display, so `opus-desktop destroy` writes the PDF headless.
@@ -37,18 +38,24 @@ from PySide6.QtGui import (
     QPainter,
     QPdfWriter,
     QTextDocument,
-    QTextTable,
 )
 
 from opus_desktop.core.reports import ReportError, temporary_beside
 from opus_desktop.documents import DocumentError
-from opus_desktop.documents.manifest import disposal_fields, outcome_label, write_manifest
+from opus_desktop.documents.manifest import disposal_fields, write_manifest
+from opus_desktop.documents.schedule import (
+    EXCEPTIONS_HEADING,
+    KeyLayout,
+    exceptions_table,
+    flow_html,
+    paged_html,
+    paginate,
+    schedule_table,
+)
 from opus_desktop.jobs.audit import DisposedRecord
-from opus_desktop.jobs.disposal_outcome import DESTROYED, NOT_SENT, DestroyOutcome, reason_kind
+from opus_desktop.jobs.disposal_outcome import DestroyOutcome
 
 TITLE = "Certificate of destruction"
-RECORD_HEADERS = ("Row key", "Name", "Classification", "Due date", "Outcome")
-_RECORD_WIDTHS = (13, 26, 22, 19, 20)  # per cent of the text width
 _COUNTED = ("Records destroyed", "Records not destroyed", "Records not sent")
 _RESOLUTION = 300
 _ONE_PAGE_AT_MOST = 30  # records: beyond this, no need to try the one-page layout
@@ -141,15 +148,24 @@ def _render(
     area = writer.pageLayout().paintRectPixels(_RESOLUTION)
     footer = _points(writer, 22)
     body = QSizeF(area.width(), area.height() - footer)
+    keys = KeyLayout([r.key for r in outcome.records], writer, body.width())
+    tables = [schedule_table(outcome.records, keys)]
+    exceptions = exceptions_table(outcome.records, keys)
+    if exceptions is not None:
+        tables.append(exceptions)
+    style = _STYLE + keys.css
 
     document = None
     if len(outcome.records) <= _ONE_PAGE_AT_MOST:
-        document = _document(writer, body, _html(outcome, manifest, digest, issued))
+        html = _html(outcome, manifest, digest, issued, flow_html(tables), style)
+        document = _document(writer, body, html)
     if document is None or document.pageCount() > 1:
-        # Too long for one page: the certificate first, then the records as a schedule cut
-        # into page-sized tables, so that no row is split by a page break.
-        chunks = _schedule_pages(outcome.records, writer, body)
-        document = _document(writer, body, _html(outcome, manifest, digest, issued, chunks))
+        # Too long for one page: the certificate first, then the tables on pages of their
+        # own, cut into page-sized tables so that no record is split by a page break.
+        probe = _document(writer, QSizeF(body.width(), 1e9), _page(flow_html(tables), style))
+        placed = paginate(tables, probe, body.height() * _PAGE_USE)
+        html = _html(outcome, manifest, digest, issued, paged_html(tables, placed), style, True)
+        document = _document(writer, body, html)
 
     pages = document.pageCount()
     layout = document.documentLayout()
@@ -187,34 +203,6 @@ def _document(writer: QPdfWriter, body: QSizeF, html: str) -> QTextDocument:
     document.documentLayout().setPaintDevice(writer)
     document.setPageSize(body)
     return document
-
-
-def _schedule_pages(
-    records: list[DisposedRecord], writer: QPdfWriter, body: QSizeF
-) -> list[list[DisposedRecord]]:
-    """The records cut into runs that each fit a page under the table's header row, the
-    first one under the schedule's heading too; measured in one unpaginated layout."""
-    probe = _document(writer, QSizeF(body.width(), 1e9), _schedule_html([records], probe=True))
-    layout = probe.documentLayout()
-    table = next(f for f in probe.rootFrame().childFrames() if isinstance(f, QTextTable))
-    frame = layout.frameBoundingRect(table)
-    tops = [
-        layout.blockBoundingRect(table.cellAt(row, 0).firstCursorPosition().block()).top()
-        for row in range(table.rows())
-    ]
-    tops.append(frame.bottom())
-    lead = tops[1] - frame.top()  # the table's top border and its header row
-    room = body.height() * _PAGE_USE
-    chunks: list[list[DisposedRecord]] = [[]]
-    used = frame.top() + lead  # the first page also holds the heading
-    for index, record in enumerate(records, start=1):
-        height = tops[index + 1] - tops[index]
-        if chunks[-1] and used + height > room:
-            chunks.append([])
-            used = lead
-        chunks[-1].append(record)
-        used += height
-    return chunks
 
 
 def _points(writer: QPdfWriter, points: float) -> float:
@@ -275,6 +263,7 @@ table.grid { border-collapse: collapse; border-color: #8a94a3; border-style: sol
 table.grid th { background-color: #e4e8ee; font-weight: bold; text-align: left; }
 table.records td { font-size: 8pt; }
 table.records th { font-size: 8.5pt; }
+td.group { font-weight: bold; background-color: #eceff3; }
 td.label { font-weight: bold; }
 """
 
@@ -283,17 +272,23 @@ def _e(text: str) -> str:
     return escape(text, quote=True)
 
 
+def _page(body: str, style: str) -> str:
+    return f"<html><head><style>{style}</style></head><body>{body}</body></html>"
+
+
 def _html(
     outcome: DestroyOutcome,
     manifest: Path,
     digest: str,
     issued: datetime,
-    schedule: list[list[DisposedRecord]] | None = None,
+    tables: str,
+    style: str,
+    paged: bool = False,
 ) -> str:
-    """The certificate; the records in its flow, or (`schedule`) on pages of their own."""
+    """The certificate with the record tables in its flow, or (`paged`) after it, on pages
+    of their own."""
     destroyed = outcome.destroyed
     parts = [
-        f"<html><head><style>{_STYLE}</style></head><body>",
         f"<h1>{TITLE}</h1>",
         f"<p class='organisation'>{_e(outcome.organisation or outcome.run.profile)}</p>",
         "<table width='100%' cellspacing='0' cellpadding='2' style='margin-top: 6px'>",
@@ -308,26 +303,24 @@ def _html(
     parts.append("</table>")
 
     noun = "record" if len(destroyed) == 1 else "records"
-    where = "in the schedule below" if schedule else "below"
     parts += [
         "<h2>Statement</h2>",
-        f"<p>The {len(destroyed)} {noun} listed {where} as Destroyed were destroyed in the "
-        "source system and marked destroyed in Opus, which confirmed each of them, for the "
-        "justification above and by the operator named above.</p>",
+        f"<p>The {len(destroyed)} {noun} listed in the schedule below as Destroyed were "
+        "destroyed in the source system and marked destroyed in Opus, which confirmed each of "
+        "them, for the justification above and by the operator named above.</p>",
     ]
     others = len(outcome.records) - len(destroyed)
     if others:
         parts.append(
             f"<p>{others} other {'record' if others == 1 else 'records'} of this disposal "
-            f"{'was' if others == 1 else 'were'} not destroyed in Opus; the table gives the "
-            "reason for each.</p>"
+            f"{'was' if others == 1 else 'were'} not destroyed in Opus; “{EXCEPTIONS_HEADING}” "
+            "gives the reason for each.</p>"
         )
 
     parts.append("<h2>Records destroyed by classification</h2>")
     parts.append(_counts_table(destroyed))
-    if schedule is None:
-        parts.append("<h2>Records</h2>")
-        parts.append(_records_table(outcome.records))
+    if not paged:
+        parts.append(tables)
     parts += [
         "<h2>Integrity</h2>",
         f"<p>Manifest: {_e(manifest.name)} (every record and Opus's answer), SHA-256:</p>",
@@ -342,23 +335,9 @@ def _html(
         "<p class='signature'>Signature: ______________________________"
         "&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;Date: ________________</p>",
     ]
-    if schedule is not None:
-        parts.append(_schedule_html(schedule))
-    parts.append("</body></html>")
-    return "".join(parts)
-
-
-def _schedule_html(chunks: list[list[DisposedRecord]], probe: bool = False) -> str:
-    """The schedule: its heading on a new page, then one table per page."""
-    heading = "Schedule: every record of this disposal"
-    parts = [f"<h2 style='page-break-before: always'>{heading}</h2>"]
-    if probe:
-        parts.insert(0, f"<html><head><style>{_STYLE}</style></head><body>")
-    for number, chunk in enumerate(chunks):
-        parts.append(_records_table(chunk, new_page=number > 0))
-    if probe:
-        parts.append("</body></html>")
-    return "".join(parts)
+    if paged:
+        parts.append(tables)
+    return _page("".join(parts), style)
 
 
 def _counts_table(destroyed: list[DisposedRecord]) -> str:
@@ -377,40 +356,3 @@ def _counts_table(destroyed: list[DisposedRecord]) -> str:
     )
     parts.append("</tbody></table>")
     return "".join(parts)
-
-
-def _records_table(records: list[DisposedRecord], new_page: bool = False) -> str:
-    # <thead> becomes the table's header row, repeated at the top of every page.
-    head = "".join(
-        f"<th width='{width}%'>{_e(name)}</th>"
-        for name, width in zip(RECORD_HEADERS, _RECORD_WIDTHS, strict=True)
-    )
-    style = " style='page-break-before: always'" if new_page else ""
-    parts = [
-        "<table class='grid records' width='100%' border='0.5' cellspacing='0' "
-        f"cellpadding='3'{style}><thead><tr>{head}</tr></thead><tbody>"
-    ]
-    for record in records:
-        cells = (record.key, record.name, record.classification, _day(record.due), _outcome(record))
-        parts.append("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in cells) + "</tr>")
-    parts.append("</tbody></table>")
-    return "".join(parts)
-
-
-def _outcome(record: DisposedRecord) -> str:
-    """ "Destroyed", or why not in a few words (the manifest keeps Opus's full answer)."""
-    label = outcome_label(record)
-    if record.outcome == DESTROYED or not record.message:
-        return label
-    if record.outcome == NOT_SENT:
-        return f"{label}: not in the due list"
-    kind = reason_kind(record.message)
-    return f"{label}: {record.message if kind == 'other' else kind}"
-
-
-def _day(due: str) -> str:
-    """The due date without a midnight time, which only takes room in the table."""
-    for suffix in (" 00:00:00", "T00:00:00", " 12:00:00 AM"):
-        if due.endswith(suffix):
-            return due[: -len(suffix)]
-    return due

@@ -15,12 +15,12 @@ from openpyxl import load_workbook
 
 from opus_desktop.documents import DocumentError
 from opus_desktop.documents.certificate import (
-    RECORD_HEADERS,
     gui_application,
     manifest_path_for,
     write_disposal_documents,
 )
-from opus_desktop.jobs.audit import AuditLog
+from opus_desktop.documents.schedule import RECORD_HEADERS, outcome_text
+from opus_desktop.jobs.audit import AuditLog, DisposedRecord
 from opus_desktop.jobs.disposal import DestroyRun
 from opus_desktop.jobs.disposal_outcome import DestroyOutcome
 from opus_desktop.jobs.due import DisposalItem, not_due_reason
@@ -95,7 +95,13 @@ def test_the_certificate_names_every_destroyed_key_and_the_facts(
     assert "destroyed in the source" in text and "marked destroyed in Opus" in text
     assert all(key(n) in text for n in range(40) if n != 7)
     assert "Not destroyed: awaiting approval" in text
-    assert "Not sent: not in the due list" in text
+    # The exceptions section: each record not destroyed with its reason as recorded.
+    exceptions = text[text.index("Records not destroyed Row key Reason, as recorded") :]
+    assert "Not destroyed: awaiting approval (1 record)" in exceptions
+    assert f"{key(7)} Record '{key(7)}' cannot be destroyed" in exceptions
+    left_out = DisposedRecord("OLD-FILE", outcome="not sent", message=not_due_reason(BEFORE))
+    title = f"{outcome_text(left_out)} (1 record)"
+    assert f"{title} OLD-FILE {not_due_reason(BEFORE)[:50]}" in exceptions
     assert digest in text
     (entry,) = outcome.entries
     assert entry.hash in text
