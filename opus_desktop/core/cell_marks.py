@@ -11,7 +11,6 @@ has been said.
 
 from __future__ import annotations
 
-import html
 import re
 import struct
 import zipfile
@@ -20,7 +19,13 @@ from pathlib import Path
 from typing import IO, Any
 from xml.etree.ElementTree import iterparse
 
-from opus_desktop.core.sheet_cells import ExcelError, Marks, Uncalculated, xlsx_problems
+from opus_desktop.core.sheet_cells import (
+    ExcelError,
+    Marks,
+    Uncalculated,
+    relationship_target,
+    xlsx_problems,
+)
 
 # Error codes as BIFF8 and BIFF12 store them.
 ERROR_CODES = {
@@ -49,7 +54,7 @@ def problems(path: Path, kind: str, sheet: str) -> Marks:
 
 # -- .xls ------------------------------------------------------------------------------------
 
-_BOF, _EOF, _BOUND_SHEET, _BOOL_ERROR, _FORMULA = 0x0809, 0x000A, 0x0085, 0x0205, 0x0006
+_EOF, _BOUND_SHEET, _BOOL_ERROR, _FORMULA = 0x000A, 0x0085, 0x0205, 0x0006
 _RECORD = struct.Struct("<HH")
 # Either record holding an error, as its bytes look: a quick test before the walk.
 _CODE = rb"[\x00\x07\x0f\x17\x1d\x24\x2a\x2b]"
@@ -96,8 +101,9 @@ def _xls_sheet_offset(data: bytes, sheet: str) -> int | None:
 
 
 def _xls_errors(data: bytes, position: int) -> Marks:
+    """The sheet's cells come before anything else its substream holds (charts among
+    them, with substreams of their own), so the walk stops at the first EOF."""
     marks: Marks = {}
-    depth = 0
     while position + 4 <= len(data):
         typ, size = _RECORD.unpack_from(data, position)
         body = position + 4
@@ -107,12 +113,8 @@ def _xls_errors(data: bytes, position: int) -> Marks:
         elif typ == _FORMULA and data[body + 6] == 2 and data[body + 12 : body + 14] == b"\xff\xff":
             row, column = struct.unpack_from("<HH", data, body)
             marks[row, column] = ExcelError(ERROR_CODES.get(data[body + 8], "#VALUE!"))
-        elif typ == _BOF:
-            depth += 1  # a chart inside the sheet has a substream of its own
         elif typ == _EOF:
-            depth -= 1
-            if depth <= 0:
-                break
+            break
         position = body + size
     return marks
 
@@ -153,11 +155,9 @@ def records(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
         if typ is None:
             return
         size = _varint(stream, 4)
-        if size is None:
-            raise EOFError("a record without its size")
-        body = stream.read(size)
-        if len(body) != size:
-            raise EOFError("a record cut short")
+        body = stream.read(size or 0)
+        if size is None or len(body) != size:
+            raise EOFError
         yield typ, body
 
 
@@ -167,7 +167,7 @@ def _varint(stream: IO[bytes], most: int) -> int | None:
         byte = stream.read(1)
         if not byte:
             if index:
-                raise EOFError("a record cut short")
+                raise EOFError
             return None
         value |= (byte[0] & 0x7F) << (7 * index)
         if not byte[0] & 0x80:
@@ -190,23 +190,12 @@ def _xlsb_errors(stream: IO[bytes]) -> Marks:
 
 
 def _xlsb_sheet_part(archive: zipfile.ZipFile, sheet: str) -> str | None:
-    rel_id = None
     with archive.open("xl/workbook.bin") as stream:
         for typ, body in records(stream):
             if typ == _BUNDLE_SHEET:
-                rel, offset = _wide_string(body, 8)
-                name, _ = _wide_string(body, offset)
-                if name == sheet:
-                    rel_id = rel
-                    break
-    if rel_id is None:
-        return None
-    rels = archive.read("xl/_rels/workbook.bin.rels").decode("utf-8", "replace")
-    for match in re.finditer(r"<(?:\w+:)?Relationship\b([^>]*)>", rels):
-        attributes = dict(re.findall(r"([\w:]+)\s*=\s*\"([^\"]*)\"", match.group(1)))
-        if attributes.get("Id") == rel_id:
-            target = html.unescape(attributes.get("Target", ""))
-            return target.lstrip("/") if target.startswith("/") else "xl/" + target
+                rel_id, offset = _wide_string(body, 8)
+                if _wide_string(body, offset)[0] == sheet:
+                    return relationship_target(archive, "xl/_rels/workbook.bin.rels", rel_id)
     return None
 
 

@@ -125,7 +125,12 @@ def _sheet_part(archive: zipfile.ZipFile, sheet: str) -> str | None:
             break
     if rel_id is None:
         return None
-    rels = archive.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace")
+    return relationship_target(archive, "xl/_rels/workbook.xml.rels", rel_id)
+
+
+def relationship_target(archive: zipfile.ZipFile, rels_part: str, rel_id: str) -> str | None:
+    """The zip member a workbook's relationship points to (.xlsx and .xlsb alike)."""
+    rels = archive.read(rels_part).decode("utf-8", "replace")
     for match in re.finditer(r"<(?:\w+:)?Relationship\b([^>]*)>", rels):
         attributes = dict(_ATTRIBUTE.findall(match.group(1)))
         if attributes.get("Id") == rel_id:

@@ -3,12 +3,14 @@ what they are, at their place, in files written by LibreOffice and Excel and by 
 
 from __future__ import annotations
 
+import struct
 import zipfile
 from pathlib import Path
 
 import pytest
 import xlwt
 
+from opus_desktop.core import cell_marks
 from opus_desktop.core.cell_marks import problems
 from opus_desktop.core.sheets import ExcelError, Uncalculated, read_sheet, sheet_names
 from tests.helpers.formats import XlsbError, write_ods_content, write_xlsb
@@ -165,3 +167,111 @@ def test_csv_has_no_marks(tmp_path: Path) -> None:
     path = tmp_path / "a.csv"
     path.write_text("#DIV/0!\n")
     assert problems(path, "csv", "a") == {}
+
+
+def test_xls_sheet_names_in_both_encodings_far_rows_and_booleans(tmp_path: Path) -> None:
+    book = xlwt.Workbook()
+    names = ["Über", "Регистр"]  # stored as latin-1 and as UTF-16
+    for n, name in enumerate(names):
+        sheet = book.add_sheet(name)
+        sheet.write(0, 0, True)  # BOOLERR records holding booleans, not errors
+        sheet.write(0, 1, False)
+        sheet.row(40_000 + n).set_cell_error(2 + n, "#REF!")
+        sheet.write(40_001 + n, 0, "after")
+    path = tmp_path / "names.xls"
+    book.save(str(path))
+    assert problems(path, "xls", "Über") == {(40_000, 2): ExcelError("#REF!")}
+    assert problems(path, "xls", "Регистр") == {(40_001, 3): ExcelError("#REF!")}
+
+
+def _biff(typ: int, body: bytes) -> bytes:
+    return struct.pack("<HH", typ, len(body)) + body
+
+
+def test_xls_records_of_unknown_codes_and_other_results() -> None:
+    cell = struct.pack("<HHH", 3, 1, 15)
+    data = b"".join(
+        [
+            _biff(0x0205, cell + bytes([0x99, 1])),  # BOOLERR: an error code never seen
+            _biff(
+                0x0006, struct.pack("<HHH", 4, 2, 15) + bytes([2, 0, 0x07, 0, 0, 0]) + b"\xff\xff"
+            ),
+            # FORMULA with a text result (0) and one with a number: not errors
+            _biff(0x0006, struct.pack("<HHH", 5, 2, 15) + bytes([0, 0, 0, 0, 0, 0]) + b"\xff\xff"),
+            _biff(0x0006, struct.pack("<HHH", 6, 2, 15) + struct.pack("<d", 2.0)),
+            _biff(
+                0x0006, struct.pack("<HHH", 7, 2, 15) + bytes([2, 0, 0x99, 0, 0, 0]) + b"\xff\xff"
+            ),
+            _biff(0x000A, b""),
+            _biff(0x0205, cell + bytes([0x07, 1])),  # after the sheet's end: another sheet's
+        ]
+    )
+    assert cell_marks._xls_errors(data, 0) == {
+        (3, 1): ExcelError("#VALUE!"),
+        (4, 2): ExcelError("#DIV/0!"),
+        (7, 2): ExcelError("#VALUE!"),
+    }
+
+
+def test_a_compound_file_without_a_workbook_stream_gives_no_marks(tmp_path: Path) -> None:
+    book = xlwt.Workbook()
+    book.add_sheet("S").row(1).set_cell_error(0, "#DIV/0!")
+    path = tmp_path / "renamed.xls"
+    book.save(str(path))
+    assert problems(path, "xls", "S") == {(1, 0): ExcelError("#DIV/0!")}
+    path.write_bytes(
+        path.read_bytes().replace("Workbook".encode("utf-16-le"), "Workbool".encode("utf-16-le"))
+    )
+    assert problems(path, "xls", "S") == {}
+
+
+def test_xlsb_codes_never_seen_and_null_strings(tmp_path: Path) -> None:
+    path = write_xlsb(
+        tmp_path / "codes.xlsb",
+        {"S": [["Row key", "A"], ["K1", XlsbError(0x99)], ["K2", XlsbError(0x99, formula=True)]]},
+    )
+    assert problems(path, "xlsb", "S") == {
+        (1, 1): ExcelError("#VALUE!"),
+        (2, 1): ExcelError("#VALUE!"),
+    }
+    null = struct.pack("<I", 0xFFFFFFFF)
+    assert cell_marks._wide_string(b"12345678" + null + b"rest", 8) == ("", 12)
+    named = struct.pack("<I", 2) + "Ab".encode("utf-16-le")
+    assert cell_marks._wide_string(named + b"more", 0) == ("Ab", 8)
+
+
+def test_ods_repeated_error_cells_odd_counts_and_formulas(tmp_path: Path) -> None:
+    error = '<table:table-cell table:number-columns-repeated="3" ' + _ERROR.removeprefix(
+        "<table:table-cell "
+    )
+    blank_error = (
+        '<table:table-cell table:formula="of:=X()" calcext:value-type="error">'
+        "<text:p></text:p></table:table-cell>"
+    )
+    odd_error = (
+        '<table:table-cell table:formula="of:=X()" calcext:value-type="error">'
+        "<text:p>#¡DIV/0!</text:p></table:table-cell>"
+    )
+    rows = (
+        f"<table:table-row>{error}</table:table-row>"
+        '<table:table-row><table:table-cell table:number-columns-repeated="x"/>'
+        f"{blank_error}{odd_error}</table:table-row>"
+        "<table:table-row>"
+        '<table:table-cell table:formula="of:=SUM([.A1:.B2])"/>'
+        '<table:table-cell table:formula="=XLOOKUP(1)"/>'
+        "</table:table-row>"
+    )
+    content = (
+        _ODS_HEAD + f'<table:table table:name="S">{rows}</table:table>'
+        "</office:spreadsheet></office:body></office:document-content>"
+    )
+    path = write_ods_content(tmp_path / "odd.ods", content)
+    assert problems(path, "ods", "S") == {
+        (0, 0): ExcelError("#DIV/0!"),
+        (0, 1): ExcelError("#DIV/0!"),
+        (0, 2): ExcelError("#DIV/0!"),
+        (1, 1): ExcelError("#VALUE!"),
+        (1, 2): ExcelError("#¡DIV/0!"),
+        (2, 0): Uncalculated("SUM([.A1:.B2])"),
+        (2, 1): Uncalculated("XLOOKUP(1)"),
+    }
