@@ -9,6 +9,10 @@ table, the counts, the certificate, and "Retry failed".
 
 A record the service may have destroyed without the app hearing back reads "May be
 destroyed — check in Opus" (its message starts with NOT_CONFIRMED): retrying it tells.
+
+Row keys are shown whole where they fit and elided in the middle where they do not (their
+ends tell keys apart), the whole key in the tooltip; Ctrl+C copies the selected rows as
+Excel reads them, "Copy key" the keys alone.
 """
 
 from __future__ import annotations
@@ -30,7 +34,14 @@ from PySide6.QtCore import (
     Signal,
     Slot,
 )
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtGui import (
+    QAction,
+    QDesktopServices,
+    QFontDatabase,
+    QFontMetrics,
+    QGuiApplication,
+    QKeySequence,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -38,12 +49,15 @@ from PySide6.QtWidgets import (
     QLabel,
     QMessageBox,
     QPushButton,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QTableView,
     QVBoxLayout,
     QWidget,
 )
 
 from opus_desktop.gui.disposal.model import SORT_ROLE
+from opus_desktop.gui.editor.clipboard import to_text
 from opus_desktop.gui.editor.words import count
 from opus_desktop.gui.icons import status_icon
 from opus_desktop.jobs.audit import DisposedRecord
@@ -57,7 +71,9 @@ log = logging.getLogger(__name__)
 
 Index = QModelIndex | QPersistentModelIndex
 HEADERS = ("Row key", "Name", "Classification", "Due date", "Outcome")
+KEY_COLUMN = 0
 OUTCOME_COLUMN = 4
+_KEY_WIDTH = (100, 360)  # the key column's width at least and at most, in pixels
 DOUBTFUL = "doubtful"
 _ORDER = {FAILED: 0, DOUBTFUL: 1, PENDING: 2, NOT_SENT: 3, DESTROYED: 4}
 _ICONS = {DESTROYED: "ok", FAILED: "failed", DOUBTFUL: "warning", NOT_SENT: "waiting"}
@@ -116,6 +132,9 @@ class OutcomeModel(QAbstractTableModel):
         super().__init__(parent)
         self._records: list[DisposedRecord] = []
         self._rows: dict[str, int] = {}
+        # Keys in a fixed-pitch font, the size of the rest: 0 and O, 1 and l apart.
+        self.key_font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        self.key_font.setPointSizeF(QGuiApplication.font().pointSizeF())
 
     def set_records(self, records: Sequence[DisposedRecord]) -> None:
         self.beginResetModel()
@@ -184,12 +203,29 @@ class OutcomeModel(QAbstractTableModel):
             return text
         if role == SORT_ROLE:
             return text.casefold()
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return text or None  # whole, where the column cuts it
+        if role == Qt.ItemDataRole.FontRole and column == KEY_COLUMN:
+            return self.key_font
         return None
+
+    def row_texts(self, row: int) -> list[str]:
+        """The row as shown: key, name, classification, due date and outcome."""
+        record = self._records[row]
+        return [record.key, record.name, record.classification, record.due, outcome_text(record)]
 
     def flags(self, index: Index) -> Qt.ItemFlag:
         if not index.isValid():
             return Qt.ItemFlag.NoItemFlags
         return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+
+
+class MiddleElided(QStyledItemDelegate):
+    """Text cut in the middle when the column is too narrow: "ARCHIVE/FIN…/ITEM1"."""
+
+    def initStyleOption(self, option: QStyleOptionViewItem, index: Index) -> None:
+        super().initStyleOption(option, index)
+        option.textElideMode = Qt.TextElideMode.ElideMiddle
 
 
 class OutcomePanel(QWidget):
@@ -237,9 +273,20 @@ class OutcomePanel(QWidget):
         header.setHighlightSections(False)
         header.setStretchLastSection(True)
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        for column, width in enumerate((100, 220, 210, 140)):
+        for column, width in enumerate((_KEY_WIDTH[0], 180, 160, 130)):
             header.resizeSection(column, width)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.key_delegate = MiddleElided(self.view)
+        self.view.setItemDelegateForColumn(KEY_COLUMN, self.key_delegate)
+        self.copy_rows_action = QAction(tr("Copy rows"), self.view)
+        self.copy_rows_action.setShortcut(QKeySequence.StandardKey.Copy)
+        self.copy_rows_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.copy_rows_action.triggered.connect(self.copy_rows)
+        self.copy_key_action = QAction(tr("Copy key"), self.view)
+        self.copy_key_action.triggered.connect(self.copy_keys)
+        self.view.addAction(self.copy_key_action)
+        self.view.addAction(self.copy_rows_action)
+        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
 
         self.open_button = QPushButton(tr("Open certificate"))
         self.open_button.setObjectName("open-certificate")
@@ -274,6 +321,7 @@ class OutcomePanel(QWidget):
         self.model.set_records(
             [DisposedRecord(i.key, i.name, i.classification, i.due, PENDING) for i in items]
         )
+        self._fit_key_column()
         n = len(items)
         self.title.setText(
             title
@@ -325,6 +373,7 @@ class OutcomePanel(QWidget):
         outcome = result.outcome
         self.run_id = outcome.run.id
         self.model.set_records(outcome.records)
+        self._fit_key_column()
         words = {"done": tr("finished"), "cancelled": tr("was cancelled"), "stopped": tr("stopped")}
         line = tr("Run {id} {how}: {destroyed} destroyed, {failed} not destroyed").format(
             id=outcome.run.id,
@@ -369,6 +418,42 @@ class OutcomePanel(QWidget):
 
     def certificate(self) -> Path | None:
         return self.result.certificate if self.result is not None else None
+
+    # -- keys ------------------------------------------------------------------------------
+
+    def _fit_key_column(self) -> None:
+        """Wide enough for the longest key, within bounds: a longer one is elided in the
+        middle, and the column can be dragged wider."""
+        keys = [r.key for r in self.model.records()]
+        if not keys:
+            return
+        metrics = QFontMetrics(self.model.key_font)
+        width = max(metrics.horizontalAdvance(k) for k in keys) + 16
+        self.view.horizontalHeader().resizeSection(
+            KEY_COLUMN, max(_KEY_WIDTH[0], min(width, _KEY_WIDTH[1]))
+        )
+
+    def selected_rows(self) -> list[int]:
+        """The model rows selected, in the order the view shows them (else the current one)."""
+        chosen = self.view.selectionModel().selectedRows()
+        if not chosen and self.view.currentIndex().isValid():
+            chosen = [self.view.currentIndex()]
+        return [self.proxy.mapToSource(i).row() for i in sorted(chosen, key=lambda i: i.row())]
+
+    @Slot()
+    def copy_rows(self) -> None:
+        """The selected rows to the clipboard, a tab between cells, as Excel pastes them."""
+        rows = self.selected_rows()
+        if rows:
+            QGuiApplication.clipboard().setText(to_text([self.model.row_texts(r) for r in rows]))
+
+    @Slot()
+    def copy_keys(self) -> None:
+        """The selected rows' keys to the clipboard, one a line, whole."""
+        rows = self.selected_rows()
+        if rows:
+            keys = [self.model.record_at(r).key for r in rows]
+            QGuiApplication.clipboard().setText("\n".join(keys))
 
     @Slot()
     def open_certificate(self) -> None:
