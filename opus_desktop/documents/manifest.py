@@ -29,6 +29,7 @@ RECORD_HEADERS = (
     "Sheet row",
 )
 _WIDTHS = (24, 40, 34, 20, 16, 60, 10)
+_KEY_WIDTH_AT_MOST = 90  # characters: a longer key is still whole in its cell
 
 
 def outcome_label(record: DisposedRecord) -> str:
@@ -123,11 +124,14 @@ def write_manifest(path: Path, outcome: DestroyOutcome, issued: datetime) -> str
         for record in outcome.records
     )
     facts = ([label, value] for label, value in disposal_fields(outcome, issued))
+    # The key column as wide as the longest key, so that each shows whole when opened.
+    longest = max((len(r.key) for r in outcome.records), default=0)
+    widths = (min(max(_WIDTHS[0], longest + 2), _KEY_WIDTH_AT_MOST), *_WIDTHS[1:])
     try:
         write_workbook(
             path,
             [
-                SheetSpec("Records", RECORD_HEADERS, records, _WIDTHS),
+                SheetSpec("Records", RECORD_HEADERS, records, widths),
                 SheetSpec("Disposal", ("Field", "Value"), facts, (24, 100), wrap={1}),
             ],
         )

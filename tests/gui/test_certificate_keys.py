@@ -193,6 +193,9 @@ def test_the_manifest_holds_every_key_whole(qapp: object, tmp_path: Path) -> Non
         book.close()
     assert rows[0][0] == "Row key"
     assert [row[0] for row in rows[1:]] == keys
+    # Opened in Excel, a 45-character key shows whole in its column.
+    sheet = load_workbook(written.manifest)["Records"]
+    assert sheet.column_dimensions["A"].width >= len(long_key(0))
 
 
 @pytest.mark.parametrize("width", [1, 7, 20, 60])
