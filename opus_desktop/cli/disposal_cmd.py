@@ -6,16 +6,22 @@ mark exactly the approved ones destroyed, with an audit entry and a certificate.
             [--operator NAME] [--organisation NAME] [--include-not-due]
     destroy --resume RUN | --retry-failed RUN        (a disposal run that stopped)
 
-`destroy` reads the row keys of the column headed "Row key" (or rowKey), such as the sheet
-`due --out` writes, asks Opus afresh which records are due now, and sends only the keys
-that are; the others are listed and left out unless --include-not-due. Without --yes it
-asks for the number of records to be typed, and refuses when there is no terminal.
+`destroy` takes only a signed-off due list, the sheet `due --out` (or the Disposal tab's
+export) writes: "Row key", "Disposal due date" and optionally "Decision" (Destroy / Keep;
+Keep rows are never sent). Any other sheet is refused (exit 2, nothing sent). It asks Opus
+afresh which records are due now and sends only the keys due with the date they were
+signed off with; the others are listed, each with its reason (held back: the retention
+changed after sign-off; destroyed already; not due yet, with its date; unknown to Opus),
+and left out (all but the held back ones are sent with --include-not-due). Without --yes
+it asks for the number of records to be typed, and refuses when there is no terminal.
 
 The certificate goes where --certificate says, else beside the input file as
 certificate-of-destruction-RUN.pdf (in the data folder's "certificates" when that folder
-cannot be written); its .xlsx manifest goes beside it. Exit codes: 0 every record
-destroyed, 1 some were not (listed with Opus's reasons), 2 bad input, 3 sign-in refused,
-4 the service could not be reached; 130 when cancelled with Ctrl-C.
+cannot be written); its .xlsx manifest goes beside it. `--resume` / `--retry-failed` of a
+run with nothing left to do says so and names them, untouched (exit 0); with
+--certificate a copy goes there. Exit codes: 0 every record destroyed, 1 some were not
+(listed with Opus's reasons), 2 bad input, 3 sign-in refused, 4 the service could not be
+reached; 130 when cancelled with Ctrl-C.
 """
 
 from __future__ import annotations
@@ -41,10 +47,10 @@ from opus_desktop.jobs.due import (
     DisposalItem,
     DisposalPlan,
     DueRecord,
+    LeftOut,
     Selection,
     due_table,
     not_due_reason,
-    plan_disposal,
     read_selection,
     summarise,
 )
@@ -58,6 +64,7 @@ from opus_desktop.usecases.disposing import (
     destroy,
     disposal_run,
     load_due,
+    plan_signed_off,
     send_again,
 )
 
@@ -94,15 +101,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     destroy = sub.add_parser(
         "destroy",
         help="mark the records of a signed-off sheet destroyed (audited, with a certificate)",
-        description="Mark destroyed in Opus the records whose row keys a signed-off sheet "
-        "lists (column 'Row key' or rowKey), once they are destroyed in the source system. "
-        "Only keys that are due now are sent. Exit 0 when every record was destroyed, 1 when "
-        "some were not, 2 for bad input, 3 when signing in failed, 4 when the service could "
-        "not be reached.",
+        description="Mark destroyed in Opus the records of a signed-off due list (the sheet "
+        "`due --out` writes: 'Row key', 'Disposal due date', and a 'Decision' of Destroy or "
+        "Keep), once they are destroyed in the source system. Only keys due now with the "
+        "date they were signed off with are sent. Exit 0 when every record was destroyed, 1 "
+        "when some were not, 2 for bad input, 3 when signing in failed, 4 when the service "
+        "could not be reached.",
     )
     destroy.add_argument("--profile", metavar="NAME", help="the connection profile")
     destroy.add_argument(
-        "--input", type=Path, metavar="FILE", help="the signed-off sheet (.xlsx, .xlsm, .csv)"
+        "--input",
+        type=Path,
+        metavar="FILE",
+        help="the signed-off due list (.xlsx, .xlsm, .csv) as `due --out` writes it",
     )
     destroy.add_argument("--sheet", metavar="S", help="the sheet's name (default: the first)")
     destroy.add_argument(
@@ -115,7 +126,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--certificate",
         type=Path,
         metavar="OUT.pdf",
-        help="where to write the certificate of destruction (default: beside the input)",
+        help="where to write the certificate of destruction (default: beside the input); "
+        "with --resume or --retry-failed of a finished run, where a copy of it goes",
     )
     destroy.add_argument("--operator", default="", metavar="NAME", help="your name, for the record")
     destroy.add_argument(
@@ -244,12 +256,15 @@ def _print_table(records: Sequence[DueRecord]) -> None:
 
 
 def run_destroy(args: argparse.Namespace) -> int:
+    if args.certificate is not None:
+        _check_target(args.certificate, (".pdf",), "the certificate must be a .pdf file")
     if args.resume or args.retry_failed:
         return resume(
             args.resume or args.retry_failed,
             failed=bool(args.retry_failed),
             operator=args.operator or None,
             outage_limit=args.outage_limit,
+            certificate=args.certificate.resolve() if args.certificate else None,
         )
     missing = [
         flag
@@ -271,8 +286,6 @@ def run_destroy(args: argparse.Namespace) -> int:
             "terminal to type it in. Add --yes to confirm in a script. Nothing was destroyed.",
             EXIT_USAGE,
         )
-    if args.certificate is not None:
-        _check_target(args.certificate, (".pdf",), "the certificate must be a .pdf file")
     profile = find_profile(args.profile)
     selection = read_selection(args.input, args.sheet)
     connections = Connections(ask=terminal_prompt())
@@ -296,8 +309,21 @@ def _destroy(
     now = datetime.now(UTC).replace(microsecond=0)
     print(f"Asking Opus which records are due for disposal now ({when(now)}).", flush=True)
     due = _fetch(connections, profile, now, MAX_PER_PAGE)
-    plan = plan_disposal(selection.items, due, args.include_not_due)
-    _show_plan(selection, plan, args.include_not_due, now)
+    state = RunState()
+    with cancel_on_interrupt(state):
+        plan = plan_signed_off(
+            connections,
+            profile,
+            None,
+            selection,
+            due,
+            now,
+            state,
+            include_not_due=args.include_not_due,
+        )
+    if state.cancel_requested:
+        raise KeyboardInterrupt
+    _show_plan(selection, plan, args.include_not_due)
     if not plan.send:
         print("Nothing to mark destroyed.")
         return EXIT_SOME_FAILED
@@ -312,8 +338,9 @@ def _destroy(
         now,
         organisation=args.organisation,
         certificate=args.certificate.resolve() if args.certificate else None,
-        not_sent=[] if args.include_not_due else plan.not_due,
+        not_sent=[out.item for out in plan.not_sent],
         reason=not_due_reason(now),
+        reasons={out.item.key: out.reason for out in plan.not_sent},
         input_path=args.input,
         outage_limit=args.outage_limit,
     )
@@ -334,9 +361,11 @@ def resume(
     failed: bool = False,
     operator: str | None = None,
     outage_limit: float | None = None,
+    certificate: Path | None = None,
 ) -> int:
     """Go on with a disposal run (`destroy --resume` / `--retry-failed`); `runs resume`
-    can hand disposal runs here too."""
+    can hand disposal runs here too. A run with nothing left to do is only reported
+    (with a copy of its certificate at `certificate`, if given)."""
     run_id, profile = disposal_run(run)
     connections = Connections(ask=terminal_prompt())
 
@@ -351,6 +380,7 @@ def resume(
             failed_only=failed,
             outage_limit=outage_limit,
             announce=announce,
+            certificate=certificate,
         )
 
     def announce(left: int, destroyed: int) -> None:
@@ -380,26 +410,38 @@ def _interactive() -> bool:
     return sys.stdin is not None and sys.stdin.isatty()
 
 
-def _show_plan(
-    selection: Selection, plan: DisposalPlan, include_not_due: bool, now: datetime
-) -> None:
+def _show_plan(selection: Selection, plan: DisposalPlan, include_not_due: bool) -> None:
     listed = len(selection.items)
+    due = listed - len(plan.not_due)
     print(
         f"{selection.path.name} lists {listed:,} row key{'s' * (listed != 1)}; "
-        f"{listed - len(plan.not_due):,} of them are due for disposal."
+        f"{due:,} of them {'are' if due != 1 else 'is'} due for disposal."
     )
+    if selection.kept:
+        kept = len(selection.kept)
+        print(f"{kept:,} more {'are' if kept != 1 else 'is'} marked Keep: never sent.")
     for key, rows in list(selection.repeated.items())[:SHOWN]:
         print(
             f"  {key} appears again in row{'s' * (len(rows) > 1)} "
             f"{', '.join(map(str, rows))}: it counts once."
         )
-    if plan.not_due:
-        fate = "sent anyway (--include-not-due)" if include_not_due else "left out"
-        print(f"{len(plan.not_due):,} not in the list of records due before {when(now)}, {fate}:")
-        for item in plan.not_due[:SHOWN]:
-            print(f"  {item.key}" + (f" (row {item.row})" if item.row else ""))
-        if len(plan.not_due) > SHOWN:
-            print(f"  ... and {len(plan.not_due) - SHOWN:,} more.")
+    sent = {item.key for item in plan.send}
+    anyway = [out for out in plan.left_out if out.item.key in sent]
+    _list_left_out(plan.not_sent, "left out")
+    if include_not_due:
+        _list_left_out(anyway, "sent anyway (--include-not-due)")
+
+
+def _list_left_out(left_out: Sequence[LeftOut], fate: str) -> None:
+    """Each key with its reason: held back, destroyed already, not due yet, unknown."""
+    if not left_out:
+        return
+    print(f"{len(left_out):,} {fate}:")
+    for out in left_out[:SHOWN]:
+        item = out.item
+        print(f"  {item.key}" + (f" (row {item.row})" if item.row else "") + f": {out.reason}")
+    if len(left_out) > SHOWN:
+        print(f"  ... and {len(left_out) - SHOWN:,} more: the run's records list them all.")
 
 
 def _confirmed(items: Sequence[DisposalItem], date_format: str) -> bool:
@@ -432,6 +474,8 @@ def _check_target(path: Path, suffixes: tuple[str, ...], what: str) -> None:
 def report(result: DestroyResult) -> int:
     """Print what became of the run and where its certificate and manifest went; return
     the exit code."""
+    if result.finished_already:
+        return _report_finished(result)
     outcome = result.outcome
     run = outcome.run
     words = {"done": "finished", "cancelled": "was cancelled", "stopped": "stopped"}
@@ -466,6 +510,40 @@ def report(result: DestroyResult) -> int:
     return code
 
 
+def _report_finished(result: DestroyResult) -> int:
+    """A run resumed or retried with nothing left to do: what it did, and its documents,
+    which were not written again. Exit 0 (2 when a copy could not be made)."""
+    outcome = result.outcome
+    run = outcome.run
+    line = (
+        f"Run {run.id} is finished: {len(outcome.destroyed):,} destroyed, "
+        f"{len(outcome.failed):,} not destroyed"
+    )
+    if outcome.not_sent:
+        line += f", {len(outcome.not_sent):,} left out"
+    print(line + ". Nothing is left to send, so nothing was sent.")
+    if not outcome.destroyed:
+        print("No record was destroyed, so there is no certificate.")
+    elif result.written:
+        if result.certificate is not None:
+            print("It had no certificate where it goes (never written, or moved): written now.")
+        if not _documents(result):
+            return EXIT_USAGE
+    else:
+        if result.certificate is not None:
+            print(f"Certificate of destruction: {result.certificate} (left as it was)")
+        if result.manifest is not None:
+            print(f"Manifest: {result.manifest} (SHA-256 {result.manifest_sha256})")
+        if result.copy is not None:
+            print(f"Copy of the certificate: {result.copy}")
+            print(f"Copy of the manifest: {result.copy_manifest}")
+    if any(_retryable(record.message) for record in outcome.failed):
+        print(f"Send the failed ones again with: opus-desktop destroy --retry-failed {run.id}")
+    if result.document_error and not result.written:
+        return fail(result.document_error, EXIT_USAGE)
+    return EXIT_OK
+
+
 def _retryable(message: str) -> bool:
     """Whether sending again may change the answer (not for "already destroyed")."""
     return message.startswith(NOT_CONFIRMED) or reason_kind(message) not in (
@@ -480,7 +558,7 @@ def _documents(result: DestroyResult) -> bool:
         print(
             f"opus-desktop: the certificate could not be written: {result.document_error} The "
             "disposal itself is journalled and audited; `opus-desktop destroy --resume "
-            f"{result.run_id}` writes the certificate again.",
+            f"{result.run_id}` writes it once the cause is fixed.",
             file=sys.stderr,
         )
         return False

@@ -8,13 +8,14 @@ Destroy run
     outcome = runner.run(run_id, state)             # the first action
     outcome = runner.resume(run_id, state)          # after a kill, cancel or outage
     outcome = runner.retry_failed(run_id, state)    # the failed records sent again
+    finished(journal, audit, run_id)                # nothing left: resume would do nothing
 
     Journalled like a submit run: each call of at most 15 row keys is claimed (committed)
     before it is sent and finished after, so a killed run resumes where it stopped and a
     destroyed record is never sent again. A record's payload keeps its name,
     classification and due date for the audit log and the certificate. Records left out
-    (not due) are journalled as skipped, with the reason, in the same transaction as the
-    run, so no crash can send them.
+    (not due, held back) are journalled as skipped, each with its reason, in the same
+    transaction as the run, so no crash can send them.
 
     Marking destroyed is not idempotent: a record the service destroyed before the app
     heard back is "already destroyed" when sent again. So a record that may have been
@@ -52,7 +53,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -149,6 +150,7 @@ class DestroyRun:
         before: datetime | None = None,
         not_sent: Sequence[DisposalItem] = (),
         reason: str = "",
+        reasons: Mapping[str, str] | None = None,
         organisation: str = "",
         input_path: Path | None = None,
         input_hash: str | None = None,
@@ -156,9 +158,10 @@ class DestroyRun:
     ) -> str:
         """Record a destroy run (held by this journal) and return its id; nothing is sent.
 
-        `not_sent` are selected records left out: journalled as skipped with `reason`, in
-        the same transaction, so no crash can send them; the audit entry and the
-        certificate list them. `certificate` is where the certificate goes (for resume)."""
+        `not_sent` are selected records left out: journalled as skipped with their reason
+        in `reasons` (else `reason`), in the same transaction, so no crash can send them;
+        the audit entry and the certificate list them. `certificate` is where the
+        certificate goes (for resume)."""
         if not justification.strip():
             raise JobError("A disposal needs a justification: say why these records go.")
         options = {
@@ -178,7 +181,10 @@ class DestroyRun:
             input_hash=input_hash,
             options=options,
             note=f"Destroy {len(items)} records",
-            skipped={item.key: reason or "Not sent." for item in not_sent},
+            skipped={
+                item.key: (reasons or {}).get(item.key) or reason or "Not sent."
+                for item in not_sent
+            },
         )
 
     def run(self, run_id: str, state: RunState, operator_name: str | None = None) -> DestroyOutcome:
@@ -294,11 +300,9 @@ class DestroyRun:
 
     def _send_all(self, state: RunState, action: _Action) -> tuple[EndStatus, str | None]:
         """Claim, send and journal batches until none is left, a cancel, or an outage."""
-        stop_listening = (
-            self.retries.listen(_deaf, patience=self.outage_limit)
-            if self.retries is not None
-            else _deaf_stop
-        )
+        if self.retries is None:
+            return self._send_batches(state, action)
+        stop_listening = self.retries.listen(_deaf, patience=self.outage_limit)
         try:
             return self._send_batches(state, action)
         finally:
@@ -444,7 +448,7 @@ class DestroyRun:
     def _write_audit(self, action: _Action, operator_name: str) -> AuditEntry | None:
         """Append the action's entry (when there is anything to say) and anchor it."""
         info = self.journal.run(action.run_id)
-        previous = self._audited(action.run_id)
+        previous = _audited(self.audit, action.run_id)
         # Every answer got now, and any the log does not hold yet (records left out,
         # answers an interrupted action got but never wrote).
         records = [
@@ -481,18 +485,36 @@ class DestroyRun:
         self.journal.record_audit(action.run_id, entry.hash)
         return entry
 
-    def _audited(self, run_id: str) -> dict[str, tuple[str, str]]:
-        answers: dict[str, tuple[str, str]] = {}
-        for entry in run_entries(self.audit, run_id):
-            for key, answer in (entry.entry.get("answers") or {}).items():
-                if isinstance(answer, dict):
-                    answers[key] = (str(answer.get("outcome", "")), str(answer.get("message", "")))
-        return answers
-
     # -- reading a run -------------------------------------------------------------------------
 
     def outcome(self, run_id: str, entry: AuditEntry | None = None) -> DestroyOutcome:
         return destroy_outcome(self.journal, self.audit, run_id, entry)
+
+
+def finished(journal: Journal, audit: AuditLog, run_id: str, failed_only: bool = False) -> bool:
+    """Whether resuming (`failed_only`: retrying) the run would do nothing: it ended,
+    nothing is left to send (no failed record either, for a retry), and the audit log
+    holds every answer. Reads the journal and the log only: nothing is sent."""
+    info = journal.run(run_id)
+    if info.kind != "destroy":
+        raise JobError(f"Run {info.id} submitted records; it is not a disposal.")
+    counts = info.counts
+    if info.status not in ("done", "cancelled", "stopped") or counts.remaining:
+        return False
+    if failed_only and counts.failed:
+        return False
+    previous = _audited(audit, info.id)
+    return all(_same(previous.get(r.key), r) for r in current_answers(journal, info))
+
+
+def _audited(audit: AuditLog, run_id: str) -> dict[str, tuple[str, str]]:
+    """Each key's last answer in the run's audit entries: (outcome, message)."""
+    answers: dict[str, tuple[str, str]] = {}
+    for entry in run_entries(audit, run_id):
+        for key, answer in (entry.entry.get("answers") or {}).items():
+            if isinstance(answer, dict):
+                answers[key] = (str(answer.get("outcome", "")), str(answer.get("message", "")))
+    return answers
 
 
 @dataclass
@@ -529,7 +551,3 @@ def _same(audited: tuple[str, str] | None, record: DisposedRecord) -> bool:
 def _deaf(kind: Failure, status: int | None, delay: float) -> None:
     """A destroy run sends one call at a time: the client's waits need no answer, only
     the patience the run listens with."""
-
-
-def _deaf_stop() -> None:
-    """Nothing to stop: the run listened to no retry policy."""

@@ -1,11 +1,13 @@
 """What a destroy run did, as the journal and the audit log hold it: every record's
-outcome (DestroyOutcome), where the run's certificate goes, and how Opus's refusals read.
-The run itself is disposal.py.
+outcome (DestroyOutcome), where the run's certificate goes, how Opus's refusals (and the
+app's reasons for leaving a key out) read, and which keys earlier runs destroyed. The run
+itself is disposal.py.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -13,15 +15,18 @@ from typing import Any
 from opus_desktop import paths
 from opus_desktop.errors import AppError
 from opus_desktop.jobs.audit import AuditEntry, AuditLog, DisposedRecord
-from opus_desktop.jobs.errors import JobError
+from opus_desktop.jobs.due import EarlierDisposal
+from opus_desktop.jobs.errors import AuditError, JobError
 from opus_desktop.jobs.journal import Journal
 from opus_desktop.jobs.journal_types import RunInfo
 from opus_desktop.profiles import Profile
 
 DESTROYED, FAILED, NOT_SENT, PENDING = "destroyed", "failed", "not sent", "pending"
 
-# Opus's reasons for refusing a record, as the records officer should read them.
+# Opus's reasons for refusing a record, as the records officer should read them; "held
+# back" is the app's own (jobs/due.py: the retention changed after sign-off).
 REASONS = (
+    ("held back", ("held back", "changed after sign-off")),
     ("already destroyed", ("already destroyed", "already been destroyed", "already disposed")),
     ("not found", ("not found", "does not exist", "no record", "unknown")),
     ("awaiting approval", ("awaiting approval", "pending approval", "awaiting")),
@@ -31,8 +36,8 @@ REASONS = (
 
 
 def reason_kind(message: str) -> str:
-    """Which of Opus's refusals a message is: "already destroyed", "not found", "awaiting
-    approval", "rejected", "not due", or "other"."""
+    """Which of Opus's refusals a message is: "held back", "already destroyed", "not
+    found", "awaiting approval", "rejected", "not due", or "other"."""
     text = message.casefold()
     for kind, phrases in REASONS:
         if any(phrase in text for phrase in phrases):
@@ -144,6 +149,37 @@ def run_entries(audit: AuditLog, run_id: str) -> list[AuditEntry]:
         for entry in audit.entries()
         if entry.entry.get("run") == run_id and entry.entry.get("action") == "destroy"
     ]
+
+
+def destroyed_earlier(
+    audit: AuditLog, tenant: Tenant, keys: Iterable[str]
+) -> dict[str, EarlierDisposal]:
+    """The keys among `keys` that a disposal run of this app destroyed in `tenant`'s
+    connection, as its audit log says (the first run to destroy each); none when the log
+    cannot be read (the run then refuses to start anyway)."""
+    wanted = set(keys)
+    found: dict[str, EarlierDisposal] = {}
+    if not wanted:
+        return found
+    here = tenant.as_json()
+    try:
+        for entry in audit.entries():
+            body = entry.entry
+            place = body.get("tenant") or {}
+            if body.get("action") != "destroy" or body.get("connection") != here["connection"]:
+                continue
+            if not isinstance(place, dict) or place.get("api") != here["api"]:
+                continue
+            for key, answer in (body.get("answers") or {}).items():
+                if key in wanted and key not in found and _destroyed(answer):
+                    found[key] = EarlierDisposal(str(body.get("run", "")), entry.time)
+    except (AuditError, OSError):
+        return {}
+    return found
+
+
+def _destroyed(answer: object) -> bool:
+    return isinstance(answer, dict) and answer.get("outcome") == DESTROYED
 
 
 def certificate_path(info: RunInfo) -> Path:

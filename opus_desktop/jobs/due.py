@@ -9,9 +9,14 @@ records count as done) and a cancel stops after the page under way, leaving
 Items are normalised to {internal name: display string}, whether the service keyed them
 by internal or by display name.
 
-The selection: `read_selection` reads the row keys of a signed-off sheet (the one
-`due_table` lays out), `plan_disposal` sets them against a fresh due list, and
-`summarise` gives the counts a confirmation shows. The destroy run is jobs/disposal.py.
+The selection: `read_selection` reads a signed-off due list (the sheet `due_table` lays
+out: a "Disposal due date" column is required, a Decision column of Destroy / Keep is
+optional), `plan_disposal` sets it against a fresh due list, and `summarise` gives the
+counts a confirmation shows. A key is sent only when Opus lists it as due now with the
+due date it had when it was signed off; every other key is left out with the reason in
+words (LeftOut): unknown to Opus, not due yet, destroyed already, or held back because
+the retention changed after sign-off. `find_due` looks up the due dates of keys that are
+not due yet. The destroy run is jobs/disposal.py.
 """
 
 from __future__ import annotations
@@ -20,7 +25,8 @@ import logging
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from datetime import time as day_start
 from pathlib import Path
 from typing import Protocol
 
@@ -37,6 +43,9 @@ MAX_PER_PAGE = 100
 DUE_DATE = "disposalDueDate"
 DUE_DATE_HEADER = "Disposal due date"
 NAME, CLASSIFICATION = "leafName", "termFullPath"
+DECISION_HEADERS = ("Decision", "Disposal decision")  # the second when a column is "Decision"
+DESTROY, KEEP = "Destroy", "Keep"
+HORIZON = timedelta(days=36_525)  # "at any date": a hundred years on
 
 
 class DueClient(Protocol):
@@ -207,8 +216,9 @@ def fetch_due(
 def due_table(
     records: Sequence[DueRecord], template: Template | None = None
 ) -> tuple[list[str], list[list[str]]]:
-    """Headers and rows for a sign-off sheet: "Row key", every column's display name in
-    template order (then any other column the service sent), then "Disposal due date"."""
+    """Headers and rows for a sign-off sheet: "Row key", "Decision" (Destroy on every row:
+    the officer changes it to Keep), every column's display name in template order (then
+    any other column the service sent), then "Disposal due date"."""
     columns = list(template.internal_names) if template else [ROW_KEY, NAME, CLASSIFICATION]
     if ROW_KEY in columns:
         columns.remove(ROW_KEY)
@@ -216,8 +226,16 @@ def due_table(
     for record in records:
         columns.extend(name for name in record.values if name not in columns)
     display = {c.internal_name: c.display_name for c in template or ()}
-    headers = [display.get(c) or decode_internal_name(c) for c in columns] + [DUE_DATE_HEADER]
-    rows = [[r.values.get(c, "") for c in columns] + [r.due] for r in records]
+    names = [display.get(c) or decode_internal_name(c) for c in columns]
+    taken = {_normal(name) for name in names}
+    decision = next((h for h in DECISION_HEADERS if _normal(h) not in taken), DECISION_HEADERS[-1])
+    headers = [names[0], decision, *names[1:], DUE_DATE_HEADER]
+    rows = [
+        [r.values.get(columns[0], r.row_key), DESTROY]
+        + [r.values.get(c, "") for c in columns[1:]]
+        + [r.due]
+        for r in records
+    ]
     return headers, rows
 
 
@@ -245,11 +263,13 @@ class DisposalItem:
 
 @dataclass
 class Selection:
-    """The row keys of a signed-off sheet, in sheet order, each once."""
+    """The row keys of a signed-off due list, in sheet order, each once: those to destroy
+    (`items`, with the due date they were signed off with) and those marked Keep."""
 
     path: Path
     items: list[DisposalItem]
     repeated: dict[str, list[int]]  # key -> the rows where it appears again
+    kept: list[DisposalItem] = field(default_factory=list)  # rows marked Keep: never sent
 
     @property
     def keys(self) -> list[str]:
@@ -257,11 +277,15 @@ class Selection:
 
 
 _KEY_HEADERS = {_normal("Row key"), _normal(ROW_KEY)}
+_DUE_HEADERS = {_normal(DUE_DATE_HEADER), _normal(DUE_DATE)}
+_DECISIONS = {_normal(DESTROY): DESTROY, _normal(KEEP): KEEP}
 
 
 def read_selection(path: Path, sheet: str | None = None) -> Selection:
-    """The row keys in the column headed "Row key" (or rowKey) of a sheet such as the one
-    `due --out` writes; name, classification and due date too where the sheet has them."""
+    """The signed-off due list in a sheet such as `due --out` writes: the row keys of its
+    "Row key" (or rowKey) column, with their "Disposal due date"; name and classification
+    too where the sheet has them. A sheet without the due date column is no due list and
+    is refused (SheetError); so is a Decision that is neither Destroy nor Keep."""
     data = read_sheet(Path(path), sheet)
     normal = [_normal(h) for h in data.headers]
     found = [i for i, h in enumerate(normal) if h in _KEY_HEADERS]
@@ -277,31 +301,57 @@ def read_selection(path: Path, sheet: str | None = None) -> Selection:
         wanted = {_normal(n) for n in names}
         return next((i for i, h in enumerate(normal) if h in wanted), None)
 
-    extra = (
-        find("Name", NAME),
-        find("Classification", CLASSIFICATION),
-        find(DUE_DATE_HEADER, DUE_DATE, "Due date"),
-    )
+    due_column = next((i for i, h in enumerate(normal) if h in _DUE_HEADERS), None)
+    if due_column is None:
+        raise SheetError(
+            f'{data.source} has no "{DUE_DATE_HEADER}" column, so it is not a due list as '
+            "`opus-desktop due --out` or the Disposal tab's export writes it."
+        )
+    decision = find(DECISION_HEADERS[1])
+    decision = find(DECISION_HEADERS[0]) if decision is None else decision
+    source = str(data.source)
+    extra = (find("Name", NAME), find("Classification", CLASSIFICATION), due_column)
     items: list[DisposalItem] = []
-    first: dict[str, int] = {}
+    kept: list[DisposalItem] = []
+    first: dict[str, tuple[int, str]] = {}  # key -> its first row and decision
     repeated: dict[str, list[int]] = {}
     for row in data.rows:
         key = _cell_text(row.cells[column])
         if not key:
             continue
+        said = DESTROY if decision is None else _decision(row.cells[decision], row.number, source)
         if key in first:
+            row_before, said_before = first[key]
+            if said != said_before:
+                raise SheetError(
+                    f"{source} marks {key} {said_before} in row {row_before} and {said} "
+                    f"in row {row.number}: decide once."
+                )
             repeated.setdefault(key, []).append(row.number)
             continue
-        first[key] = row.number
+        first[key] = (row.number, said)
         name, classification, due = (
             _cell_text(row.cells[i]) if i is not None else "" for i in extra
         )
-        items.append(DisposalItem(key, name, classification, due, row.number))
-    if not items:
+        (items if said == DESTROY else kept).append(
+            DisposalItem(key, name, classification, due, row.number)
+        )
+    if not items and not kept:
         raise SheetError(
             f'{data.source} lists no row keys: the column "{data.headers[column]}" is empty.'
         )
-    return Selection(Path(path), items, repeated)
+    return Selection(Path(path), items, repeated, kept)
+
+
+def _decision(value: CellValue, row: int, source: str) -> str:
+    text = _cell_text(value)
+    said = _DECISIONS.get(_normal(text))
+    if said is None:
+        what = f'the Decision "{text}"' if text else "no Decision"
+        raise SheetError(
+            f"{source}, row {row}: {what}; write {DESTROY} or {KEEP} (Keep is never sent)."
+        )
+    return said
 
 
 def _cell_text(value: CellValue) -> str:
@@ -314,34 +364,170 @@ def _cell_text(value: CellValue) -> str:
     return str(value).strip()
 
 
+# -- the plan: what is sent, and why the others are not ------------------------------------------
+
+UNKNOWN, NOT_DUE_YET, DESTROYED_ALREADY, HELD_BACK = (
+    "unknown",
+    "not due yet",
+    "destroyed already",
+    "held back",
+)
+
+
+@dataclass(frozen=True)
+class EarlierDisposal:
+    """A disposal run of this app (its audit log) that destroyed a record."""
+
+    run: str
+    time: str  # UTC, ISO 8601
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    """A signed-off key that is not sent (unless --include-not-due, for all but HELD_BACK)."""
+
+    item: DisposalItem
+    kind: str  # UNKNOWN, NOT_DUE_YET, DESTROYED_ALREADY or HELD_BACK
+    reason: str  # the sentence the CLI, the window and the certificate show
+
+
 @dataclass
 class DisposalPlan:
     """What a destroy will send, given a fresh due list."""
 
     send: list[DisposalItem]
-    not_due: list[DisposalItem]  # selected but not in the due list
+    left_out: list[LeftOut] = field(default_factory=list)  # in sheet order
 
-    def not_sent(self, include_not_due: bool) -> dict[str, DisposalItem]:
-        return {} if include_not_due else {item.key: item for item in self.not_due}
+    @property
+    def not_sent(self) -> list[LeftOut]:
+        """The keys left out that are not sent after all (all of them without
+        --include-not-due; the held back ones with it)."""
+        sent = {item.key for item in self.send}
+        return [out for out in self.left_out if out.item.key not in sent]
+
+    @property
+    def not_due(self) -> list[DisposalItem]:
+        """Signed-off keys that Opus does not list as due now."""
+        return [out.item for out in self.left_out if out.kind != HELD_BACK]
+
+    def of_kind(self, kind: str) -> list[LeftOut]:
+        return [out for out in self.left_out if out.kind == kind]
 
 
 def plan_disposal(
-    selected: Sequence[DisposalItem], due: Sequence[DueRecord], include_not_due: bool = False
+    selected: Sequence[DisposalItem],
+    due: Sequence[DueRecord],
+    include_not_due: bool = False,
+    *,
+    before: datetime | None = None,
+    later: Mapping[str, DueRecord] | None = None,
+    destroyed: Mapping[str, EarlierDisposal] | None = None,
+    date_format: str = DEFAULT_FORMAT,
 ) -> DisposalPlan:
-    """Selected keys that are due (described as the service lists them now) and those that
-    are not; with `include_not_due` the latter are sent too (Opus then says why not)."""
+    """Selected keys that are due before `before` with the due date they were signed off
+    with (described as the service lists them now) and, each with its reason, those that
+    are not: held back (due, but Opus gives another due date than the signed-off list:
+    the retention changed after sign-off), destroyed already (`destroyed`: by a run of
+    this app), not due yet (`later`: due after `before`), or unknown to Opus. With
+    `include_not_due` all but the held back ones are sent too (Opus then says why not)."""
     listed = {record.row_key: record for record in due}
+    later = later or {}
+    destroyed = destroyed or {}
     send: list[DisposalItem] = []
-    not_due: list[DisposalItem] = []
+    left_out: list[LeftOut] = []
     for item in selected:
         record = listed.get(item.key)
         if record is not None:
-            send.append(record.item(item.row))
+            if same_due(item.due, record, date_format):
+                send.append(record.item(item.row))
+            else:
+                left_out.append(LeftOut(item, HELD_BACK, held_back_reason(item, record)))
+            continue
+        found = later.get(item.key)
+        if item.key in destroyed:
+            earlier = destroyed[item.key]
+            out = LeftOut(item, DESTROYED_ALREADY, destroyed_reason(earlier))
+        elif found is not None:
+            out = LeftOut(item, NOT_DUE_YET, not_due_yet_reason(found, before))
         else:
-            not_due.append(item)
-            if include_not_due:
-                send.append(item)
-    return DisposalPlan(send, not_due)
+            out = LeftOut(item, UNKNOWN, UNKNOWN_REASON)
+        left_out.append(out)
+        if include_not_due:
+            send.append(found.item(item.row) if found is not None else item)
+    return DisposalPlan(send, left_out)
+
+
+def same_due(signed: str, record: DueRecord, date_format: str = DEFAULT_FORMAT) -> bool:
+    """Whether the due date on the signed-off list is the one Opus gives now: the same
+    text, the same minute (a sheet program may drop the seconds), or the same day when
+    the list gives a day only."""
+    if signed.strip() == record.due.strip():
+        return True
+    moment = _read_time(signed, date_format)
+    if moment is None or record.due_at is None:
+        return False
+    if moment.replace(second=0, microsecond=0) == record.due_at.replace(second=0, microsecond=0):
+        return True
+    return moment.time() == day_start() and moment.date() == record.due_at.date()
+
+
+def held_back_reason(item: DisposalItem, record: DueRecord) -> str:
+    if not item.due.strip():
+        return (
+            f"Held back: the signed-off list gives no disposal due date for it (Opus gives "
+            f"{record.due}), so its sign-off cannot be checked; sign it off again."
+        )
+    return (
+        f"Held back: Opus now gives its disposal due date as {record.due}, not {item.due} "
+        "as on the signed-off list, so the retention changed after sign-off; sign it off "
+        "again."
+    )
+
+
+def not_due_yet_reason(record: DueRecord, before: datetime | None) -> str:
+    after = f", after {_when(before)}" if before is not None else ""
+    return (
+        f"Not due yet: its disposal is due on {record.due or 'a date Opus does not give'}{after}."
+    )
+
+
+def destroyed_reason(earlier: EarlierDisposal) -> str:
+    return f"Already destroyed: run {earlier.run} marked it destroyed on {_iso_text(earlier.time)}."
+
+
+UNKNOWN_REASON = (
+    "Unknown to Opus: no record with this key is listed for disposal at any date, and no "
+    "disposal run of this app destroyed it; check the key."
+)
+
+
+def find_due(
+    client: DueClient,
+    keys: Iterable[str],
+    before: datetime,
+    *,
+    per_page: int = MAX_PER_PAGE,
+    state: RunState | None = None,
+    template: Template | None = None,
+    date_format: str = DEFAULT_FORMAT,
+) -> dict[str, DueRecord]:
+    """The records among `keys` that Opus lists as due before `before` (a moment far on
+    finds the ones not due yet, with their due dates), page by page until every key is
+    found, the list ends, or a cancel."""
+    wanted = set(keys)
+    found: dict[str, DueRecord] = {}
+    if not wanted:
+        return found
+    pages = due_pages(client, before, per_page, None, template, date_format)
+    for batch in pages:
+        found.update((r.row_key, r) for r in batch.records if r.row_key in wanted)
+        if state is not None:
+            state.set_status(
+                f"Looking up the due dates of {len(wanted):,} keys: page {batch.number}"
+            )
+        if len(found) == len(wanted) or (state is not None and state.cancel_requested):
+            break
+    return found
 
 
 @dataclass(frozen=True)
@@ -377,6 +563,14 @@ def not_due_reason(before: datetime) -> str:
         f"Not in the list of records due for disposal before {_when(before)}, so it was not "
         "sent (--include-not-due sends such records anyway)."
     )
+
+
+def _iso_text(text: str) -> str:
+    """An audit time (2025-06-01T10:04:05.123Z) as 2025-06-01 10:04 UTC."""
+    try:
+        return _when(datetime.fromisoformat(text.replace("Z", "+00:00")))
+    except ValueError:
+        return text
 
 
 def _when(moment: datetime) -> str:

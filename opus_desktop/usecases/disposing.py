@@ -4,9 +4,14 @@ sent again, a run read back.
 
     connections = Connections()               # or Connections(ask=...) on a terminal
     listing = load_due(connections, LoadRequest(profile, password, before), state, on_page)
+    plan = plan_signed_off(connections, profile, password, selection, due, before, state)
     result = destroy(connections, DestroyRequest(...), state, on_created)
     result = send_again(connections, profile, password, run_id, state)
     connections.close()                       # when the tab or the command is done
+
+A run that has nothing left to do is not acted on again: send_again says so
+(DestroyResult.finished_already) without signing in, and its certificate and manifest
+are left as they are; a copy goes elsewhere only on request (`certificate=`).
 
 Each function takes the RunState it is given (progress, cancel) and returns plain data.
 `on_page` and `on_created` are called in the caller's thread (the tab's worker: it
@@ -21,9 +26,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import shutil
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -34,22 +41,28 @@ from opus_desktop.core.schema import Template
 from opus_desktop.documents import DocumentError
 from opus_desktop.jobs.audit import AuditLog, VerifyResult
 from opus_desktop.jobs.connect import Connection
-from opus_desktop.jobs.disposal import DestroyRun
+from opus_desktop.jobs.disposal import DestroyRun, finished
 from opus_desktop.jobs.disposal_outcome import (
     DestroyOutcome,
     Tenant,
     certificate_path,
     destroy_outcome,
+    destroyed_earlier,
 )
 from opus_desktop.jobs.due import (
+    HORIZON,
     MAX_PER_PAGE,
     DisposalItem,
+    DisposalPlan,
     DueBatch,
     DueList,
     DueRecord,
+    EarlierDisposal,
     Selection,
     due_table,
     fetch_due,
+    find_due,
+    plan_disposal,
     read_selection,
 )
 from opus_desktop.jobs.errors import JobError
@@ -165,28 +178,105 @@ def load_due(
 
 
 @dataclass(frozen=True)
+class SignOffRequest:
+    """A signed-off sheet to check against the due list the tab has loaded."""
+
+    profile: Profile
+    password: str | None
+    path: Path
+    before: datetime  # the due list's date
+    listed: Sequence[DueRecord]  # the due records loaded already
+    rest: LoadRequest | None  # the pages still to load, if any
+    audit_path: Path | None = None
+
+
+@dataclass(frozen=True)
 class SignedOff:
-    """A signed-off sheet, and the due records loaded to check it against."""
+    """A signed-off sheet, the due records loaded to check it against, and the plan:
+    which of its keys are due as signed off, and why the others are not (None when
+    cancelled before it was made)."""
 
     selection: Selection
     more: DueList | None  # the pages loaded after the ones the tab had, if it had not all
+    plan: DisposalPlan | None = None
 
 
 def read_signed_off(
     connections: Connections,
-    path: Path,
-    rest: LoadRequest | None,
+    request: SignOffRequest,
     state: RunState,
     on_page: Callable[[DueBatch], None] | None = None,
 ) -> SignedOff:
-    """Read the row keys of a signed-off sheet; with `rest`, load the remaining due pages
-    first, so that "not in the due list" means not due at all."""
+    """Read a signed-off due list (SheetError for any other sheet: nothing is asked of
+    Opus then); with `request.rest`, load the remaining due pages first, so that "not in
+    the due list" means not due at all; then plan it (plan_signed_off)."""
+    path = request.path
     state.set_status(f"Reading {path.name}")
     selection = read_selection(path)
     more = None
-    if rest is not None and not state.cancel_requested:
-        more = load_due(connections, rest, state, on_page)
-    return SignedOff(selection, more)
+    if request.rest is not None and not state.cancel_requested:
+        more = load_due(connections, request.rest, state, on_page)
+    if state.cancel_requested or (more is not None and not more.complete):
+        return SignedOff(selection, more)
+    due = [*request.listed, *(more.records if more is not None else [])]
+    plan = plan_signed_off(
+        connections,
+        request.profile,
+        request.password,
+        selection,
+        due,
+        request.before,
+        state,
+        audit_path=request.audit_path,
+    )
+    return SignedOff(selection, more, None if state.cancel_requested else plan)
+
+
+def plan_signed_off(
+    connections: Connections,
+    profile: Profile,
+    password: str | None,
+    selection: Selection,
+    due: Sequence[DueRecord],
+    before: datetime,
+    state: RunState,
+    *,
+    include_not_due: bool = False,
+    audit_path: Path | None = None,
+) -> DisposalPlan:
+    """What to send of a signed-off list, given the records due before `before`: the
+    keys due with the date they were signed off with; the others each with its reason.
+    To tell them apart, the keys not in the due list are looked up in the audit log
+    (destroyed by an earlier run) and then in Opus's list of records due at any date
+    (not due yet, with the date), as far as needed to find them all."""
+    listed = {record.row_key for record in due}
+    missing = [item.key for item in selection.items if item.key not in listed]
+    earlier: dict[str, EarlierDisposal] = {}
+    later: dict[str, DueRecord] = {}
+    if missing:
+        with connections.use(profile, password) as connection:
+            tenant = Tenant.of(profile, connection.client.connection_id)
+            earlier = destroyed_earlier(AuditLog(audit_path), tenant, missing)
+            rest = [key for key in missing if key not in earlier]
+            if rest:
+                state.set_status(f"Looking up {len(rest):,} keys that are not due")
+                later = find_due(
+                    connection.client,
+                    rest,
+                    before + HORIZON,
+                    state=state,
+                    template=profile.template(),
+                    date_format=profile.date_format,
+                )
+    return plan_disposal(
+        selection.items,
+        due,
+        include_not_due,
+        before=before,
+        later=later,
+        destroyed=earlier,
+        date_format=profile.date_format,
+    )
 
 
 def export_due(
@@ -212,22 +302,28 @@ class DestroyRequest:
     before: datetime
     organisation: str = ""
     certificate: Path | None = None  # None: beside the input, else the data folder's
-    not_sent: Sequence[DisposalItem] = ()  # selected but left out (not due), with `reason`
+    not_sent: Sequence[DisposalItem] = ()  # selected but left out, with `reasons` or `reason`
     reason: str = ""
+    reasons: Mapping[str, str] | None = None  # key -> why it was left out
     input_path: Path | None = None  # the signed-off sheet
     outage_limit: float | None = None  # None: the "Give up after" setting
 
 
 @dataclass(frozen=True)
 class DestroyResult:
-    """A destroy action's outcome, and the certificate written after it."""
+    """A destroy action's outcome, and the certificate written after it (or, for a run
+    that had nothing left to do, the one it has, untouched)."""
 
     outcome: DestroyOutcome
     certificate: Path | None  # None: nothing destroyed yet, or it could not be written
     manifest: Path | None
     document_error: str | None  # why the certificate could not be written
-    pages: int = 0
+    pages: int = 0  # 0: not counted (a certificate left as it was)
     manifest_sha256: str = ""
+    finished_already: bool = False  # nothing was left to do: nothing was sent
+    written: bool = True  # the certificate and manifest were written by this call
+    copy: Path | None = None  # a copy of the certificate, written on request
+    copy_manifest: Path | None = None
 
     @property
     def run_id(self) -> str:
@@ -258,6 +354,7 @@ def destroy(
             before=request.before,
             not_sent=request.not_sent,
             reason=request.reason,
+            reasons=request.reasons,
             organisation=request.organisation,
             input_path=path.resolve() if path is not None else None,
             input_hash=file_sha256(path) if path is not None else None,
@@ -282,19 +379,30 @@ def send_again(
     failed_only: bool | None = None,
     outage_limit: float | None = None,
     announce: Callable[[int, int], None] | None = None,
+    certificate: Path | None = None,
 ) -> DestroyResult:
     """Go on with a disposal run: its failed records sent again (`destroy --retry-failed`)
     or what it had left to send (`--resume`); with `failed_only` None, the failed ones
-    when there are any. `announce(to_send, destroyed)` is called before anything is sent."""
+    when there are any. `announce(to_send, destroyed)` is called before anything is sent.
+
+    A run with nothing left to do is not touched (`finished_already`): nothing is sent,
+    no audit entry is written, and its certificate and manifest stay as they are; with
+    `certificate` a copy of them goes there. Otherwise `certificate` is where this
+    action's certificate goes (None: where the run's goes)."""
+    with Journal(journal_path) as journal:
+        counts = journal.run(run_id).counts
+        retry = counts.failed > 0 if failed_only is None else failed_only
+        if finished(journal, AuditLog(audit_path), run_id, retry):
+            outcome = destroy_outcome(journal, AuditLog(audit_path), run_id)
+            return _documents_kept(outcome, certificate)
     with connections.use(profile, password) as connection, Journal(journal_path) as journal:
         runner = _runner(journal, connection, profile, audit_path, outage_limit)
         counts = journal.run(run_id).counts
-        retry = counts.failed > 0 if failed_only is None else failed_only
         if announce is not None:  # (records to send, destroyed already)
             announce(counts.failed if retry else counts.remaining, counts.ok)
         act = runner.retry_failed if retry else runner.resume
         outcome = act(run_id, state, operator_name)
-    return _with_documents(outcome, state)
+    return _with_documents(outcome, state, certificate)
 
 
 def disposal_run(run: str, journal_path: Path | None = None) -> tuple[str, Profile]:
@@ -346,10 +454,12 @@ def _runner(
     )
 
 
-def _with_documents(outcome: DestroyOutcome, state: RunState) -> DestroyResult:
+def _with_documents(
+    outcome: DestroyOutcome, state: RunState, target: Path | None = None
+) -> DestroyResult:
     if not outcome.destroyed:
         return DestroyResult(outcome, None, None, None)
-    pdf = certificate_path(outcome.run)
+    pdf = target or certificate_path(outcome.run)
     state.set_status(f"Writing the certificate {pdf.name}")
     try:
         from opus_desktop.documents.certificate import write_disposal_documents
@@ -362,3 +472,64 @@ def _with_documents(outcome: DestroyOutcome, state: RunState) -> DestroyResult:
     return DestroyResult(
         outcome, written.pdf, written.manifest, None, written.pages, written.manifest_sha256
     )
+
+
+def _documents_kept(outcome: DestroyOutcome, copy_to: Path | None) -> DestroyResult:
+    """The documents of a run that had nothing left to do: as they are, never written
+    again; a copy of both where `copy_to` says. Where there are none (they could not be
+    written, or were moved), they are written now, at `copy_to` if given."""
+    if not outcome.destroyed:
+        return DestroyResult(outcome, None, None, None, finished_already=True)
+    try:
+        from opus_desktop.documents.certificate import manifest_path_for
+    except ImportError as exc:
+        return DestroyResult(outcome, None, None, f"Qt cannot load ({exc}).", finished_already=True)
+    pdf = certificate_path(outcome.run)
+    manifest = manifest_path_for(pdf)
+    there = [path for path in (pdf, manifest) if path.is_file()]
+    if not there:
+        return replace(_with_documents(outcome, RunState(), copy_to), finished_already=True)
+    if len(there) == 1:  # half of them: the other is not written again either
+        missing = manifest if there[0] == pdf else pdf
+        return DestroyResult(
+            outcome,
+            pdf if pdf in there else None,
+            manifest if manifest in there else None,
+            f"{missing} is not there any more; the other one is left as it is.",
+            finished_already=True,
+            written=False,
+        )
+    kept = DestroyResult(
+        outcome, pdf, manifest, None, 0, file_sha256(manifest), True, written=False
+    )
+    if copy_to is None or _same_file(copy_to, pdf):
+        return kept
+    # The certificate names its manifest's file: the copy keeps that name when it can.
+    copy_manifest = copy_to.with_name(manifest.name)
+    if _same_file(copy_manifest, manifest):
+        copy_manifest = manifest_path_for(copy_to)
+    try:
+        for source, target in ((pdf, copy_to), (manifest, copy_manifest)):
+            _copy_new(source, target)
+    except DocumentError as exc:
+        return replace(kept, document_error=exc.message)
+    return replace(kept, copy=copy_to, copy_manifest=copy_manifest)
+
+
+def _same_file(one: Path, other: Path) -> bool:
+    return os.path.normcase(one.resolve()) == os.path.normcase(other.resolve())
+
+
+def _copy_new(source: Path, target: Path) -> None:
+    """Copy `source` to `target`, which must not exist: a copy never replaces a file."""
+    try:
+        with source.open("rb") as reading, target.open("xb") as writing:
+            shutil.copyfileobj(reading, writing)
+    except FileExistsError:
+        raise DocumentError(
+            f"{target} exists already: a copy of the certificate goes to a new path."
+        ) from None
+    except OSError as exc:
+        raise DocumentError(
+            f"Cannot copy {source.name} to {target}: {exc.strerror or exc}."
+        ) from None

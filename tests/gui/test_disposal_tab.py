@@ -36,6 +36,7 @@ from opus_desktop.opus import RetryPolicy
 from opus_desktop.profiles import Profile
 from opus_desktop.sandbox import Sandbox
 from opus_desktop.usecases.disposing import Connections
+from tests.helpers.signoff import due_dates, signed_list
 from tests.helpers.tools import pdftotext
 from tests.integration.conftest import MakeSandbox
 from tests.integration.test_disposal_sandbox import add_due_records, open_connection
@@ -376,29 +377,32 @@ def test_a_signed_off_sheet_ticks_exactly_its_keys_and_lists_the_others(
     assert tab.model.rowCount() == 50 and not tab.loader.complete
     tab.model.set_checked(tab.model.row_keys()[:5], True)  # ticked before: not on the sheet
     due = sorted(sandbox.due_keys(now()))
-    later = [k for k in due if k not in tab.model.row_keys()][:6]  # on pages not loaded yet
-    not_due = next(iter(set(sandbox.records()) - set(due)))
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.append(["Row key", "Approved by"])
-    for key in [later[0], "NO-SUCH-KEY", *later[1:], later[2], not_due]:
-        sheet.append([key, "Records manager"])
-    signed = tmp_path / "signed off.xlsx"
-    book.save(signed)
+    later = [k for k in due if k not in tab.model.row_keys()][:8]  # on pages not loaded yet
+    kept, stale = later[6], later[7]
+    dates = due_dates(sandbox)
+    not_due = sorted(set(dates) - set(due))[0]
+    dates[stale] = "2001-02-03 04:05:06"  # the retention changed after sign-off
+    keys = [later[0], "NO-SUCH-KEY", *later[1:6], later[2], not_due, kept, stale]
+    signed = signed_list(tmp_path / "signed off.xlsx", keys, dates, decisions={kept: "Keep"})
+    requests = sandbox.stats()
 
     tab.import_sheet(signed)
     wait_idle(qtbot, tab)
 
     assert tab.model.rowCount() == 120 and tab.loader.complete  # the rest was loaded first
-    assert tab.model.checked_keys() == set(later)
+    assert tab.model.checked_keys() == set(later[:6])
+    assert sandbox.stats().get("graph.destroy", 0) == requests.get("graph.destroy", 0)
     box = tab.loader.message_box
     assert box is not None and box.isVisible()
-    assert box.windowTitle() == "Keys not in the due list"
-    assert "6 of the sheet's keys are ticked." in box.text()
-    assert "2 are not in the list of records due before" in box.text()
-    assert "NO-SUCH-KEY (row 3)" in box.text() and f"{not_due} (row 10)" in box.text()
-    assert "1 key appears more than once; it counts once." in box.text()
+    assert box.windowTitle() == "Keys left out"
+    text = box.text()
+    assert "6 of the sheet's keys are ticked. 1 is marked Keep, so it is not ticked." in text
+    assert "Held back: the retention changed after sign-off (1):" in text
+    assert f"{stale} (row 12): Held back: Opus now gives its disposal due date as" in text
+    assert "Not due yet (1):" in text
+    assert f"{not_due} (row 10): Not due yet: its disposal is due on {dates[not_due]}" in text
+    assert "Unknown to Opus (1):" in text and "NO-SUCH-KEY (row 3): Unknown to Opus:" in text
+    assert "1 key appears more than once; it counts once." in text
     assert f"{later[2]} again in rows 9" in box.detailedText()
     box.accept()
     qtbot.waitUntil(lambda: tab.loader.message_box is None)
@@ -413,7 +417,21 @@ def test_a_signed_off_sheet_ticks_exactly_its_keys_and_lists_the_others(
     tab.import_sheet(bad)
     wait_idle(qtbot, tab)
     assert tab.banner.isVisible() and 'no column headed "Row key"' in tab.banner.text()
-    assert tab.model.checked_keys() == set(later)  # a sheet that cannot be read changes nothing
+    assert tab.model.checked_keys() == set(later[:6])  # a sheet that cannot be read changes nothing
+
+    imported = tmp_path / "import sheet.xlsx"  # the keys of an import sheet, not a due list
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["Row key", "Name", "Created time"])
+    for key in due[:10]:
+        sheet.append([key, "A file", "2010-01-01 00:00:00"])
+    book.save(imported)
+    tab.import_sheet(imported)
+    wait_idle(qtbot, tab)
+    assert tab.banner.isVisible()
+    assert 'has no "Disposal due date" column, so it is not a due list' in tab.banner.text()
+    assert tab.model.checked_keys() == set(later[:6])
 
 
 # -- empty and error states ---------------------------------------------------------------------

@@ -25,6 +25,7 @@ from opus_desktop.jobs.audit import AuditLog
 from opus_desktop.jobs.journal import Journal
 from opus_desktop.sandbox import Sandbox
 from opus_desktop.sandbox_profiles import save_sandbox_profiles
+from tests.helpers.signoff import due_dates, signed_list
 from tests.helpers.tools import pdftotext
 from tests.integration.conftest import MakeSandbox
 
@@ -45,15 +46,9 @@ def pdf_text(path: Path) -> str:
     ).stdout
 
 
-def keys_sheet(path: Path, keys: list[str], header: str = "Row key") -> Path:
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.append([header, "Approved by"])
-    for key in keys:
-        sheet.append([key, "Records manager"])
-    book.save(path)
-    return path
+def keys_sheet(sandbox: Sandbox, path: Path, keys: list[str], header: str = "Row key") -> Path:
+    """A signed-off due list of `keys`, each with the due date Opus gives it."""
+    return signed_list(path, keys, due_dates(sandbox), key_header=header)
 
 
 @pytest.fixture
@@ -184,7 +179,7 @@ def test_keys_not_due_are_listed_and_left_out_unless_asked(
     assert demo.records()  # the demo tenant
     not_due = sorted(set(demo.records()) - set(due))[0]
     demo.set_record_state(due[1], "awaiting approval")  # due, but not yet approved in Opus
-    sheet = keys_sheet(tmp_path / "signed.xlsx", [due[0], "NO-SUCH-KEY", not_due, due[2]])
+    sheet = keys_sheet(demo, tmp_path / "signed.xlsx", [due[0], "NO-SUCH-KEY", not_due, due[2]])
 
     code, out, err = run(
         capsys,
@@ -198,15 +193,20 @@ def test_keys_not_due_are_listed_and_left_out_unless_asked(
         "--yes",
     )
     assert code == 1, err
-    assert "2 not in the list of records due before" in out and "left out:" in out
-    assert "  NO-SUCH-KEY (row 3)" in out and f"  {not_due} (row 4)" in out
+    assert "signed.xlsx lists 4 row keys; 2 of them are due for disposal." in out
+    assert "2 left out:" in out
+    assert "  NO-SUCH-KEY (row 3): Unknown to Opus: no record with this key" in out
+    not_due_on = due_dates(demo)[not_due]
+    assert f"  {not_due} (row 4): Not due yet: its disposal is due on {not_due_on}, after" in out
     assert demo.destroyed() == {due[0], due[2]}
     run_id = re.search(r"Run (\w{8}) finished: 2 destroyed, 0 not destroyed, 2 left out", out)
     assert run_id is not None
     certificate = tmp_path / f"certificate-of-destruction-{run_id.group(1)}.pdf"
-    assert f"Certificate of destruction: {certificate} (1 page)" in out
+    assert f"Certificate of destruction: {certificate} (" in out
 
-    sheet = keys_sheet(tmp_path / "again.xlsx", [due[0], "NO-SUCH-KEY", due[1]], header="rowKey")
+    sheet = keys_sheet(
+        demo, tmp_path / "again.xlsx", [due[0], "NO-SUCH-KEY", due[1]], header="rowKey"
+    )
     code, out, err = run(
         capsys,
         "destroy",
@@ -247,7 +247,7 @@ def test_confirmation_is_typed_or_refused(
     qapp: object,
 ) -> None:
     keys = sorted(demo.due_keys(now()))[:3]
-    sheet = keys_sheet(tmp_path / "signed.xlsx", keys)
+    sheet = keys_sheet(demo, tmp_path / "signed.xlsx", keys)
     command = [
         "destroy",
         "--profile",
@@ -278,7 +278,7 @@ def test_confirmation_is_typed_or_refused(
 def test_a_sheet_without_row_keys_is_refused(
     demo: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    sheet = keys_sheet(tmp_path / "wrong.xlsx", ["REC-00001"], header="Key")
+    sheet = keys_sheet(demo, tmp_path / "wrong.xlsx", ["REC-00001"], header="Key")
     code, _, err = run(
         capsys,
         "destroy",
@@ -320,7 +320,7 @@ def test_a_killed_destroy_resumes_and_destroys_every_key_once(
     sandbox = make_sandbox(latency_ms=300)
     save_sandbox_profiles(sandbox)
     keys = sorted(sandbox.due_keys(now()))[:40]
-    sheet = keys_sheet(tmp_path / "signed.xlsx", keys)
+    sheet = keys_sheet(sandbox, tmp_path / "signed.xlsx", keys)
     command = [
         sys.executable, "-m", "opus_desktop", "destroy", "--profile", "Sandbox",
         "--input", str(sheet), "--justification", "Schedule 4.2", "--yes",
@@ -378,7 +378,7 @@ def three_disposals(
 ) -> Path:
     keys = sorted(demo.due_keys(now()))
     for n in range(3):
-        sheet = keys_sheet(tmp_path / f"signed-{n}.xlsx", keys[n * 2 : n * 2 + 2])
+        sheet = keys_sheet(demo, tmp_path / f"signed-{n}.xlsx", keys[n * 2 : n * 2 + 2])
         code, _, err = run(
             capsys,
             "destroy",

@@ -262,6 +262,7 @@ def test_due_table_has_row_key_first_and_the_due_date_last() -> None:
     headers, rows = due_table(records, TEMPLATE)
     assert headers == [
         "Row key",
+        "Decision",
         "Name",
         "Classification",
         "Created time",
@@ -272,6 +273,7 @@ def test_due_table_has_row_key_first_and_the_due_date_last() -> None:
     assert rows == [
         [
             key(0),
+            "Destroy",
             "Minutes 0",
             "Records/Class 0",
             "2010-01-01 00:00:00",
@@ -318,7 +320,9 @@ def test_read_selection_takes_the_row_key_column(tmp_path: Path) -> None:
 def test_read_selection_accepts_rowkey_in_csv(tmp_path: Path) -> None:
     path = tmp_path / "keys.csv"
     with path.open("w", newline="", encoding="utf-8") as handle:
-        csv.writer(handle).writerows([["rowKey", "note"], ["A-1", "x"], ["A-2", "y"]])
+        csv.writer(handle).writerows(
+            [["rowKey", "disposalDueDate"], ["A-1", "2025-01-01"], ["A-2", "2025-01-02"]]
+        )
     assert read_selection(path).keys == ["A-1", "A-2"]
 
 
@@ -326,7 +330,9 @@ def test_a_sheet_without_a_row_key_column_is_refused_by_name(tmp_path: Path) -> 
     path = write_xlsx(tmp_path / "wrong.xlsx", [["Key", "Name"], ["K-1", "x"]])
     with pytest.raises(SheetError, match=r'wrong\.xlsx.*"Row key".*"Key", "Name"'):
         read_selection(path)
-    empty = write_xlsx(tmp_path / "empty.xlsx", [["Row key", "Name"], [None, "x"]])
+    empty = write_xlsx(
+        tmp_path / "empty.xlsx", [["Row key", "Name", "Disposal due date"], [None, "x", None]]
+    )
     with pytest.raises(SheetError, match="lists no row keys"):
         read_selection(empty)
 
@@ -335,17 +341,18 @@ def test_plan_sends_due_keys_and_lists_the_others() -> None:
     opus = FakeOpus(5)
     due = normalise_due([opus.item(key(n)) for n in range(5)], TEMPLATE)
     selected = [
-        DisposalItem(key(1), row=2),
+        DisposalItem(key(1), due=due[1].due, row=2),
         DisposalItem("GONE", "Old", row=3),
-        DisposalItem(key(3), row=4),
+        DisposalItem(key(3), due=due[3].due, row=4),
     ]
     plan = plan_disposal(selected, due)
     assert [i.key for i in plan.send] == [key(1), key(3)]
     assert plan.send[0].name == "Minutes 1" and plan.send[0].row == 2  # from the fresh list
     assert [i.key for i in plan.not_due] == ["GONE"]
-    assert list(plan.not_sent(False)) == ["GONE"] and plan.not_sent(True) == {}
+    assert [out.item.key for out in plan.not_sent] == ["GONE"]
     with_all = plan_disposal(selected, due, include_not_due=True)
     assert [i.key for i in with_all.send] == [key(1), "GONE", key(3)]
+    assert with_all.not_sent == []
 
 
 @pytest.mark.parametrize(

@@ -5,12 +5,18 @@
     destroyer.retry(run_id)      # the failed (and unsent) records of a run, again
 
 The run is jobs.disposal's DestroyRun, through tasks.destroy / tasks.send_again, as the
-`destroy` command drives it: journalled, audited, then the certificate. Answers reach
-the outcome panel batch by batch; when the run ends, destroyed records leave the list
-and every record sent is unticked.
+`destroy` command drives it: journalled, audited, then the certificate. When the ticks
+are exactly the ones a signed-off sheet gave, the run also keeps that sheet and the keys
+it left out, each with its reason, as `destroy --input` does. Answers reach the outcome
+panel batch by batch; when the run ends, destroyed records leave the list and every
+record sent is unticked. Retrying a run with nothing left to do sends nothing and leaves
+its certificate as it is.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QObject, Qt, Signal, Slot
 from PySide6.QtWidgets import QWidget
@@ -24,7 +30,7 @@ from opus_desktop.gui.disposal.loading import DueLoader
 from opus_desktop.gui.disposal.outcome import OutcomePanel
 from opus_desktop.gui.settings import Option
 from opus_desktop.gui.workers import Task
-from opus_desktop.jobs.due import summarise
+from opus_desktop.jobs.due import DisposalItem, summarise
 from opus_desktop.usecases.disposing import DestroyRequest, DestroyResult, destroy, send_again
 
 ORGANISATION: Option[str] = Option(
@@ -93,9 +99,19 @@ class Destroyer(QObject):
             dialog.organisation(),
             dialog.certificate(),
         )
+        signed = self.loader.signed_off
+        plan = signed.plan if signed is not None else None
+        sheet: dict[str, Any] = {}
+        if signed is not None and plan is not None and _keys(plan.send) == _keys(items):
+            items = list(plan.send)  # with their rows on the sheet
+            sheet = {
+                "not_sent": [out.item for out in plan.not_sent],
+                "reasons": {out.item.key: out.reason for out in plan.not_sent},
+                "input_path": signed.selection.path,
+            }
 
         def go(password: str | None) -> None:
-            request = DestroyRequest(profile, password, items, *fields)
+            request = DestroyRequest(profile, password, items, *fields, **sheet)
             connections, emit = tab.connections, self.created.emit
             journal, audit = tab.journal_path, tab.audit_path
             task = Task(
@@ -144,6 +160,7 @@ class Destroyer(QObject):
     def _ended(self, result: DestroyResult) -> None:
         tab = self.tab
         self.last_result = result
+        self.loader.signed_off = None  # its ticks were acted on
         outcome = result.outcome
         self.outcome.show_result(result)
         tab.model.set_checked([record.key for record in outcome.records], False)
@@ -154,8 +171,11 @@ class Destroyer(QObject):
             destroyed=f"{len(outcome.destroyed):,}",
             failed=f"{len(outcome.failed):,}",
         )
+        if result.finished_already:
+            text += " " + tr("Nothing was left to send, so nothing was sent.")
         if result.certificate is not None:
-            text += " " + tr("Certificate: {path}").format(path=result.certificate)
+            kept = tr(" (left as it was)") if not result.written else ""
+            text += " " + tr("Certificate: {path}").format(path=result.certificate) + kept
         tab.status_message.emit(text)
         if outcome.error is not None:
             tab.show_banner(outcome.error.message)
@@ -164,3 +184,7 @@ class Destroyer(QObject):
     def _failed(self, exc: BaseException) -> None:
         message = exc.message if isinstance(exc, AppError) else tr("Something went wrong.")
         self.outcome.show_failure(message)
+
+
+def _keys(items: Iterable[DisposalItem]) -> set[str]:
+    return {item.key for item in items}

@@ -29,10 +29,20 @@ from opus_desktop.gui.disposal.host import DisposalHost
 from opus_desktop.gui.editor.words import count
 from opus_desktop.gui.settings import LAST_FOLDER
 from opus_desktop.gui.workers import Task
-from opus_desktop.jobs.due import MAX_PER_PAGE, DisposalItem, DueBatch, DueList
+from opus_desktop.jobs.due import (
+    DESTROYED_ALREADY,
+    HELD_BACK,
+    MAX_PER_PAGE,
+    NOT_DUE_YET,
+    UNKNOWN,
+    DueBatch,
+    DueList,
+    LeftOut,
+)
 from opus_desktop.usecases.disposing import (
     LoadRequest,
     SignedOff,
+    SignOffRequest,
     export_due,
     load_due,
     read_signed_off,
@@ -41,6 +51,13 @@ from opus_desktop.usecases.disposing import (
 SHEET_FILTER = "Excel workbook (*.xlsx);;CSV file (*.csv)"
 SIGNED_OFF_FILTER = f"Sheets ({SHEET_PATTERNS});;All files (*)"
 KEYS_LISTED = 30  # in the message box; its details hold them all
+# How the message box groups the keys left out, in this order.
+LEFT_OUT_HEADINGS = (
+    (HELD_BACK, "Held back: the retention changed after sign-off"),
+    (DESTROYED_ALREADY, "Destroyed already"),
+    (NOT_DUE_YET, "Not due yet"),
+    (UNKNOWN, "Unknown to Opus"),
+)
 
 
 def tr(text: str) -> str:
@@ -67,6 +84,7 @@ class DueLoader(QObject):
         self.complete = False
         self.stale = False
         self.message_box: QMessageBox | None = None
+        self.signed_off: SignedOff | None = None  # the last signed-off sheet imported
         self._generation = 0
         self.page.connect(self._page_arrived)
 
@@ -81,6 +99,7 @@ class DueLoader(QObject):
     def forget(self) -> None:
         """No list any more (another profile); results still on the way are dropped."""
         self._generation += 1
+        self.signed_off = None
         self.before = None
         self.pages = 0
         self.next_start = None
@@ -224,9 +243,11 @@ class DueLoader(QObject):
         )
 
     def import_sheet(self, path: Path | None = None) -> None:
-        """Tick exactly the row keys of a signed-off sheet (its "Row key" column) and list
-        the keys that are not due; the pages still to load are loaded first, so that
-        every due record is known."""
+        """Tick exactly the keys of a signed-off due list that are due as signed off, and
+        list the others with the reason for each (held back, destroyed already, not due
+        yet, unknown to Opus); rows marked Keep are not ticked. The pages still to load
+        are loaded first, so that every due record is known. A sheet that is no due list
+        (no "Disposal due date" column) changes nothing: the banner says why."""
         tab = self.tab
         if path is None:
             chosen, _ = QFileDialog.getOpenFileName(
@@ -241,15 +262,24 @@ class DueLoader(QObject):
         generation, restart = self._generation, self.stale
         start = None if restart else self.next_start
         rest_needed = restart or not self.complete
+        listed = [] if restart else tab.model.records()
 
         def go(password: str | None) -> None:
-            if generation != self._generation:
+            if generation != self._generation or tab.profile is None or self.before is None:
                 return
-            rest = self._request(start, None, password) if rest_needed else None
+            request = SignOffRequest(
+                tab.profile,
+                password,
+                target,
+                self.before,
+                listed,
+                self._request(start, None, password) if rest_needed else None,
+                tab.audit_path,
+            )
             connections, emit = tab.connections, self.page.emit
             task = Task(
                 lambda state: read_signed_off(
-                    connections, target, rest, state, lambda b: emit((generation, b))
+                    connections, request, state, lambda b: emit((generation, b))
                 ),
                 name="import signed-off sheet",
             )
@@ -271,62 +301,75 @@ class DueLoader(QObject):
         model = self.tab.model
         selection = result.selection
         self._remember_folder(selection.path)
-        listed = set(model.row_keys())
-        ticked = model.set_only_checked(selection.keys)
-        missing = [item for item in selection.items if item.key not in listed]
-        self.tab.status_message.emit(
-            tr("{ticked} ticked from {name}; {missing} not in the due list.").format(
-                ticked=count(ticked, tr("1 record"), tr("{0} records")),
-                name=selection.path.name,
-                missing=f"{len(missing):,}",
+        plan = result.plan
+        if plan is None:  # cancelled while loading: the keys cannot be told apart yet
+            self.tab.status_message.emit(
+                tr("Cancelled: nothing was ticked from {name}.").format(name=selection.path.name)
             )
+            return
+        self.signed_off = result
+        ticked = model.set_only_checked(item.key for item in plan.send)
+        text = tr("{ticked} ticked from {name}; {left} left out").format(
+            ticked=count(ticked, tr("1 record"), tr("{0} records")),
+            name=selection.path.name,
+            left=f"{len(plan.left_out):,}",
         )
-        if missing or selection.repeated:
-            self._show_not_due(missing, selection.repeated, ticked)
+        if selection.kept:
+            text += tr(", {kept} marked Keep").format(kept=f"{len(selection.kept):,}")
+        self.tab.status_message.emit(text + ".")
+        if plan.left_out or selection.repeated or selection.kept:
+            self._show_left_out(result, ticked)
 
-    def _show_not_due(
-        self, missing: list[DisposalItem], repeated: dict[str, list[int]], ticked: int
-    ) -> None:
-        lines = [
-            item.key + (tr(" (row {row})").format(row=item.row) if item.row else "")
-            for item in missing
-        ]
+    def _show_left_out(self, result: SignedOff, ticked: int) -> None:
+        selection, plan = result.selection, result.plan
+        assert plan is not None
         text = count(
             ticked,
             tr("1 of the sheet's keys is ticked."),
             tr("{0} of the sheet's keys are ticked."),
         )
-        if missing:
+        if selection.kept:
             text += " " + count(
-                len(missing),
-                tr("1 is not in the list of records due before {date}, so it is not ticked"),
-                tr("{0} are not in the list of records due before {date}, so they are not ticked"),
-            ).format(date=local_text(self.before or self.tab.before()))
-            text += tr(": not due yet, destroyed already, or not in Opus.")
-            text += "\n\n" + "\n".join(lines[:KEYS_LISTED])
-            if len(lines) > KEYS_LISTED:
-                text += "\n" + tr("... and {n} more (see the details).").format(
-                    n=f"{len(lines) - KEYS_LISTED:,}"
-                )
-        if repeated:
+                len(selection.kept),
+                tr("1 is marked Keep, so it is not ticked."),
+                tr("{0} are marked Keep, so they are not ticked."),
+            )
+        details: list[str] = []
+        shown = 0
+        for kind, heading in LEFT_OUT_HEADINGS:
+            group = plan.of_kind(kind)
+            if not group:
+                continue
+            text += "\n\n" + tr(heading) + f" ({len(group):,}):"
+            for out in group:
+                details.append(_left_out_line(out))
+                if shown < KEYS_LISTED:
+                    text += "\n" + _left_out_line(out)
+                    shown += 1
+        if len(plan.left_out) > shown:
+            text += "\n" + tr("... and {n} more (see the details).").format(
+                n=f"{len(plan.left_out) - shown:,}"
+            )
+        if selection.repeated:
             text += "\n\n" + count(
-                len(repeated),
+                len(selection.repeated),
                 tr("1 key appears more than once; it counts once."),
                 tr("{0} keys appear more than once; each counts once."),
             )
         box = QMessageBox(
-            QMessageBox.Icon.Warning if missing else QMessageBox.Icon.Information,
-            tr("Keys not in the due list") if missing else tr("Keys listed twice"),
+            QMessageBox.Icon.Warning if plan.left_out else QMessageBox.Icon.Information,
+            tr("Keys left out") if plan.left_out else tr("Signed-off sheet"),
             text,
             QMessageBox.StandardButton.Ok,
             self.widget,
         )
         box.setObjectName("not-due-keys")
-        details = lines + [
+        box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        details += [
             tr("{key} again in rows {rows}").format(key=key, rows=", ".join(map(str, rows)))
-            for key, rows in repeated.items()
+            for key, rows in selection.repeated.items()
         ]
-        if len(lines) > KEYS_LISTED or repeated:
+        if len(plan.left_out) > shown or selection.repeated:
             box.setDetailedText("\n".join(details))
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.finished.connect(self._message_closed)
@@ -343,3 +386,9 @@ class DueLoader(QObject):
 
     def _remember_folder(self, path: Path) -> None:
         self.tab.settings.set(LAST_FOLDER, str(Path(path).parent))
+
+
+def _left_out_line(out: LeftOut) -> str:
+    """ "KEY (row 3): the reason", the reason as the run's record keeps it."""
+    row = tr(" (row {row})").format(row=out.item.row) if out.item.row else ""
+    return f"{out.item.key}{row}: {out.reason}"
