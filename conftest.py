@@ -12,7 +12,7 @@ import keyring.backend
 import keyring.errors
 import pytest
 
-from opus_desktop import profiles
+from opus_desktop import logs, profiles
 from opus_desktop.core import datetimes, values
 
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
@@ -71,6 +71,12 @@ def no_remembered_passwords() -> None:
     # answer for the next one's profile of the same name.
     profiles._memory.clear()
     profiles._typed.clear()
+
+
+@pytest.fixture(autouse=True)
+def log_file_problems_told_again() -> None:
+    # Each process says once that it works without a log file; each test is a new start.
+    logs._told.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -122,6 +122,9 @@ def install_redaction(logger: logging.Logger | None = None) -> None:
             handler.addFilter(RedactingFilter())
 
 
+_told: set[str] = set()
+
+
 def setup_logging(level: int | None = None, directory: Path | None = None) -> Path | None:
     """Send the app's log records to `<log folder>/opus-desktop.log`; return the file.
 
@@ -145,7 +148,9 @@ def setup_logging(level: int | None = None, directory: Path | None = None) -> Pa
         handler.setFormatter(logging.Formatter(FORMAT))
     except (AppError, OSError) as exc:
         why = exc.message if isinstance(exc, AppError) else os_error_sentence(exc)
-        print(f"opus-desktop: working without a log file: {why}", file=sys.stderr)
+        if why not in _told:  # the window sets logging up again after the command line
+            _told.add(why)
+            print(f"opus-desktop: working without a log file: {why}", file=sys.stderr)
         path = None
         handler = _Stderr()
         handler.setFormatter(logging.Formatter("opus-desktop: %(levelname)s %(message)s"))

@@ -22,7 +22,7 @@ from opus_desktop.errors import AppError
 
 HOME_VARIABLE = "OPUS_DESKTOP_HOME"
 _APP = "opus-desktop"
-_READ_ONLY = (errno.EACCES, errno.EPERM, errno.EROFS)
+READ_ONLY_ERRORS = (errno.EACCES, errno.EPERM, errno.EROFS)
 
 
 class FolderError(AppError):
@@ -37,7 +37,7 @@ def _home() -> Path | None:
 
 def folder_error(path: Path, exc: OSError) -> FolderError:
     """The sentence for a folder `path` that could not be created or made private."""
-    if exc.errno in _READ_ONLY:
+    if exc.errno in READ_ONLY_ERRORS:
         existing = next((p for p in (path, *path.parents) if p.exists()), path)
         return FolderError(
             f"The folder {existing} is read-only, so Opus Desktop cannot keep its files in "

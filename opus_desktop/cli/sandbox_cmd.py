@@ -25,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         sandbox = Sandbox(config_from(args))
     except (ValueError, OSError) as exc:
-        print(f"opus-desktop: the sandbox cannot start: {exc}")
+        print(f"opus-desktop: the sandbox cannot start: {str(exc).rstrip('.')}.")
         return 2
     profile = save_sandbox_profiles(sandbox)
     print(describe(sandbox))

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from opus_desktop.files import make_private
 from opus_desktop.jobs.errors import JournalError
-from opus_desktop.paths import folder_error
+from opus_desktop.paths import READ_ONLY_ERRORS, folder_error
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +125,9 @@ class Database:
                     os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
             make_private(path)
         except OSError as exc:
+            if exc.errno in READ_ONLY_ERRORS:  # an existing journal on a read-only disk
+                said = folder_error(path.parent, exc).message
+                raise JournalError(f"The journal {path} cannot be written: {said}") from exc
             raise JournalError(
                 f"The journal {path} cannot be created or opened: {exc.strerror or exc}."
             ) from exc

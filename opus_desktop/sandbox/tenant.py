@@ -10,6 +10,7 @@ tokens are kept as SHA-256 digests, never as themselves.
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import sqlite3
 import threading
@@ -59,16 +60,28 @@ class DueRow:
     due_at: str
 
 
+class TenantError(OSError):
+    """The tenant's database cannot be opened (the front ends tell an OSError as it is)."""
+
+
 class Tenant:
     """The stored state of one sandbox folder."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+        try:
+            self._db = sqlite3.connect(path, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            if path.parent.is_dir() and not os.access(path.parent, os.W_OK):
+                raise TenantError(
+                    f"its tenant cannot be kept in {path.parent}: the folder is read-only "
+                    "(set OPUS_DESKTOP_HOME to a folder you can write to)"
+                ) from exc
+            raise TenantError(f"its tenant {path} cannot be opened: {exc}") from exc
         self._connections: dict[str, Connection] = {}
         for (definition,) in self._db.execute("SELECT definition FROM connections"):
             connection = Connection.from_json(definition)

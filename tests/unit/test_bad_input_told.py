@@ -341,3 +341,45 @@ def test_any_file_nested_too_deeply_is_one_sentence_meanwhile(
     )
     assert code == 2 and "nested too deeply" in last_line(err)
     assert last_line(err).startswith("opus-desktop: ")
+
+
+def test_a_journal_on_a_read_only_disk_names_the_folder(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from opus_desktop.jobs import database
+    from opus_desktop.jobs.journal import Journal
+
+    with Journal():
+        pass  # the journal exists; the disk then becomes read-only
+
+    def refused(path: Path) -> None:
+        raise OSError(errno.EROFS, "Read-only file system", str(path))
+
+    monkeypatch.setattr(database, "make_private", refused)
+    with pytest.raises(AppError) as raised, Journal():
+        pass
+    folder = home / "data"
+    assert str(raised.value) == (
+        f"The journal {folder / 'journal.sqlite3'} cannot be written: The folder {folder} is "
+        f"read-only, so Opus Desktop cannot keep its files in {folder}: make it writable, or "
+        "set OPUS_DESKTOP_HOME to a folder you can write to."
+    )
+
+
+def test_a_sandbox_in_a_read_only_folder_says_so(
+    home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from opus_desktop.sandbox import tenant
+
+    folder = home / "data" / "sandbox"
+    (folder / "sandbox.sqlite3").mkdir(parents=True)  # SQLite cannot open it, even as root
+    with monkeypatch.context() as patch:
+        patch.setattr(tenant.os, "access", lambda path, mode: False)
+        code, out, _ = cli(capsys, "sandbox", "--port", "0")
+    assert code == 2
+    assert out.strip() == (
+        f"opus-desktop: the sandbox cannot start: its tenant cannot be kept in {folder}: the "
+        "folder is read-only (set OPUS_DESKTOP_HOME to a folder you can write to)."
+    )
+    with pytest.raises(tenant.TenantError, match=r"its tenant .* cannot be opened: unable to"):
+        tenant.Tenant(folder / "sandbox.sqlite3")
