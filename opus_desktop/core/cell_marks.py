@@ -217,7 +217,6 @@ _TEXT = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
 _CELLS = (f"{{{_TABLE}}}table-cell", f"{{{_TABLE}}}covered-table-cell")
 _ROW = f"{{{_TABLE}}}table-row"
 _SHEET = f"{{{_TABLE}}}table"
-_ERROR_TEXT = re.compile(r"#[A-Z/0-9]+[!?]|#N/A|Err:\d{3}")
 
 
 def ods_problems(path: Path, sheet: str) -> Marks:
@@ -265,8 +264,7 @@ def _ods_problem(cell: Any) -> ExcelError | Uncalculated | None:
         return None
     text = "".join(cell.itertext()).strip()
     if cell.get(f"{{{_CALC_EXT}}}value-type") == "error":
-        match = _ERROR_TEXT.search(text)
-        return ExcelError(match.group(0) if match else text or "#VALUE!")
+        return ExcelError(text or "#VALUE!")  # LibreOffice's own errors too: Err:502
     if cell.get(f"{{{_OFFICE}}}value-type") is None:
         # Written by a program and never calculated: there is no result to read.
         return Uncalculated(formula.split(":", 1)[-1].lstrip("="))

@@ -3,6 +3,7 @@ what they are, at their place, in files written by LibreOffice and Excel and by 
 
 from __future__ import annotations
 
+import io
 import struct
 import zipfile
 from pathlib import Path
@@ -202,6 +203,10 @@ def test_xls_records_of_unknown_codes_and_other_results() -> None:
             _biff(
                 0x0006, struct.pack("<HHH", 7, 2, 15) + bytes([2, 0, 0x99, 0, 0, 0]) + b"\xff\xff"
             ),
+            _biff(
+                0x0006,
+                struct.pack("<HHH", 40_000, 3, 15) + bytes([2, 0, 0x2A, 0, 0, 0]) + b"\xff\xff",
+            ),
             _biff(0x000A, b""),
             _biff(0x0205, cell + bytes([0x07, 1])),  # after the sheet's end: another sheet's
         ]
@@ -210,6 +215,7 @@ def test_xls_records_of_unknown_codes_and_other_results() -> None:
         (3, 1): ExcelError("#VALUE!"),
         (4, 2): ExcelError("#DIV/0!"),
         (7, 2): ExcelError("#VALUE!"),
+        (40_000, 3): ExcelError("#N/A"),
     }
 
 
@@ -275,3 +281,14 @@ def test_ods_repeated_error_cells_odd_counts_and_formulas(tmp_path: Path) -> Non
         (2, 0): Uncalculated("SUM([.A1:.B2])"),
         (2, 1): Uncalculated("XLOOKUP(1)"),
     }
+
+
+@pytest.mark.parametrize("data", [b"\x03", b"\x03\x09abc", b"\x83"])
+def test_xlsb_records_cut_short_are_told(data: bytes) -> None:
+    with pytest.raises(EOFError):
+        list(cell_marks.records(io.BytesIO(data)))
+
+
+def test_xlsb_records_read_whole() -> None:
+    data = b"\x03\x02ab" + b"\x9c\x01\x01c"
+    assert list(cell_marks.records(io.BytesIO(data))) == [(3, b"ab"), (156, b"c")]
