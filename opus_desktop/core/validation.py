@@ -188,12 +188,14 @@ class ValidationResult:
 
     def summary(self) -> str:
         """One line for the CLI and the status bar."""
+        rows = "1 row" if self.rows == 1 else f"{self.rows:,} rows"
         text = (
-            f"{self.source.source}: {self.rows} rows, {self.valid_rows} valid, "
-            f"{self.rows - self.valid_rows} invalid"
+            f"{self.source.source}: {rows}, {self.valid_rows:,} valid, "
+            f"{self.rows - self.valid_rows:,} invalid"
         )
         if self.sheet_problems:
-            text += f"; {len(self.sheet_problems)} problem(s) with the mapping"
+            count = len(self.sheet_problems)
+            text += f"; {count} problem{'s' if count != 1 else ''} with the mapping"
         return text + "."
 
 

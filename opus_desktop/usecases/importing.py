@@ -59,9 +59,8 @@ class LoadedSheet:
         return (self.counts or tally(self.rows))[0]
 
     def summary(self) -> str:
-        return (
-            f"{self.source.source}: {len(self.rows):,} rows, {self.invalid_rows:,} with problems."
-        )
+        rows = "1 row" if len(self.rows) == 1 else f"{len(self.rows):,} rows"
+        return f"{self.source.source}: {rows}, {self.invalid_rows:,} with problems."
 
 
 PREVIEW_ROWS = 200  # rows the import dialog shows, and looks through for option labels

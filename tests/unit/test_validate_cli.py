@@ -73,7 +73,7 @@ def test_a_valid_sheet_exits_0(
         encoding="utf-8",
     )
     assert main(["validate", "--profile", "Demo", "--input", str(sheet)]) == 0
-    assert "1 rows, 1 valid, 0 invalid" in capsys.readouterr().out
+    assert "1 row, 1 valid, 0 invalid" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(

@@ -160,7 +160,7 @@ def test_a_required_column_without_a_source_is_reported_once(
         "to it or give it a constant."
     )
     assert all(r.ok and not result.is_valid(r) for r in result.records)
-    assert result.summary().endswith("50 rows, 0 valid, 50 invalid; 1 problem(s) with the mapping.")
+    assert result.summary().endswith("50 rows, 0 valid, 50 invalid; 1 problem with the mapping.")
 
 
 def test_stale_mapping_entries_are_reported_once_and_do_not_block(
