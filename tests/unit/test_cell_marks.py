@@ -292,3 +292,23 @@ def test_xlsb_records_cut_short_are_told(data: bytes) -> None:
 def test_xlsb_records_read_whole() -> None:
     data = b"\x03\x02ab" + b"\x9c\x01\x01c"
     assert list(cell_marks.records(io.BytesIO(data))) == [(3, b"ab"), (156, b"c")]
+
+
+def test_xls_streams_cut_before_their_end_keep_what_was_read() -> None:
+    error = _biff(0x0205, struct.pack("<HHH", 2, 0, 15) + bytes([0x07, 1]))
+    assert cell_marks._xls_errors(error, 0) == {(2, 0): ExcelError("#DIV/0!")}
+    sheet = _biff(0x0085, struct.pack("<I", 99) + bytes([0, 0, 1, 0]) + b"S")
+    assert cell_marks._xls_sheet_offset(sheet, "S") == 99
+    assert cell_marks._xls_sheet_offset(sheet, "T") is None
+
+
+def test_a_hostile_ods_repeat_marks_at_most_1024_cells(tmp_path: Path) -> None:
+    error = '<table:table-cell table:number-columns-repeated="5000" ' + _ERROR.removeprefix(
+        "<table:table-cell "
+    )
+    content = (
+        _ODS_HEAD + f'<table:table table:name="S"><table:table-row>{error}</table:table-row>'
+        "</table:table></office:spreadsheet></office:body></office:document-content>"
+    )
+    marks = problems(write_ods_content(tmp_path / "wide.ods", content), "ods", "S")
+    assert sorted(marks) == [(0, column) for column in range(1024)]
