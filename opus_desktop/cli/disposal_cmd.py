@@ -412,7 +412,7 @@ def _interactive() -> bool:
 
 def _show_plan(selection: Selection, plan: DisposalPlan, include_not_due: bool) -> None:
     listed = len(selection.items)
-    due = listed - len(plan.not_due)
+    due = listed - len(plan.left_out)  # due as signed off: the held back ones are not
     print(
         f"{selection.path.name} lists {listed:,} row key{'s' * (listed != 1)}; "
         f"{due:,} of them {'are' if due != 1 else 'is'} due for disposal."
