@@ -1,17 +1,23 @@
-"""`opus-desktop audit verify`: check the whole audit log of disposals.
+"""`opus-desktop audit verify [PATH ...]`: check the whole audit log of disposals.
 
-Every entry must carry the hash of the one before and match its own hash, and every
-entry the journal remembers (the last one of each disposal run) must still be there, so
-a changed, removed, reordered or inserted entry, or entries cut from the end, are found.
-Exit 0 when the log is intact, 1 at the first bad entry, saying which and why.
+Every entry must carry the hash of the one before, match its own hash and, once the log
+is sealed, its keyed MAC (the key is in the system keyring); every entry the journal
+remembers (the last one of each disposal run) and every entry a certificate's manifest
+quotes must still be there, unchanged. So a changed, removed, reordered or inserted
+entry, a chain re-hashed to hide a change, or entries cut from the end, are found, with
+the journal gone too as long as a manifest is found. PATH: more manifests, certificates
+(their manifest beside them) or folders holding them. Exit 0 when the log is intact, 1
+when it is not (or cannot be checked), saying which entry and why; 2 for a PATH that
+holds no manifest.
 """
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from opus_desktop.cli.exits import EXIT_OK, EXIT_SOME_FAILED, fail
-from opus_desktop.usecases.disposing import verify_audit
+from opus_desktop.usecases.auditing import AuditReport, verify_audit
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -20,22 +26,58 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     verify = actions.add_parser(
         "verify",
         help="check that no entry of the audit log was changed, removed or moved",
-        description="Check the whole hash chain of the audit log, and that it still holds "
-        "every entry the journal remembers. Exit 0 when intact, 1 at the first bad entry.",
+        description="Check the whole hash chain of the audit log and its keyed MACs, and "
+        "that it still holds every entry the journal and the certificate manifests quote. "
+        "Exit 0 when intact, 1 at the first bad entry.",
+    )
+    verify.add_argument(
+        "paths",
+        nargs="*",
+        type=Path,
+        metavar="PATH",
+        help="more certificate manifests to check against the log: a manifest (.xlsx), a "
+        "certificate (.pdf) with its manifest beside it, or a folder holding them",
     )
     verify.set_defaults(func=run_verify)
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    path, result = verify_audit()
+    report = verify_audit(named=args.paths)
+    result, path = report.result, report.path
     if result.ok:
         entries = "1 entry" if result.entries == 1 else f"{result.entries} entries"
         print(f"{path}: intact, {entries}.")
+    elif result.first_bad is None:
+        print(f"{path}: cannot be checked.")
+    else:
+        print(f"{path}: NOT intact. The first bad entry is entry {result.first_bad}.")
+        if result.entries:
+            good = result.entries
+            print(f"Entries 1 to {good} are intact." if good > 1 else "Entry 1 is intact.")
+    for note in result.notes:
+        print(note)
+    _tell_anchors(report)
+    if result.ok:
         if result.last_hash:
             print(f"Last entry: SHA-256 {result.last_hash}")
         return EXIT_OK
-    print(f"{path}: NOT intact. The first bad entry is entry {result.first_bad}.")
-    if result.entries:
-        good = result.entries
-        print(f"Entries 1 to {good} are intact." if good > 1 else "Entry 1 is intact.")
+    if result.first_bad is None:
+        return fail(f"The audit log {path} cannot be checked: {result.reason}", EXIT_SOME_FAILED)
     return fail(f"The audit log {path} was altered: {result.reason}", EXIT_SOME_FAILED)
+
+
+def _tell_anchors(report: AuditReport) -> None:
+    """What the log was compared with: the journal's hashes and the manifests."""
+    kept = report.journal
+    quoted = len(report.manifests)
+    parts = []
+    if kept:
+        parts.append(f"the journal ({kept} {'entry' if kept == 1 else 'entries'})")
+    if quoted:
+        parts.append(f"{quoted} certificate manifest{'' if quoted == 1 else 's'}")
+    if parts:
+        print(f"Compared with {' and '.join(parts)}.")
+    else:
+        print("No journal and no certificate manifest found to compare it with.")
+    for sentence in report.unreadable:
+        print(f"Not compared: {sentence}")

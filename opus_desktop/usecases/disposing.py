@@ -34,12 +34,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
-from opus_desktop import paths
 from opus_desktop import settings as app_settings
 from opus_desktop.core.reports import write_table
 from opus_desktop.core.schema import Template
 from opus_desktop.documents import DocumentError
-from opus_desktop.jobs.audit import AuditLog, VerifyResult
+from opus_desktop.jobs.audit import AuditLog
 from opus_desktop.jobs.connect import Connection
 from opus_desktop.jobs.disposal import DestroyRun, finished
 from opus_desktop.jobs.disposal_outcome import (
@@ -71,7 +70,6 @@ from opus_desktop.jobs.report import file_sha256
 from opus_desktop.jobs.state import RunState
 from opus_desktop.profiles import Profile, find_profile
 from opus_desktop.usecases.connection import AskPassword, open_connection, tell_signed_in
-from opus_desktop.usecases.runs import reading
 
 log = logging.getLogger(__name__)
 
@@ -423,17 +421,6 @@ def read_outcome(
     """A disposal run as the journal and the audit log hold it now."""
     with Journal(journal_path) as journal:
         return destroy_outcome(journal, AuditLog(audit_path), run_id)
-
-
-def verify_audit(audit_path: Path | None = None) -> tuple[Path, VerifyResult]:
-    """Check the audit log's chain, and that every entry the journal anchors is in it."""
-    audit = AuditLog(audit_path or paths.audit_log_path(create=False))
-    anchors: list[str] = []
-    journal_path = paths.journal_path(create=False)
-    if journal_path.exists():  # no journal yet: nothing to compare with
-        with reading(journal_path) as journal:
-            anchors = journal.audit_anchors()
-    return audit.path, audit.verify(anchors)
 
 
 def _runner(

@@ -241,7 +241,9 @@ def test_a_whole_session_leaves_no_secret_and_every_file_private(
     assert {path: hits for path, hits in found.items() if hits} == {}
     leaked = [name for name, secret in wanted.items() if any(secret in text for text in said)]
     assert leaked == []
-    assert memory_keyring.store == {}  # type: ignore[attr-defined]  # the variable sufficed
+    # The variable sufficed: the keyring holds no password, only the audit log's key.
+    kept = [user for _, user in memory_keyring.store]  # type: ignore[attr-defined]
+    assert kept == [f"audit-log {(opus_home / 'data' / 'audit.jsonl').resolve()}"]
 
     key_forms = private_key_forms(sandbox)
     copies = {

@@ -1,8 +1,10 @@
-"""The audit log: the hash chain, tamper detection, locking, file mode."""
+"""The audit log: the hash chain, tamper detection, locking, file mode. The keyed MAC and
+the anchors are test_audit_seal.py's."""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import os
 import stat
@@ -24,7 +26,22 @@ from opus_desktop.jobs.audit import (
     destroy_entry,
     operator,
 )
+from opus_desktop.jobs.audit_key import KEY_BYTES, KeyUnavailable, keyring_user
 from opus_desktop.jobs.errors import AuditError
+from opus_desktop.profiles import KEYRING_SERVICE
+
+
+class NoKeyring:
+    """A key store where no keyring can be used: the log is a plain hash chain."""
+
+    def get(self) -> bytes | None:
+        raise KeyUnavailable("no system keyring can be used here")
+
+    def create(self) -> bytes:
+        raise KeyUnavailable("no system keyring can be used here")
+
+    def drop(self) -> None:
+        raise AssertionError("nothing to drop")
 
 
 class Clock:
@@ -45,10 +62,17 @@ def disposal(n: int, justification: str = "Retention period over (schedule 4.2)"
         connection_id="3f2504e0-4f89-11d3-9a0c-0305e82c3301",
         justification=justification,
         records=[
-            DisposedRecord(f"K{n}-1", "Minutes 2010", "Governance/Minutes", "2024-01-01",
-                           "destroyed", ""),
-            DisposedRecord(f"K{n}-2", "Budget 2010", "Finance/Budget", "2024-02-01",
-                           "failed", "Record is on hold"),
+            DisposedRecord(
+                f"K{n}-1", "Minutes 2010", "Governance/Minutes", "2024-01-01", "destroyed", ""
+            ),
+            DisposedRecord(
+                f"K{n}-2",
+                "Budget 2010",
+                "Finance/Budget",
+                "2024-02-01",
+                "failed",
+                "Record is on hold",
+            ),
         ],
         operator_name="Jane Officer",
     )
@@ -77,9 +101,11 @@ def test_an_intact_log_verifies(log: AuditLog) -> None:
     assert result.last_hash == list(log.entries())[-1].hash
 
 
-def test_entries_are_chained_as_documented(log: AuditLog) -> None:
+def test_entries_are_chained_as_documented(log: AuditLog, memory_keyring: Any) -> None:
     raw = [line.rstrip(b"\n") for line in lines(log)]
     entries = list(log.entries())
+    key = bytes.fromhex(memory_keyring.store[(KEYRING_SERVICE, keyring_user(log.path))])
+    assert len(key) == KEY_BYTES
     assert [e.seq for e in entries] == [1, 2, 3, 4, 5]
     assert entries[0].prev == GENESIS
     for before, entry in zip(raw, entries[1:], strict=False):
@@ -89,6 +115,7 @@ def test_entries_are_chained_as_documented(log: AuditLog) -> None:
         assert canonical(data) == line  # stored in canonical form
         body = {k: data[k] for k in ("seq", "time", "prev", "entry")}
         assert entry.hash == hashlib.sha256(canonical(body)).hexdigest()
+        assert data["mac"] == hmac.new(key, canonical(body), hashlib.sha256).hexdigest()
     assert entries[0].time == "2025-03-01T09:30:01.000Z"
 
 
@@ -101,7 +128,9 @@ def test_destroy_entry_holds_who_what_why_and_the_answers(log: AuditLog) -> None
     assert entry["connection"] == "3f2504e0-4f89-11d3-9a0c-0305e82c3301"
     assert entry["run"] == "00000001"
     assert entry["records"][1] == {
-        "rowKey": "K1-2", "name": "Budget 2010", "classification": "Finance/Budget",
+        "rowKey": "K1-2",
+        "name": "Budget 2010",
+        "classification": "Finance/Budget",
         "dueDate": "2024-02-01",
     }
     assert entry["answers"]["K1-2"] == {"outcome": "failed", "message": "Record is on hold"}
@@ -116,17 +145,39 @@ def test_a_changed_justification_is_found(log: AuditLog) -> None:
     assert "changed" in result.reason
 
 
-def test_a_changed_entry_with_a_recomputed_hash_breaks_the_next_link(log: AuditLog) -> None:
-    content = lines(log)
-    data = json.loads(content[1])
-    data["entry"]["justification"] = "nobody will notice"
+def recompute_hash(content: list[bytes], index: int, justification: str) -> None:
+    """Change an entry's justification and give it the hash of its new content."""
+    data = json.loads(content[index])
+    data["entry"]["justification"] = justification
     body = {k: data[k] for k in ("seq", "time", "prev", "entry")}
     data["hash"] = hashlib.sha256(canonical(body)).hexdigest()
-    content[1] = canonical(data) + b"\n"
+    content[index] = canonical(data) + b"\n"
+
+
+def test_a_changed_entry_with_a_recomputed_hash_fails_its_mac(log: AuditLog) -> None:
+    content = lines(log)
+    recompute_hash(content, 1, "nobody will notice")
     write(log, content)
     result = log.verify()
-    assert not result.ok and result.first_bad == 3
-    assert "does not follow" in result.reason
+    assert not result.ok and result.first_bad == 2 and result.entries == 1
+    assert result.reason.startswith("Entry 2 was changed: its keyed MAC does not match")
+    assert result.last_hash == next(iter(log.entries())).hash
+
+
+def test_without_a_mac_a_recomputed_hash_breaks_the_next_link(tmp_path: Path) -> None:
+    plain = AuditLog(tmp_path / "plain.jsonl", clock=Clock(), key=NoKeyring())
+    for n in range(1, 6):
+        plain.append(disposal(n))
+    content = lines(plain)
+    recompute_hash(content, 1, "nobody will notice")
+    write(plain, content)
+    result = plain.verify()
+    assert not result.ok and result.first_bad == 2 and result.entries == 1
+    assert result.reason == (
+        "Entry 2 was changed and its hash recomputed to hide it: entry 3 no longer carries "
+        "its hash."
+    )
+    assert "tamper-evident, not tamper-proof" in " ".join(result.notes)
 
 
 def test_a_removed_entry_is_found(log: AuditLog) -> None:
@@ -134,8 +185,11 @@ def test_a_removed_entry_is_found(log: AuditLog) -> None:
     del content[2]
     write(log, content)
     result = log.verify()
-    assert not result.ok and result.first_bad == 3
-    assert "Entry 3 is missing" in result.reason
+    assert not result.ok and result.first_bad == 3 and result.entries == 2
+    assert result.reason == (
+        "Entry 3 is missing: the line in its place is entry 4 and no line holds entry 3, "
+        "so it was removed."
+    )
 
 
 def test_swapped_entries_are_found(log: AuditLog) -> None:
@@ -144,6 +198,21 @@ def test_swapped_entries_are_found(log: AuditLog) -> None:
     write(log, content)
     result = log.verify()
     assert not result.ok and result.first_bad == 2
+    assert result.reason == (
+        "Entry 2 is missing from its place: entries were reordered (the line there is "
+        "entry 3, and entry 2 comes later)."
+    )
+
+
+def test_a_copied_entry_is_found(log: AuditLog) -> None:
+    content = lines(log)
+    write(log, [*content[:3], content[1], *content[3:]])
+    result = log.verify()
+    assert not result.ok and result.first_bad == 4 and result.entries == 3
+    assert result.reason == (
+        "Entry 4 is out of place: the line there is entry 2 again, so an entry was copied "
+        "or inserted."
+    )
 
 
 def test_a_truncated_last_line_is_found(log: AuditLog) -> None:
@@ -234,11 +303,28 @@ def test_threads_appending_at_once_keep_the_chain(tmp_path: Path) -> None:
     assert result.ok and result.entries == 40
 
 
+class FixedKey:
+    """One key for every process: the test's own, not the user's keyring."""
+
+    def __init__(self, key: bytes) -> None:
+        self.key = key
+
+    def get(self) -> bytes | None:
+        return self.key
+
+    def create(self) -> bytes:
+        raise AssertionError("the key is there already")
+
+    def drop(self) -> None:
+        raise AssertionError("the key is there already")
+
+
 _WRITER = """
 import sys
 from pathlib import Path
 from opus_desktop.jobs.audit import AuditLog
-log = AuditLog(Path(sys.argv[1]))
+from tests.unit.test_audit import FixedKey
+log = AuditLog(Path(sys.argv[1]), key=FixedKey(bytes.fromhex(sys.argv[3])))
 for i in range(25):
     log.append({"process": sys.argv[2], "i": i, "padding": "x" * 5000})
 """
@@ -246,12 +332,17 @@ for i in range(25):
 
 def test_processes_appending_at_once_do_not_interleave(tmp_path: Path) -> None:
     target = tmp_path / "audit.jsonl"
+    key = os.urandom(32)
+    root = str(Path(__file__).resolve().parents[2])
     writers = [
-        subprocess.Popen([sys.executable, "-c", _WRITER, str(target), str(n)])
+        subprocess.Popen(
+            [sys.executable, "-c", _WRITER, str(target), str(n), key.hex()],
+            env={**os.environ, "PYTHONPATH": root},
+        )
         for n in range(3)
     ]
     for writer in writers:
         assert writer.wait(timeout=60) == 0
-    result = AuditLog(target).verify()
-    assert result.ok and result.entries == 75
+    result = AuditLog(target, key=FixedKey(key)).verify()
+    assert result.ok and result.entries == 75 and result.sealed_from == 1
     assert sorted(e.entry["process"] for e in AuditLog(target).entries()).count("2") == 25
