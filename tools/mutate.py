@@ -83,6 +83,20 @@ TESTS: dict[str, list[str]] = {
         UNIT + "test_disposal.py",
         UNIT + "test_certificate.py",
     ],
+    "jobs/audit.py": [
+        UNIT + "test_audit_seal.py",
+        UNIT + "test_audit.py",
+        UNIT + "test_auditing.py",
+    ],
+    "jobs/audit_key.py": [
+        UNIT + "test_audit_seal.py",
+        UNIT + "test_audit.py",
+        UNIT + "test_auditing.py",
+    ],
+    "jobs/audit_anchors.py": [
+        UNIT + "test_audit_seal.py",
+        UNIT + "test_auditing.py",
+    ],
     "opus/protocols.py": [
         UNIT + "test_protocols_edges.py",
         UNIT + "test_failed_items.py",
