@@ -78,8 +78,8 @@ def test_runs_from_the_journal_are_listed(
     assert column(model, "Profile") == ["Contoso", "Sandbox"]
     assert column(model, "Input file") == ["", "Register 2024.xlsx"]
     assert column(model, "Status") == ["Interrupted", "Done"]
-    assert column(model, "Stored") == ["0", "3"]
-    assert column(model, "Failed") == ["0", "1"]
+    assert column(model, "Stored /\ndestroyed") == ["0", "3"]
+    assert column(model, "Failed /\nnot destroyed") == ["0", "1"]
     assert column(model, "Pending") == ["2", "0"]
     assert column(model, "Ended")[0] == ""
     assert model.index(1, 3).data(Qt.ItemDataRole.ToolTipRole).endswith("Register 2024.xlsx")
@@ -110,6 +110,47 @@ def test_opening_a_run_lists_its_records(
     assert tab.items_title.text() == (
         f"Run {done} · Register 2024.xlsx: 4 records (3 stored, 1 failed, 0 not sent yet)"
     )
+
+
+def test_a_disposal_run_says_destroyed_and_not_destroyed(
+    qtbot: QtBot, runner: TaskRunner, qtmodeltester: object
+) -> None:
+    with Journal(paths.journal_path()) as journal:
+        run_id = journal.create_run(
+            "destroy", "Sandbox", items(4), skipped={"CASE-003": "Unknown to Opus."}
+        )
+        batch = journal.claim(run_id, 15)
+        journal.finish(run_id, ok=[batch[0].key, batch[1].key], failed={batch[2].key: "Nope."})
+        journal.mark_ended(run_id, "done")
+    done, _ = make_runs(paths.journal_path())
+    tab = make_tab(qtbot, runner)
+    show_and_wait(qtbot, tab)
+    runs = tab.runs_model
+    at = runs.run_ids().index(run_id)
+    stored = [runs.headerData(c, Qt.Orientation.Horizontal) for c in range(runs.columnCount())]
+    ok, failed = stored.index("Stored /\ndestroyed"), stored.index("Failed /\nnot destroyed")
+    tip = Qt.ItemDataRole.ToolTipRole
+    assert runs.index(at, ok).data() == "2" and runs.index(at, ok).data(tip) == "2 destroyed"
+    assert runs.index(at, failed).data(tip) == "1 not destroyed"
+    assert runs.index(at, stored.index("Skipped")).data(tip) == "1 not sent"
+    other = runs.run_ids().index(done)
+    assert runs.index(other, ok).data(tip) == "3 stored"
+    assert runs.index(other, failed).data(tip) == "1 failed"
+    assert runs.index(other, stored.index("Pending")).data(tip) == "0 not sent yet"
+
+    tab.open_run(run_id)
+    qtbot.waitUntil(lambda: tab.opened_run == run_id)
+    model = tab.items_model
+    qtmodeltester.check(model)  # type: ignore[attr-defined]
+    assert column(model, "State") == ["Destroyed", "Destroyed", "Not destroyed", "Not sent"]
+    assert tab.items_title.text() == (
+        f"Run {run_id}: 4 records (2 destroyed, 1 not destroyed, 0 not sent yet)"
+    )
+
+    tab.open_run(done)  # a submit run's records read as before
+    qtbot.waitUntil(lambda: tab.opened_run == done)
+    assert column(tab.items_model, "State") == ["Stored", "Stored", "Stored", "Failed"]
+    assert "(3 stored, 1 failed, 0 not sent yet)" in tab.items_title.text()
 
 
 def test_refresh_shows_new_runs(qtbot: QtBot, runner: TaskRunner) -> None:

@@ -2,7 +2,8 @@
 
 Both are read-only and replaced whole (a refresh reads the journal again in a worker).
 Sorting goes through a QSortFilterProxyModel on SORT_ROLE, which gives numbers and
-times as themselves rather than as the text shown.
+times as themselves rather than as the text shown. A disposal run's records are
+"Destroyed" or "Not destroyed", never "Stored" (`outcome_words`).
 """
 
 from __future__ import annotations
@@ -41,7 +42,21 @@ ITEM_STATE = {
     "failed": ("failed", "Failed"),
     "skipped": ("waiting", "Skipped"),
 }
+# A disposal run's words for the same states (as the Disposal tab and `destroy` say them).
+DESTROY_STATE = {
+    **ITEM_STATE,
+    "ok": ("ok", "Destroyed"),
+    "failed": ("failed", "Not destroyed"),
+    "skipped": ("waiting", "Not sent"),
+}
 KINDS = {"submit": "Submit", "destroy": "Disposal"}
+
+
+def outcome_words(kind: str) -> dict[str, str]:
+    """How a run of `kind` names its counts: stored / failed, or destroyed / not destroyed."""
+    if kind == "destroy":
+        return {"ok": "destroyed", "failed": "not destroyed", "skipped": "not sent"}
+    return {"ok": "stored", "failed": "failed", "skipped": "skipped"}
 
 
 def tr(text: str) -> str:
@@ -137,13 +152,28 @@ class _ListModel(QAbstractTableModel, Generic[T]):
         return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
 
+_COUNT_TITLES = {  # on two lines, so the numbers' columns stay narrow
+    "ok": "Stored /\ndestroyed",
+    "failed": "Failed /\nnot destroyed",
+    "skipped": "Skipped",
+    "pending": "Pending",
+}
+
+
 def _count(name: str) -> _Column[RunInfo]:
     return _Column(
-        name.capitalize() if name != "ok" else "Stored",
+        _COUNT_TITLES[name],
         lambda run: f"{_counts(run)[name]:,}",
         sort=lambda run: _counts(run)[name],
         align=RIGHT,
+        tooltip=lambda run: _count_tip(run, name),
     )
+
+
+def _count_tip(run: RunInfo, name: str) -> str:
+    """ "30 destroyed" for a disposal run, "30 stored" for a submit run."""
+    words = {**outcome_words(run.kind), "pending": "not sent yet"}
+    return tr("{count} {what}").format(count=f"{_counts(run)[name]:,}", what=tr(words[name]))
 
 
 def _counts(run: RunInfo) -> dict[str, int]:
@@ -181,21 +211,33 @@ class RunsModel(_ListModel[RunInfo]):
 
 
 class ItemsModel(_ListModel[Item]):
-    """The records of one run, in the order they were sent."""
+    """The records of one run, in the order they were sent; `kind` is the run's
+    ("destroy": the states read Destroyed / Not destroyed / Not sent)."""
 
-    columns = (
-        _Column(
-            "Row",
-            lambda i: str(i.row) if i.row is not None else "",
-            sort=lambda i: i.row if i.row is not None else -1,
-            align=RIGHT,
-        ),
-        _Column("Row key", lambda i: i.key),
-        _Column(
-            "State",
-            lambda i: tr(ITEM_STATE.get(i.state, ("waiting", i.state))[1]),
-            status=lambda i: ITEM_STATE.get(i.state, ("waiting", ""))[0],
-        ),
-        _Column("Attempts", lambda i: str(i.attempts), sort=lambda i: i.attempts, align=RIGHT),
-        _Column("Message", lambda i: i.message, tooltip=lambda i: i.message or None),
-    )
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.kind = "submit"
+        self.columns = (
+            _Column(
+                "Row",
+                lambda i: str(i.row) if i.row is not None else "",
+                sort=lambda i: i.row if i.row is not None else -1,
+                align=RIGHT,
+            ),
+            _Column("Row key", lambda i: i.key),
+            _Column(
+                "State",
+                lambda i: tr(self.states().get(i.state, ("waiting", i.state))[1]),
+                status=lambda i: self.states().get(i.state, ("waiting", ""))[0],
+            ),
+            _Column("Attempts", lambda i: str(i.attempts), sort=lambda i: i.attempts, align=RIGHT),
+            _Column("Message", lambda i: i.message, tooltip=lambda i: i.message or None),
+        )
+
+    def set_run(self, kind: str, rows: Sequence[Item]) -> None:
+        """The records of a run of `kind` ("submit" or "destroy")."""
+        self.kind = kind
+        self.set_rows(rows)
+
+    def states(self) -> dict[str, tuple[str, str]]:
+        return DESTROY_STATE if self.kind == "destroy" else ITEM_STATE

@@ -38,7 +38,13 @@ from opus_desktop.errors import AppError
 from opus_desktop.gui.editor.progress import TaskStrip
 from opus_desktop.gui.editor.words import count
 from opus_desktop.gui.errors import show_error
-from opus_desktop.gui.runs.models import SORT_ROLE, ItemsModel, RunsModel, file_name
+from opus_desktop.gui.runs.models import (
+    SORT_ROLE,
+    ItemsModel,
+    RunsModel,
+    file_name,
+    outcome_words,
+)
 from opus_desktop.gui.workers import Task, TaskRunner
 from opus_desktop.jobs.journal_types import Item, RunInfo
 from opus_desktop.jobs.report import ReportSummary
@@ -443,17 +449,20 @@ class RunsTab(QWidget):
     def _items_read(self, result: tuple[RunInfo, list[Item]]) -> None:
         run, items = result
         self.opened_run = run.id
-        self.items_model.set_rows(items)
+        self.items_model.set_run(run.kind, items)
         source = f" · {file_name(run.input_path)}" if run.input_path else ""
+        words = outcome_words(run.kind)
         self.items_title.setText(
             tr("Run {id}{source}: {records}").format(
                 id=run.id,
                 source=source,
                 records=count(len(items), tr("1 record"), tr("{0} records")),
             )
-            + tr(" ({ok} stored, {failed} failed, {pending} not sent yet)").format(
+            + tr(" ({ok} {stored}, {failed} {not_stored}, {pending} not sent yet)").format(
                 ok=f"{run.counts.ok:,}",
+                stored=tr(words["ok"]),
                 failed=f"{run.counts.failed:,}",
+                not_stored=tr(words["failed"]),
                 pending=f"{run.counts.remaining:,}",
             )
         )

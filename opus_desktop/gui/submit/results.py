@@ -70,8 +70,10 @@ def status_changes(result: BatchResult, names: ColumnNames | None) -> list[Statu
 
 
 def duration(seconds: float) -> str:
-    """'45 s', '3 min 5 s', '1 h 12 min'."""
-    whole = max(round(seconds), 0)
+    """'< 1 s', '45 s', '3 min 5 s', '1 h 12 min'."""
+    if seconds < 1:
+        return tr("< 1 s")
+    whole = round(seconds)
     if whole < 60:
         return tr("{0} s").format(whole)
     minutes, secs = divmod(whole, 60)
