@@ -189,12 +189,20 @@ def certificate_path(info: RunInfo) -> Path:
     chosen = str(info.options.get("certificate") or "")
     if chosen:
         return Path(chosen)
-    name = f"certificate-of-destruction-{info.id}.pdf"
-    if info.input_path:
-        folder = Path(info.input_path).parent
+    folder = certificate_folder(info.input_path)
+    if folder is None:
+        folder = paths.private_dir(paths.data_dir() / "certificates")
+    return folder / f"certificate-of-destruction-{info.id}.pdf"
+
+
+def certificate_folder(input_path: str | Path | None) -> Path | None:
+    """The input sheet's folder, where a run's certificate goes when none was chosen, if
+    it can be written; None: the data folder's "certificates" then."""
+    if input_path:
+        folder = Path(input_path).parent
         if folder.is_dir() and os.access(folder, os.W_OK):
-            return folder / name
-    return paths.private_dir(paths.data_dir() / "certificates") / name
+            return folder
+    return None
 
 
 def destroy_outcome(

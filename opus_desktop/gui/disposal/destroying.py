@@ -30,8 +30,15 @@ from opus_desktop.gui.disposal.loading import DueLoader
 from opus_desktop.gui.disposal.outcome import OutcomePanel
 from opus_desktop.gui.settings import Option
 from opus_desktop.gui.workers import Task
+from opus_desktop.jobs.disposal_outcome import certificate_folder
 from opus_desktop.jobs.due import DisposalItem, summarise
-from opus_desktop.usecases.disposing import DestroyRequest, DestroyResult, destroy, send_again
+from opus_desktop.usecases.disposing import (
+    DestroyRequest,
+    DestroyResult,
+    SignedOff,
+    destroy,
+    send_again,
+)
 
 ORGANISATION: Option[str] = Option(
     "disposal/organisation", "", "The organisation printed on certificates of destruction"
@@ -66,12 +73,14 @@ class Destroyer(QObject):
         if not records or tab.profile is None or self.loader.before is None:
             return None
         items = [record.item() for record in records]
+        signed = self._signed_off(items)
+        sheet = signed.selection.path if signed is not None else None
         dialog = ConfirmDialog(
             items,
             summarise(items, tab.profile.date_format),
             operator_name=app_settings.operator_name(),
             organisation=tab.settings.get(ORGANISATION),
-            certificate_folder=paths.data_dir() / "certificates",
+            certificate_folder=certificate_folder(sheet) or paths.data_dir() / "certificates",
             parent=self.widget,
         )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -80,6 +89,14 @@ class Destroyer(QObject):
         self.dialog = dialog
         dialog.open()
         return dialog
+
+    def _signed_off(self, items: Iterable[DisposalItem]) -> SignedOff | None:
+        """The signed-off sheet imported last, if the ticks are exactly the keys it gave:
+        then the run keeps the sheet and the keys it left out, with their reasons."""
+        signed = self.loader.signed_off
+        if signed is None or signed.plan is None or _keys(signed.plan.send) != _keys(items):
+            return None
+        return signed
 
     @Slot()
     def _dialog_closed(self) -> None:
@@ -99,10 +116,10 @@ class Destroyer(QObject):
             dialog.organisation(),
             dialog.certificate(),
         )
-        signed = self.loader.signed_off
-        plan = signed.plan if signed is not None else None
+        signed = self._signed_off(items)
         sheet: dict[str, Any] = {}
-        if signed is not None and plan is not None and _keys(plan.send) == _keys(items):
+        if signed is not None and signed.plan is not None:
+            plan = signed.plan
             items = list(plan.send)  # with their rows on the sheet
             sheet = {
                 "not_sent": [out.item for out in plan.not_sent],
