@@ -74,6 +74,7 @@ TESTS: dict[str, list[str]] = {
         UNIT + "test_disposal_edges.py",
         UNIT + "test_disposal_outcome_edges.py",
         UNIT + "test_disposal.py",
+        UNIT + "test_disposal_signoff.py",
         UNIT + "test_certificate.py",
         UNIT + "test_audit.py",
     ],
@@ -81,7 +82,13 @@ TESTS: dict[str, list[str]] = {
         UNIT + "test_disposal_outcome_edges.py",
         UNIT + "test_disposal_edges.py",
         UNIT + "test_disposal.py",
+        UNIT + "test_disposal_signoff.py",
         UNIT + "test_certificate.py",
+    ],
+    "jobs/due.py": [
+        UNIT + "test_disposal_signoff.py",
+        UNIT + "test_disposal.py",
+        UNIT + "test_disposal_edges.py",
     ],
     "jobs/audit.py": [
         UNIT + "test_audit_seal.py",
