@@ -92,11 +92,13 @@ TESTS: dict[str, list[str]] = {
     ],
     "jobs/audit.py": [
         UNIT + "test_audit_seal.py",
+        UNIT + "test_audit_edges.py",
         UNIT + "test_audit.py",
         UNIT + "test_auditing.py",
     ],
     "jobs/audit_key.py": [
         UNIT + "test_audit_seal.py",
+        UNIT + "test_audit_edges.py",
         UNIT + "test_audit.py",
         UNIT + "test_auditing.py",
     ],

@@ -80,4 +80,6 @@ def _keyring(call: Callable[..., Any], *args: str) -> Any:
     except keyring.errors.NoKeyringError:
         raise KeyUnavailable("no system keyring can be used here") from None
     except (keyring.errors.KeyringError, RuntimeError) as exc:
-        raise KeyUnavailable(f"the system keyring failed ({exc or type(exc).__name__})") from None
+        raise KeyUnavailable(
+            f"the system keyring failed ({str(exc) or type(exc).__name__})"
+        ) from None

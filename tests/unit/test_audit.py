@@ -26,7 +26,7 @@ from opus_desktop.jobs.audit import (
     destroy_entry,
     operator,
 )
-from opus_desktop.jobs.audit_key import KEY_BYTES, KeyUnavailable, keyring_user
+from opus_desktop.jobs.audit_key import KeyUnavailable, keyring_user
 from opus_desktop.jobs.errors import AuditError
 from opus_desktop.profiles import KEYRING_SERVICE
 
@@ -97,7 +97,7 @@ def write(audit: AuditLog, content: list[bytes]) -> None:
 def test_an_intact_log_verifies(log: AuditLog) -> None:
     result = log.verify()
     assert result.ok and result.entries == 5 and result.first_bad is None
-    assert "intact" in result.reason
+    assert result.reason == "The audit log is intact: 5 entries, none changed."
     assert result.last_hash == list(log.entries())[-1].hash
 
 
@@ -105,7 +105,7 @@ def test_entries_are_chained_as_documented(log: AuditLog, memory_keyring: Any) -
     raw = [line.rstrip(b"\n") for line in lines(log)]
     entries = list(log.entries())
     key = bytes.fromhex(memory_keyring.store[(KEYRING_SERVICE, keyring_user(log.path))])
-    assert len(key) == KEY_BYTES
+    assert len(key) == 32
     assert [e.seq for e in entries] == [1, 2, 3, 4, 5]
     assert entries[0].prev == GENESIS
     for before, entry in zip(raw, entries[1:], strict=False):
@@ -142,7 +142,9 @@ def test_a_changed_justification_is_found(log: AuditLog) -> None:
     write(log, content)
     result = log.verify()
     assert not result.ok and result.first_bad == 3 and result.entries == 2
-    assert "changed" in result.reason
+    assert result.reason == (
+        "Entry 3 was changed after it was written: its content no longer matches its hash."
+    )
 
 
 def recompute_hash(content: list[bytes], index: int, justification: str) -> None:
@@ -220,19 +222,27 @@ def test_a_truncated_last_line_is_found(log: AuditLog) -> None:
     log.path.write_bytes(data[:-40])
     result = log.verify()
     assert not result.ok and result.first_bad == 5 and result.entries == 4
-    assert "cut short" in result.reason
+    assert result.reason == (
+        "Entry 5 is cut short: the log was truncated or a write was interrupted."
+    )
 
 
 def test_garbage_and_hand_edits_are_found(log: AuditLog) -> None:
     content = lines(log)
     write(log, [*content[:3], b"hello\n", *content[3:]])
     result = log.verify()
-    assert not result.ok and result.first_bad == 4 and "not a readable" in result.reason
+    assert not result.ok and result.first_bad == 4
+    assert result.reason == (
+        "Entry 4 is not a readable audit entry: the line was damaged or added by hand."
+    )
 
     spaced = json.dumps(json.loads(content[1]), sort_keys=True).encode() + b"\n"
     write(log, [content[0], spaced, *content[2:]])
     result = log.verify()
-    assert not result.ok and result.first_bad == 2 and "by hand" in result.reason
+    assert not result.ok and result.first_bad == 2
+    assert result.reason == (
+        "Entry 2 was rewritten by hand: its text is not in the form the app writes."
+    )
 
 
 def test_entries_removed_from_the_end_are_found_with_anchors(log: AuditLog) -> None:
@@ -251,7 +261,11 @@ def test_append_refuses_to_continue_a_damaged_log(log: AuditLog) -> None:
     log.path.write_bytes(before[:-10])
     with pytest.raises(AuditError, match="damaged") as caught:
         log.append(disposal(6))
-    assert "nothing was destroyed" in caught.value.message
+    assert caught.value.message == (
+        f"The last entry of the audit log {log.path} is damaged, so nothing more can be "
+        "added to it and nothing was destroyed. Run `opus-desktop audit verify` and keep "
+        "the file for your records manager."
+    )
     assert log.path.read_bytes() == before[:-10]
 
 
@@ -262,7 +276,9 @@ def test_find_and_an_empty_log(tmp_path: Path, log: AuditLog) -> None:
     assert log.find("0" * 64) is None
     empty = AuditLog(tmp_path / "none.jsonl")
     result = empty.verify()
-    assert result.ok and result.entries == 0 and "empty" in result.reason
+    assert result.ok and result.entries == 0 and result.first_bad is None
+    assert result.reason == "The audit log is empty: nothing was destroyed."
+    assert result.last_hash is None and result.notes == ()
     assert list(empty.entries()) == []
 
 
