@@ -5,6 +5,11 @@ client assertion), sent to the token endpoint that OIDC discovery names. Tokens 
 and renewed five minutes before they expire; many threads may ask at once and share one
 renewal. Errors become sentences: the identity service's RFC 6749 §5.2 codes are explained
 in the words of the AvePoint admin pages, with a hint when this computer's clock is off.
+
+AvePoint's pages call the address either the "Identity Service Address" (the seed) or the
+"Access Token URL" (`.../connect/token`, the Graph pages): either may be pasted, and the
+second is cut back to the first. When discovery is not offered there (HTTP 4xx), the
+documented `{identity}/connect/token` is used instead.
 """
 
 from __future__ import annotations
@@ -40,6 +45,8 @@ log = logging.getLogger(__name__)
 DEFAULT_SCOPE = "records.readwrite.all"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ASSERTION_LIFETIME = 300  # seconds; the identity service accepts at most ten minutes
+BACKDATE = 60  # iat and nbf this far in the past, so a clock a little ahead is not refused
+TOKEN_PATH = "/connect/token"  # the documented token endpoint, below the identity address
 RENEW_MARGIN = 300  # renew this long before expiry
 DEFAULT_EXPIRES_IN = 3600  # what Opus documents, for a reply that leaves expires_in out
 RETRY_RENEWAL_AFTER = 30  # after a failed early renewal, keep the old token this long
@@ -51,6 +58,7 @@ LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 class Discovery:
     issuer: str
     token_endpoint: str
+    discovered: bool = True  # False: discovery was not offered, the documented path is used
 
 
 @dataclass(frozen=True)
@@ -76,7 +84,16 @@ def require_secure_url(url: str, what: str) -> httpx.URL:
     return parsed
 
 
+def identity_address(url: str) -> str:
+    """The identity service's address, also when its token URL was pasted instead."""
+    address = url.strip().rstrip("/")
+    if address.casefold().endswith(TOKEN_PATH):
+        address = address[: -len(TOKEN_PATH)].rstrip("/")
+    return address
+
+
 def _same_url(a: str, b: str) -> bool:
+    """Whether two addresses name the same place, whatever the case or a trailing slash."""
     try:
         first, second = httpx.URL(a.strip()), httpx.URL(b.strip())
     except httpx.InvalidURL:
@@ -85,7 +102,7 @@ def _same_url(a: str, b: str) -> bool:
         first.scheme == second.scheme
         and first.host == second.host
         and first.port == second.port
-        and first.path.rstrip("/") == second.path.rstrip("/")
+        and first.path.rstrip("/").casefold() == second.path.rstrip("/").casefold()
     )
 
 
@@ -105,7 +122,7 @@ class TokenProvider:
         require_secure_url(identity_url, "identity service address")
         if not client_id.strip():
             raise SettingsError("The client id is empty: copy it from App registrations.")
-        self.identity_url = identity_url.strip().rstrip("/")
+        self.identity_url = identity_address(identity_url)
         self.client_id = client_id.strip()
         self.credential = credential
         self.http = http
@@ -114,6 +131,7 @@ class TokenProvider:
         self.retry = retry or RetryPolicy()
         self._lock = threading.Lock()
         self._discovery: Discovery | None = None
+        self._no_discovery: httpx.Response | None = None  # the 4xx that discovery answered
         self._current: _Token | None = None
 
     # -- what the GUI and the CLI read -------------------------------------------------
@@ -172,8 +190,8 @@ class TokenProvider:
             "sub": self.client_id,
             "aud": audience,
             "jti": str(uuid.uuid4()),
-            "iat": now,
-            "nbf": now,
+            "iat": now - BACKDATE,
+            "nbf": now - BACKDATE,
             "exp": now + ASSERTION_LIFETIME,
         }
         headers = {"kid": self.credential.thumbprint, "x5t": self.credential.x5t}
@@ -187,13 +205,14 @@ class TokenProvider:
             lambda: self.http.get(url, headers={"Accept": "application/json"}),
             "reading the identity service's configuration",
         )
+        if 400 <= response.status_code < 500:
+            # No discovery offered here: the token endpoint AvePoint documents, whose
+            # answer then says whether the address is right (see _fetch).
+            log.info("No identity configuration at %s (HTTP %d)", url, response.status_code)
+            self._no_discovery = response
+            return Discovery(self.identity_url, self.identity_url + TOKEN_PATH, discovered=False)
         if response.status_code != 200:
-            raise AuthError(
-                f"The identity service address {self.identity_url} does not look right: its "
-                f"configuration page answered {describe_reply(response)}. Check the identity "
-                "service address in the profile.",
-                code="discovery_failed",
-            )
+            raise self._wrong_address(response)
         document = _json_object(response, "the identity service's configuration")
         issuer = document.get("issuer")
         endpoint = document.get("token_endpoint")
@@ -230,6 +249,8 @@ class TokenProvider:
 
         asked_at = self.clock()
         response = self.retry.call(send, "signing in to the identity service")
+        if response.status_code in (404, 405) and self._no_discovery is not None:
+            raise self._wrong_address(self._no_discovery, response, endpoint)
         if response.status_code != 200:
             raise self._refusal(response)
         reply = _json_object(response, "the identity service's token reply", show_body=False)
@@ -245,6 +266,22 @@ class TokenProvider:
         margin = RENEW_MARGIN if lifetime >= 2 * RENEW_MARGIN else lifetime / 2
         log.info("Signed in as app %s; token valid for %d s", self.client_id, lifetime)
         return _Token(value, asked_at + lifetime, asked_at + lifetime - margin)
+
+    def _wrong_address(
+        self,
+        response: httpx.Response,
+        token_reply: httpx.Response | None = None,
+        endpoint: str = "",
+    ) -> AuthError:
+        also = ""
+        if token_reply is not None:
+            also = f", and its token address {endpoint} answered {describe_reply(token_reply)}"
+        return AuthError(
+            f"The identity service address {self.identity_url} does not look right: its "
+            f"configuration page answered {describe_reply(response)}{also}. Check the identity "
+            "service address in the profile.",
+            code="discovery_failed",
+        )
 
     def _refusal(self, response: httpx.Response) -> OpusError:
         try:

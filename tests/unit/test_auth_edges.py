@@ -268,7 +268,16 @@ def test_discovery_problems_are_full_sentences(credential: Credential) -> None:
         provider(credential, document("nope", 404)).token()
     assert str(wrong.value) == (
         f"The identity service address {IDENTITY} does not look right: its configuration page "
-        'answered HTTP 404 (text/plain), starting "nope". Check the identity service address '
+        'answered HTTP 404 (text/plain), starting "nope", and its token address '
+        f'{IDENTITY}/connect/token answered HTTP 404 (text/plain), starting "nope". Check the '
+        "identity service address in the profile."
+    )
+    assert wrong.value.code == "discovery_failed"
+    with pytest.raises(AuthError) as failing:
+        provider(credential, document("broken", 500)).token()
+    assert str(failing.value) == (
+        f"The identity service address {IDENTITY} does not look right: its configuration page "
+        'answered HTTP 500 (text/plain), starting "broken". Check the identity service address '
         "in the profile."
     )
     with pytest.raises(ProtocolError) as not_json:
