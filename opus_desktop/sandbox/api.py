@@ -47,11 +47,14 @@ Due records  Graph  GET  /records/connector/records?id=&disposalDueDate=&startIn
     next token or "", "queriedItems"}.
 
 Destroy   Graph  DELETE /records/connector/records {"disposalIds": [1..15 distinct row keys]}
-          Legacy POST   /api/connector/DisposeRecords (same body)
+          Legacy POST   /api/connector/DisposeRecords (same body; no public document names
+                        this path, so it is the sandbox's own: LEGACY_DESTROY_PATH)
     A key fails when no record has it, it is already destroyed, its disposal is awaiting
     approval or rejected, or the record is not due yet (as of now); the others are marked
-    destroyed. Graph: 200 {"statusCode": 200, "message", "failedItems": [{"item": key,
-    "message": why}]}; legacy: 200 {"message", "failedItems": ["key", ...]} as the seed shows.
+    destroyed. Graph: 200 {"statusCode": 200, "message"} when every key was destroyed, else
+    418 {"statusCode": 418, "message", "failedItems": [{"item": key, "message": why}]} (the
+    Graph pages' "Exist Failed Data Operation", used for submitting and destroying); legacy:
+    200 {"message", "failedItems": ["key", ...]} as the seed shows.
 
 All dates are naive and taken as UTC. Unknown paths are 404, a wrong method 405.
 """
@@ -70,6 +73,7 @@ from opus_desktop.sandbox.wire import BadJson, Reply, Request, Stats, json_objec
 GRAPH = "graph"
 LEGACY = "legacy"
 BATCH_LIMIT = 15
+LEGACY_DESTROY_PATH = "api/connector/DisposeRecords"
 PAGE_LIMIT = 100
 CONFLICT_OPTIONS = ("Overwrite", "Skip")
 
@@ -238,8 +242,10 @@ class ConnectorApi:
         self.stats.add("records_destroyed", destroyed)
         message = f"{destroyed} of {len(keys)} records marked as destroyed."
         if generation == GRAPH:
+            if not failed:
+                return Reply.json(200, {"statusCode": 200, "message": message})
             items = [{"item": key, "message": why} for key, why in failed]
-            return Reply.json(200, {"statusCode": 200, "message": message, "failedItems": items})
+            return Reply.json(418, {"statusCode": 418, "message": message, "failedItems": items})
         return Reply.json(200, {"message": message, "failedItems": [key for key, _ in failed]})
 
     def _connection(self, connection_id: object) -> Connection:

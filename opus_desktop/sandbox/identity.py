@@ -32,7 +32,9 @@ SCOPE = "records.readwrite.all"
 GRANT_TYPE = "client_credentials"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 CLOCK_SKEW = 60
-MAX_ASSERTION_LIFETIME = 600
+# AvePoint's own certificate sample signs assertions valid for an hour (register-app.md in
+# AvePoint/cloud-api), so an hour is what the sandbox accepts.
+MAX_ASSERTION_LIFETIME = 3600
 _FORM_FIELDS = {"grant_type", "scope", "client_assertion_type", "client_assertion", "client_id"}
 
 
@@ -278,7 +280,7 @@ class Identity:
         if not 0 < times["exp"] - times["iat"] <= MAX_ASSERTION_LIFETIME:
             raise Refusal(
                 "invalid_client",
-                "The client assertion must expire within 10 minutes of being issued.",
+                "The client assertion must expire within 1 hour of being issued.",
             )
         jti = claims.get("jti")
         if not isinstance(jti, str) or not jti:

@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from opus_desktop.files import write_private
 from opus_desktop.paths import private_dir
 from opus_desktop.sandbox import demo
-from opus_desktop.sandbox.api import GRAPH, LEGACY, ConnectorApi, error
+from opus_desktop.sandbox.api import GRAPH, LEGACY, LEGACY_DESTROY_PATH, ConnectorApi, error
 from opus_desktop.sandbox.dates import DatePattern
 from opus_desktop.sandbox.faults import Fault, Faults
 from opus_desktop.sandbox.identity import Identity, thumbprints
@@ -57,7 +57,7 @@ _API_ROUTES: dict[str, dict[str, tuple[str, str]]] = {
     },
     "/api/connector/SubmitRecords": {"POST": (LEGACY, "submit")},
     "/api/connector/GetDueRecords": {"POST": (LEGACY, "due")},
-    "/api/connector/DisposeRecords": {"POST": (LEGACY, "destroy")},
+    f"/{LEGACY_DESTROY_PATH}": {"POST": (LEGACY, "destroy")},
 }
 
 
@@ -190,6 +190,11 @@ class Sandbox:
     @property
     def identity_url(self) -> str:
         return f"{self.url}/identity"
+
+    @property
+    def legacy_destroy_path(self) -> str:
+        """The legacy destroy call's path: the sandbox's own, since no document names one."""
+        return LEGACY_DESTROY_PATH
 
     @property
     def client_id(self) -> str:
