@@ -19,14 +19,22 @@ RunState it is given (progress, one BatchResult per call, cancel). How a run goe
   busy (it grows back when calls succeed), and the outage limit is the policy's patience,
   so no call's own retries outlast it.
 - A call still without an answer after those retries (unavailable, throttled throughout,
-  a dropped connection, a garbled reply) puts its records back to pending: they are sent
-  again later. A transient fault never fails a record. After `outage_limit` seconds
-  without any answer from the service the run stops cleanly ("stopped", resumable).
+  a dropped connection, a timeout) puts its records back to pending: they are sent again
+  later. A transient fault never fails a record. After `outage_limit` seconds without any
+  answer from the service the run stops cleanly ("stopped", resumable); meanwhile its
+  status says why and how long is left (outage.py). A Retry-After longer than the limit
+  stops it at once, saying the wait the service asked for.
+- Before the service ever answered the run (and when it stored nothing of it before), a
+  refused connection, an unknown name or a reply that is not the API's means the address
+  is wrong, not that the service is away: the run stops at once with the sentence, and
+  the client does not retry them either (the run tells its RetryPolicy so). Mid-run a
+  reply that is not the API's is sent again, BAD_REPLY_TRIES times in a row at most.
 - The service refused the whole call (HTTP 400, or the client refused it before sending):
   the batch is split in halves, and each half sent, down to single records, so one bad
   record does not sink fourteen good ones. A single record refused is failed with the
   service's message. HTTP 500 is split the same way; a single record that keeps getting
-  500 (SERVER_ERROR_TRIES times) is failed.
+  500 (SERVER_ERROR_TRIES times) is failed; SERVER_ERROR_STOP calls in a row answered
+  500 mean the service fails on everything, and the run stops.
 - Failures the service did not tie to a row key (`SubmitResult.unmatched`) make the
   batch's other records uncertain: they may or may not be stored. The records it did name
   are failed; the uncertain ones are sent again in halves (the same row key and payload
@@ -44,31 +52,47 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent import futures
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
-from opus_desktop.core.records import Record
-from opus_desktop.core.validation import ValidationResult
 from opus_desktop.errors import AppError
-from opus_desktop.jobs.errors import JobError
 from opus_desktop.jobs.journal import Journal
-from opus_desktop.jobs.journal_types import Counts, EndStatus, Item, RunInfo
+from opus_desktop.jobs.journal_types import Counts, EndStatus, Item
+from opus_desktop.jobs.outage import Outage, Ticker
 from opus_desktop.jobs.pace import Pace
 from opus_desktop.jobs.state import BatchResult, RunState
-from opus_desktop.opus.client import CONFLICT_OPTIONS, MAX_PER_CALL
+from opus_desktop.jobs.submit_runs import (
+    NewRun,
+    conflict_option,
+    create_submit_run,
+    problem_text,
+    take_run,
+)
+from opus_desktop.opus.client import MAX_PER_CALL
 from opus_desktop.opus.errors import (
     Failure,
     InvalidRequest,
     OpusError,
+    ProtocolError,
     RequestRejected,
     ServerError,
     ServiceUnavailable,
+    status_brief,
 )
 from opus_desktop.opus.protocols import SubmitResult
 from opus_desktop.opus.retry import RetryPolicy
+
+__all__ = [  # making and taking runs lives in submit_runs.py; callers find it here too
+    "NewRun",
+    "SubmitRun",
+    "SubmitSummary",
+    "conflict_option",
+    "create_submit_run",
+    "problem_text",
+    "take_run",
+]
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +100,19 @@ DEFAULT_CONCURRENCY = 4
 MAX_CONCURRENCY = 32
 DEFAULT_OUTAGE_LIMIT = 600.0
 SERVER_ERROR_TRIES = 3  # HTTP 500 for one record this many times in a row: it is failed
+SERVER_ERROR_STOP = 8  # HTTP 500 for this many calls in a row, nothing else between: stop
+BAD_REPLY_TRIES = 3  # replies that are not the API's, in a row, before a run stops
 _POLL = 0.1  # how often the dispatcher looks at cancel while it waits
+# Before the service ever answered a run, these say the address (or what answers there)
+# is wrong rather than that the service is away for a while.
+_FIRST_CONTACT = frozenset({Failure.REFUSED, Failure.NAME, Failure.BAD_REPLY})
+# What a retry the client is about to wait out means, when it got no reply at all.
+_WAITING = {
+    Failure.REFUSED: "nothing answers at the service's address",
+    Failure.NAME: "the service's name is not known to the network (DNS)",
+    Failure.TIMEOUT: "the service did not answer in time",
+    Failure.DROPPED: "the connection to the service broke off",
+}
 
 
 class Submitter(Protocol):
@@ -85,115 +121,6 @@ class Submitter(Protocol):
     def submit(
         self, records: Sequence[Mapping[str, object]], conflict: str = "Overwrite"
     ) -> SubmitResult: ...
-
-
-# -- creating a run ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class NewRun:
-    run_id: str
-    to_send: int  # valid records, pending
-    invalid: int  # rows journalled as skipped, with their problems
-
-
-def conflict_option(text: str) -> str:
-    """ "overwrite" / "skip" in any case -> the API's "Overwrite" / "Skip"."""
-    for option in CONFLICT_OPTIONS:
-        if text.strip().casefold() == option.casefold():
-            return option
-    raise ValueError(f"unknown conflict option {text!r}")
-
-
-def problem_text(record: Record) -> str:
-    """A row's problems as one message: "Created time: ... Page Count: ..."."""
-    return " ".join(
-        f"{problem.column}: {problem.message}" if problem.column else problem.message
-        for problem in record.problems
-    )
-
-
-def create_submit_run(
-    journal: Journal,
-    profile: str,
-    result: ValidationResult | Iterable[Record],
-    *,
-    input_path: Path | str | None = None,
-    input_hash: str | None = None,
-    template_hash: str | None = None,
-    mapping: Mapping[str, Any] | None = None,
-    options: Mapping[str, Any] | None = None,
-) -> NewRun:
-    """Journal a new submit run from a validation kept with its records, or from records
-    (the editor's, their problems with them).
-
-    Valid records go in pending, with the exact payload to send. Invalid rows go in as
-    skipped, their problems as the message, so the run's report lists them. A row with no
-    row key, or one an earlier row already uses, is journalled under a stand-in key
-    ("(row 41)") that no record of the run has; it is never sent.
-    """
-    if isinstance(result, ValidationResult):
-        if result.blocked:
-            raise ValueError(
-                "the mapping leaves a required column without a source: nothing to send"
-            )
-        records: Iterable[Record] = result.records
-    else:
-        records = result
-    items: list[tuple[int | None, str, Mapping[str, Any]]] = []
-    skipped: dict[str, str] = {}
-    keyless: list[Record] = []
-    used: set[str] = set()
-    for record in records:
-        key = record.row_key
-        if key is None or key in used:
-            keyless.append(record)
-            continue
-        used.add(key)
-        items.append((record.row, key, record.payload()))
-        if not record.ok:
-            skipped[key] = problem_text(record) or "This row is not valid."
-    for record in keyless:
-        stand_in = f"(row {record.row})"
-        while stand_in in used:
-            stand_in = f"({stand_in})"
-        used.add(stand_in)
-        items.append((record.row, stand_in, record.payload()))
-        skipped[stand_in] = problem_text(record) or (
-            "This row has no row key."
-            if record.row_key is None
-            else f"The row key {record.row_key} is used by an earlier row."
-        )
-    run_id = journal.create_run(
-        "submit",
-        profile,
-        items,
-        input_path=input_path,
-        input_hash=input_hash,
-        template_hash=template_hash,
-        mapping=mapping,
-        options=options,
-        skipped=skipped,
-    )
-    return NewRun(run_id, len(items) - len(skipped), len(skipped))
-
-
-def take_run(journal: Journal, run: str, *, failed: bool = False) -> RunInfo:
-    """Take hold of a submit run to continue it: `runs resume` (records in flight go back
-    to pending) or, with `failed`, `runs retry-failed` (failed records go back to pending).
-    Records stored are never sent again. Raises RunNotFound, RunInProgress, or JobError
-    for a run that is not a submit run."""
-    info = journal.run(run)
-    if info.kind != "submit":
-        raise JobError(
-            f"Run {info.id} is a disposal run, not a submit run; disposals are never sent "
-            "again automatically."
-        )
-    if failed:
-        journal.retry_failed(info.id)
-    else:
-        journal.prepare_resume(info.id)
-    return journal.run(info.id)
 
 
 # -- running ----------------------------------------------------------------------------------
@@ -261,13 +188,17 @@ class SubmitRun:
         self.retries = retries
         self._lock = threading.Lock()
         self._calls = 0
-        self._last_answer = clock()
-        self._failing = False  # a call failed for want of an answer since the last answer
+        self.outage = Outage(outage_limit, clock)
         self._last_failure: OpusError | None = None
         self._stop: BaseException | None = None
         self._server_errors: dict[str, int] = {}
-        self._limit_shown = concurrency
-        self._troubled = False  # a status about trouble is showing
+        # The service answered this run, or stored records of it before: from then on a
+        # refused connection is an outage, not a wrong address.
+        self._reached = False
+        self._bad_replies = 0  # replies that were not the API's, in a row
+        self._server_streak = 0  # calls answered HTTP 500, in a row
+        self._status_lock = threading.Lock()
+        self._shown = ""  # the status line last shown
 
     # -- the dispatching thread ---------------------------------------------------------------
 
@@ -276,13 +207,14 @@ class SubmitRun:
         stopped) and is marked so in the journal. Raises only for the journal's own errors
         and for bugs, after ending the run if the journal still works."""
         started = self._clock()
-        self._last_answer = started
+        self.outage.restart()
         counts = self.journal.run(self.run_id).counts
+        self._reached = counts.ok > 0
         self.state.start(
             counts.total, stored=counts.ok, failed=counts.failed, skipped=counts.skipped
         )
         restore = (
-            self.retries.listen(self._heard, patience=self.outage_limit)
+            self.retries.listen(self._heard, patience=self.outage_limit, hopeless=self._hopeless)
             if self.retries is not None
             else _nothing
         )
@@ -290,6 +222,7 @@ class SubmitRun:
         pool = futures.ThreadPoolExecutor(
             max_workers=self.concurrency, thread_name_prefix=f"submit-{self.run_id}"
         )
+        ticker = Ticker(self._show_status, name=f"submit-{self.run_id}-status").start()
         try:
             self._dispatch(pool, running)
         except BaseException as exc:
@@ -299,6 +232,7 @@ class SubmitRun:
             # In-flight calls always finish and are journalled, whatever ended the loop.
             futures.wait(running)
             pool.shutdown(wait=True)
+            ticker.stop()
             restore()
             self._reap(running)
             self._end_if_stopped_by_error()
@@ -317,7 +251,7 @@ class SubmitRun:
                     return
                 if self._outage_over():
                     return
-                self._show_limit()
+                self._show_status()
                 delay = self.pace.delay()
                 if delay > 0:
                     if running:
@@ -326,7 +260,7 @@ class SubmitRun:
                         )
                     else:
                         # Not past the outage limit, though: the run stops there, not later.
-                        self._sleep(min(delay, self._until_outage()))
+                        self._sleep(min(delay, self.outage.left()))
                     continue
                 if not ready:
                     ready = self.journal.claim(self.run_id, self.batch_size)
@@ -358,37 +292,31 @@ class SubmitRun:
                 self._halt(error)
 
     def _outage_over(self) -> bool:
+        silent = self.outage.silence()
+        if silent is None:
+            return False
         with self._lock:
-            if not self._failing:
-                return False
-            silent = self._clock() - self._last_answer
-            if silent < self.outage_limit:
-                return False
             last = self._last_failure
         said = f" The last attempt: {last.message}" if last is not None else ""
         self._halt(
             ServiceUnavailable(
                 f"The service gave no answer for {_span(silent)}, so the run stopped.{said} "
                 "Every record's state is in the journal; resume the run when the service "
-                "is back."
+                "is back.",
+                kind=last.kind if last is not None and last.kind.passes else None,
             )
         )
         return True
 
-    def _until_outage(self) -> float:
-        with self._lock:
-            if not self._failing:
-                return float("inf")
-            return max(self.outage_limit - (self._clock() - self._last_answer), 0.0)
-
-    def _show_limit(self) -> None:
-        limit = self.pace.limit
-        if limit != self._limit_shown:
-            self._limit_shown = limit
-            if limit < self.concurrency:
-                self._trouble(f"The service is busy: {limit} call{'s' * (limit > 1)} at a time")
-            else:
-                self._trouble("")
+    def _show_status(self) -> None:
+        """Show what slows the run, if anything, with the time left before it stops."""
+        with self._status_lock:
+            if self._stop is not None:
+                return  # the run is ending: its last word is the ending's
+            text = self.outage.text(self.pace.limit, self.concurrency)
+            if text != self._shown:
+                self._shown = text
+                self.state.set_status(text)
 
     def _end_if_stopped_by_error(self) -> None:
         """After an error that is not the service's (a bug, the journal failing), end the
@@ -439,6 +367,16 @@ class SubmitRun:
         """The client is about to wait `delay` seconds before trying a call again."""
         if kind in (Failure.THROTTLED, Failure.UNAVAILABLE):
             self.pace.throttled(delay)
+        cause = status_brief(status) if status else _WAITING.get(kind, "no answer")
+        if status == 429 or (status == 503 and delay):
+            cause += f", waiting {delay:.0f} s as it asked" if delay >= 1 else ""
+        self.outage.trouble(cause, delay)
+        self._show_status()
+
+    def _hopeless(self, kind: Failure) -> bool:
+        """Whether the client should give up on `kind` at once: the run never reached
+        the service, and this says its address is wrong."""
+        return not self._reached and kind in _FIRST_CONTACT
 
     # -- worker threads -----------------------------------------------------------------------
 
@@ -470,23 +408,74 @@ class SubmitRun:
             self._finish(failed={keys[0]: _refusal(exc)}, message=exc.message)
             return []
         except ServerError as exc:
-            self._answered()
+            self._answered(server_error=True)
+            stop = self._server_errors_stop(exc)
+            if stop is not None:
+                self._halt(stop)
+                self._release(part, exc.message)
+                return []
             if len(part) > 1:
                 return _halves(part)
             return self._server_error(part[0], exc)
         except OpusError as exc:
-            if exc.kind.passes:  # no answer, or a garbled or cut-off one: send again
+            stop = self._stops(exc)
+            if stop is None:  # no answer, or a garbled or cut-off one: send again
                 self._transient(part, exc)
                 return []
-            # Sign-in refused, an untrusted server, the wrong address, a bad setting.
-            self._halt(exc)  # first, so the dispatcher does not claim them again
+            # Sign-in refused, an untrusted server, the wrong address, a bad setting; or
+            # what the run cannot wait out.
+            self._halt(stop)  # first, so the dispatcher does not claim them again
             self._release(part, exc.message)
             return []
         self._answered()
         self.pace.succeeded()
-        if self._troubled and self.pace.limit == self.concurrency:
-            self._trouble("")
+        self._show_status()
         return self._record(part, result)
+
+    def _stops(self, exc: OpusError) -> OpusError | None:
+        """The error that stops the run for `exc`, or None when the call is to be sent
+        again later."""
+        if not exc.kind.passes:
+            return exc
+        asked = getattr(exc, "asked", None)
+        if isinstance(asked, int | float) and asked > self.outage_limit:
+            return ServiceUnavailable(
+                f"{exc.message} The run stopped; every record's state is in the journal.",
+                getattr(exc, "status", None),
+                exc.kind,
+                asked=asked,
+            )
+        if exc.kind is Failure.BAD_REPLY:
+            with self._lock:
+                self._bad_replies += 1
+                count = self._bad_replies
+            if self._reached and count < BAD_REPLY_TRIES:
+                return None
+            if count == 1:
+                return exc
+            return ProtocolError(
+                f"{exc.message} That is {count} such replies in a row, so the run stopped; "
+                "every record's state is in the journal: resume the run once the service "
+                "answers as the API should.",
+                getattr(exc, "status", None),
+            )
+        if not self._reached and exc.kind in _FIRST_CONTACT:
+            return exc
+        return None
+
+    def _server_errors_stop(self, exc: ServerError) -> OpusError | None:
+        with self._lock:
+            self._server_streak += 1
+            count = self._server_streak
+        if count < SERVER_ERROR_STOP:
+            return None
+        return ServiceUnavailable(
+            f"The service failed on {count} calls in a row, so the run stopped: "
+            f"{exc.message} Every record's state is in the journal; resume the run once the "
+            "service works again.",
+            exc.status,
+            Failure.SERVER,
+        )
 
     def _record(self, part: list[Item], result: SubmitResult) -> list[list[Item]]:
         sent = {item.key for item in part}
@@ -525,27 +514,31 @@ class SubmitRun:
                 message=exc.message,
             )
             return []
-        self._sleep(self.pace.failed())
+        self._pause(self.pace.failed())
         return [[item]]
+
+    def _pause(self, seconds: float) -> None:
+        """Wait `seconds` in a worker, unless the run stops or is cancelled meanwhile."""
+        if self._stop is None and not self.state.cancel_requested:
+            self._sleep(seconds)
 
     def _transient(self, part: list[Item], exc: OpusError) -> None:
         """No usable answer: the records go back to pending, to be sent again later."""
         wait = self.pace.failed()
         with self._lock:
-            self._failing = True
             self._last_failure = exc
+        self.outage.trouble(exc.brief or "no usable answer from the service", wait)
         self._release(part, exc.message)
-        self._trouble(f"No answer from the service; trying again in {wait:.0f} s")
+        self._show_status()
 
-    def _trouble(self, text: str) -> None:
-        """Show what slows the run ("" once it goes well again)."""
-        self._troubled = bool(text)
-        self.state.set_status(text)
-
-    def _answered(self) -> None:
+    def _answered(self, server_error: bool = False) -> None:
+        """The service answered a call (stored, refused or failed on its records)."""
         with self._lock:
-            self._last_answer = self._clock()
-            self._failing = False
+            self._reached = True
+            self._bad_replies = 0
+            if not server_error:
+                self._server_streak = 0
+        self.outage.answered()
 
     def _finish(
         self,

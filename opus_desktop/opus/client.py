@@ -38,7 +38,7 @@ from opus_desktop.opus.errors import (
     SettingsError,
     TooManyRecords,
 )
-from opus_desktop.opus.http import describe_reply, snippet
+from opus_desktop.opus.http import describe_reply, snippet, too_large
 from opus_desktop.opus.protocols import (
     Call,
     ConnectorProtocol,
@@ -244,6 +244,14 @@ class OpusClient:
                 status=status,
                 service_message=said,
             )
+        if 300 <= status < 400:
+            return ProtocolError(
+                f"The service answered {call.what} with a redirect, which the Opus API never "
+                f"gives ({describe_reply(response)}). Check the API URL in the profile (https, "
+                "the exact host), or ask IT about a proxy or sign-in page in between.",
+                status=status,
+                brief="a redirect instead of the API's reply",
+            )
         return ProtocolError(
             f"The service's reply to {call.what} is not one the Opus API promises: "
             f"{describe_reply(response)}.",
@@ -339,7 +347,16 @@ def _encode(value: object) -> bytes:
 
 
 def _json_body(response: httpx.Response, call: Call) -> dict[str, object] | None:
-    """The reply's JSON object, None for an empty body; non-JSON is an error only if read."""
+    """The reply's JSON object, None for an empty body; non-JSON is an error only if read.
+    A body cut at the size limit is an error whatever its status."""
+    limit = too_large(response)
+    if limit is not None:
+        raise ProtocolError(
+            f"The service's reply to {call.what} is larger than {limit // (1024 * 1024)} MB, "
+            f"far more than any Opus reply, so it was not read: {describe_reply(response)}.",
+            status=response.status_code,
+            brief="a reply far too large to be the API's",
+        )
     if not response.content.strip():
         return None
     try:
@@ -350,13 +367,12 @@ def _json_body(response: httpx.Response, call: Call) -> dict[str, object] | None
         return value
     if response.status_code in _READABLE:
         what = (
-            "is not JSON"
-            if value is _NOT_JSON
-            else f"is a JSON {type(value).__name__}, not an object"
+            "is not JSON" if value is _NOT_JSON else f"is a JSON {_json_kind(value)}, not an object"
         )
         raise ProtocolError(
             f"The service's reply to {call.what} {what}: {describe_reply(response)}.",
             status=response.status_code,
+            brief=f"a reply that {what.split(',')[0]}",
         )
     return None  # an error page: the status says enough
 
@@ -364,24 +380,62 @@ def _json_body(response: httpx.Response, call: Call) -> dict[str, object] | None
 _NOT_JSON = object()
 
 
+def _json_kind(value: object) -> str:
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, bool):
+        return "true or false"
+    if value is None:
+        return "null"
+    return "number"
+
+
 def _effective_status(status: int, body: dict[str, object] | None) -> int:
+    """The status the body gives, when HTTP says 2xx and the body (or its nested "error"
+    object) says 400 or more; else the HTTP status."""
     if body is None or not 200 <= status < 300:
         return status
-    for key, value in body.items():
-        if key.casefold() != "statuscode" or isinstance(value, bool):
+    for document in (body, _field(body, "error")):
+        if not isinstance(document, dict):
             continue
-        if isinstance(value, int) and value >= 400:
+        value = _field(document, "statuscode")
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 400:
             return value
     return status
 
 
+def _field(body: dict[str, object], name: str) -> object:
+    """The value of `name` in `body`, the key's case ignored; None when missing."""
+    for key, value in body.items():
+        if key.casefold() == name:
+            return value
+    return None
+
+
 def _service_message(body: dict[str, object] | None) -> str:
+    """What the service said: its message (a list of them joined), the description or the
+    title of an error, or the message of an error nested as {"error": {"message": ...}};
+    "" when it said nothing."""
     if body is None:
         return ""
-    for key in ("message", "error_description", "error", "title", "detail"):
-        for name, value in body.items():
-            if name.casefold() == key and isinstance(value, str) and value.strip():
-                return snippet(value.strip(), 300)
+    nested = _field(body, "error")
+    for document in (body, nested if isinstance(nested, dict) else None):
+        if document is None:
+            continue
+        for key in ("message", "error_description", "error", "title", "detail"):
+            text = _text(_field(document, key))
+            if text:
+                return snippet(text, 300)
+    return ""
+
+
+def _text(value: object) -> str:
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, list):
+        return " ".join(part.strip() for part in value if isinstance(part, str) and part.strip())
     return ""
 
 

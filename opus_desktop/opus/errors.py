@@ -19,9 +19,10 @@ HTTP 500 is not retried: the same payload is likely to fail the same way, and th
 run's journal sends it again on resume anyway. Throttling (429) and gateway errors
 (502, 503, 504) are retried; see retry.py.
 
-Every error carries `.message`, a sentence a records officer can act on, and `.kind`, the
-one classification of failures (Failure) that the client's retries, the runs and both front
-ends go by. None of them ever holds a token, an assertion or a password.
+Every error carries `.message`, a sentence a records officer can act on, `.kind`, the one
+classification of failures (Failure) that the client's retries, the runs and both front
+ends go by, and `.brief`, a few words for a status line while a run tries again ("" when
+the message is all there is). None of them ever holds a token, an assertion or a password.
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ _PASSING = frozenset(
 class OpusError(AppError):
     exit_code = 4
     kind = Failure.BAD_REPLY
+    brief = ""
 
 
 class SettingsError(OpusError):
@@ -121,18 +123,27 @@ class AuthError(OpusError):
 
 class ServiceUnavailable(OpusError):
     """No usable answer: connection failures, timeouts, throttling that did not stop.
-    `kind` says which; without one, the status decides (429 throttled, else unavailable)."""
+    `kind` says which; without one, the status decides (429 throttled, else unavailable).
+    `asked` is the wait the service asked for (Retry-After), when that is why it gave up."""
 
     exit_code = 4
 
     def __init__(
-        self, message: str, status: int | None = None, kind: Failure | None = None
+        self,
+        message: str,
+        status: int | None = None,
+        kind: Failure | None = None,
+        *,
+        brief: str = "",
+        asked: float | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         if kind is None:
             kind = Failure.THROTTLED if status == 429 else Failure.UNAVAILABLE
         self.kind = kind
+        self.brief = brief or status_brief(status)
+        self.asked = asked
 
 
 class ServerError(ServiceUnavailable):
@@ -148,7 +159,21 @@ class ProtocolError(OpusError):
 
     exit_code = 4
 
-    def __init__(self, message: str, status: int | None = None) -> None:
+    def __init__(self, message: str, status: int | None = None, *, brief: str = "") -> None:
         super().__init__(message)
         self.status = status
         self.kind = Failure.WRONG_ADDRESS if status in (404, 405) else Failure.BAD_REPLY
+        self.brief = brief or "the reply is not the API's"
+
+
+def status_brief(status: int | None) -> str:
+    """'the service is busy (HTTP 429)': what a status that is retried means, in a few words."""
+    if status == 429:
+        return "the service is busy (HTTP 429)"
+    if status == 503:
+        return "the service is unavailable (HTTP 503)"
+    if status in (502, 504):
+        return f"the service's gateway failed (HTTP {status})"
+    if status == 500:
+        return "the service failed (HTTP 500)"
+    return f"the service answered HTTP {status}" if status else ""

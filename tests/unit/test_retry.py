@@ -172,7 +172,11 @@ def test_connection_failures_that_last_become_service_unavailable() -> None:
     with pytest.raises(ServiceUnavailable) as caught:
         policy(rec, attempts=3).call(send, "asking for due records")
     assert len(calls) == 3
-    assert "graph-us.avepointonlineservices.com could not be reached" in caught.value.message
+    assert caught.value.message == (
+        "Nothing answers at https://graph-us.avepointonlineservices.com (no connection could "
+        "be made) while asking for due records, 3 times in a row: is the address right, is the "
+        "service up?"
+    )
     assert caught.value.status is None
     assert isinstance(caught.value.__cause__, httpx.ConnectError)
 

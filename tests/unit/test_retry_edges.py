@@ -70,8 +70,8 @@ def test_each_retry_is_logged_with_its_wait_reason_status_and_work(
         "Retrying in 0.5 s (refused) while signing in",
     ]
     assert str(caught.value) == (
-        "opus.example could not be reached (no connection) while signing in, 2 times in a "
-        "row. Check the network connection and try again later."
+        "Nothing answers at https://opus.example (no connection could be made) while signing "
+        "in, 2 times in a row: is the address right, is the service up?"
     )
 
 

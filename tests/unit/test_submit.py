@@ -336,17 +336,22 @@ def test_transient_failures_release_the_batch_and_it_is_sent_again(journal: Jour
     assert len(released) == 3
     assert all("HTTP 503" in r.message for r in released)
     assert len(clock.slept) >= 1  # the run backed off before sending again
-    assert any(text.startswith("No answer from the service; trying again") for text in statuses)
+    assert any(
+        text.startswith("The service is unavailable (HTTP 503); trying again in")
+        and "the run stops in 10:00 unless the service answers" in text
+        for text in statuses
+    )
     assert statuses[-1] == "Done"
 
 
-def test_a_cut_off_reply_is_sent_again_but_a_wrong_address_stops_the_run(
+def test_a_cut_off_reply_mid_run_is_sent_again_but_a_wrong_address_stops_the_run(
     journal: Journal,
 ) -> None:
-    run_id = new_run(journal, 15)
-    answers = iter([ProtocolError("The reply is not JSON.", status=200)])
+    run_id = new_run(journal, 30)
+    answers = iter([None, ProtocolError("The reply is not JSON.", status=200)])
     client = FakeClient(lambda sent: next(answers, None) or stored(sent))
-    assert submit(journal, run_id, client).counts.ok == 15
+    assert submit(journal, run_id, client, concurrency=1).counts.ok == 30
+    assert len(client.calls) == 3
 
     run_id = new_run(journal, 15)
     wrong = FakeClient(lambda sent: ProtocolError("Nothing at that URL.", status=404))

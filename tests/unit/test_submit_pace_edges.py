@@ -56,7 +56,10 @@ def journal(tmp_path: Path) -> Iterator[Journal]:
 
 @pytest.mark.parametrize(
     ("concurrency", "shown"),
-    [(2, "The service is busy: 1 call at a time"), (4, "The service is busy: 2 calls at a time")],
+    [
+        (2, "1 of 2 calls at a time, more as calls succeed"),
+        (4, "2 of 4 calls at a time, more as calls succeed"),
+    ],
 )
 def test_a_429_shows_how_many_calls_the_run_keeps_in_flight_once(
     journal: Journal, concurrency: int, shown: str
@@ -74,11 +77,13 @@ def test_a_429_shows_how_many_calls_the_run_keeps_in_flight_once(
     client.behaviour = throttled_first
     submit(journal, run_id, client, state, concurrency=concurrency)
 
-    assert unrepeated(statuses) == ["", shown, "Done"]
-    assert len(statuses) == 1 + 1 + 5 + 1  # the start, the slow-down, each batch, the end
+    busy = "The service is busy (HTTP 429); the run stops in 10:00 unless the service answers"
+    assert unrepeated(statuses) == ["", f"{busy}; {shown}", shown, "Done"]
+    # the start, the 429, the answer after it, each batch, the end
+    assert len(statuses) == 1 + 1 + 1 + 5 + 1
 
 
-def test_the_busy_status_clears_as_soon_as_a_call_succeeds_at_full_pace(
+def test_the_throttled_status_clears_as_soon_as_a_call_succeeds_at_full_pace(
     journal: Journal,
 ) -> None:
     run_id = new_run(journal, 1)
@@ -101,7 +106,13 @@ def test_the_busy_status_clears_as_soon_as_a_call_succeeds_at_full_pace(
     submit(journal, run_id, client, state, clock, concurrency=2, pace=pace)
 
     assert at_batch == [""]  # cleared by the call that brought the pace back to full
-    assert unrepeated(statuses) == ["", "The service is busy: 1 call at a time", "", "Done"]
+    assert unrepeated(statuses) == [
+        "",
+        "The service is busy (HTTP 429); the run stops in 10:00 unless the service answers; "
+        "1 of 2 calls at a time, more as calls succeed",
+        "",
+        "Done",
+    ]
 
 
 def test_calls_in_flight_never_exceed_a_pace_already_slowed_to_one(journal: Journal) -> None:
@@ -116,7 +127,8 @@ def test_calls_in_flight_never_exceed_a_pace_already_slowed_to_one(journal: Jour
     submit(journal, run_id, client, state, clock, concurrency=2, pace=pace)
 
     assert client.most_active == 1
-    assert statuses[1] == "The service is busy: 1 call at a time"
+    assert statuses[1] == "1 of 2 calls at a time, more as calls succeed"
+    assert not any("busy" in text for text in statuses)  # slowed, but nothing said it is busy
 
 
 def test_a_retry_after_heard_during_a_call_holds_new_calls_back_that_long(
@@ -201,7 +213,10 @@ def test_no_answer_shows_when_the_run_tries_again_and_the_batch_goes_back_with_t
     )
 
     assert summary.status == "done"
-    assert "No answer from the service; trying again in 8 s" in statuses
+    assert (
+        "No usable answer from the service; trying again in 8 s; the run stops in 10:00 unless "
+        "the service answers"
+    ) in statuses
     assert results[0] == BatchResult(released=tuple(keys(15)), message=UNREACHABLE)
     assert clock.slept == [8.0]
 
