@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import getpass
 import json
+import time
 from pathlib import Path
 from typing import Any
 
 import keyring
 import keyring.backend
+import keyring.backends.fail
 import pytest
 
 from opus_desktop.jobs import audit as audit_module
@@ -18,7 +20,7 @@ from opus_desktop.jobs.audit_anchors import Anchor
 from opus_desktop.jobs.audit_key import KeyringKey, KeyUnavailable, keyring_user
 from opus_desktop.jobs.errors import AuditError
 from opus_desktop.jobs.locks import FileLock
-from tests.unit.test_audit import NoKeyring, disposal, lines, write
+from tests.unit.test_audit import Clock, NoKeyring, disposal, lines, write
 
 
 def test_a_lock_held_too_long_stops_the_append(
@@ -200,3 +202,154 @@ def test_a_plain_log_can_be_read_without_asking_for_a_key(tmp_path: Path) -> Non
     audit = AuditLog(tmp_path / "audit.jsonl", key=NoKeyring())
     entry = audit.append({"action": "test"})
     assert list(audit.entries()) == [entry] and audit.find(entry.hash) == entry
+
+
+# -- found by make mutate --------------------------------------------------------------------
+
+
+def test_text_is_stored_as_utf_8_and_nan_is_no_json(tmp_path: Path) -> None:
+    audit = AuditLog(tmp_path / "audit.jsonl")
+    audit.append({"action": "test", "note": "café"})
+    assert "café".encode() in audit.path.read_bytes()
+    for bad in (float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="an audit entry must be plain JSON"):
+            audit.append({"action": "test", "value": bad})
+    assert len(lines(audit)) == 1
+
+
+def test_what_is_not_given_stays_empty() -> None:
+    entry = destroy_entry(
+        run_id="1", profile="p", identity_url="i", api_url="a", connection_id="c",
+        justification="j", records=[],
+    )  # fmt: skip
+    assert entry["operator"]["name"] == "" and entry["serviceMessage"] == ""
+    assert operator()["name"] == ""
+
+
+@pytest.mark.skipif(not hasattr(time, "tzset"), reason="time.tzset is POSIX only")
+def test_times_are_utc_whatever_the_local_zone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        audit = AuditLog(tmp_path / "audit.jsonl", clock=Clock())
+        assert audit.append({"action": "test"}).time == "2025-03-01T09:30:01.000Z"
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+def test_a_failed_write_keeps_a_key_in_use_and_asks_no_keyring_for_none(
+    tmp_path: Path, memory_keyring: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full(fd: int, data: bytes) -> None:
+        raise OSError(28, "No space left on device")
+
+    sealed = AuditLog(tmp_path / "audit.jsonl")
+    sealed.append(disposal(1))  # the key is made, and kept by this object
+    plain = AuditLog(tmp_path / "plain.jsonl", key=NoKeyring())  # drop() would fail
+    kept = dict(memory_keyring.store)
+    monkeypatch.setattr(audit_module, "_write_all", full)
+    for audit in (sealed, plain):
+        with pytest.raises(AuditError, match="No space left on device"):
+            audit.append(disposal(2))
+    assert memory_keyring.store == kept
+
+
+@pytest.mark.parametrize("change", ["content", "form"])
+def test_a_last_entry_changed_either_way_stops_appending(tmp_path: Path, change: str) -> None:
+    audit = AuditLog(tmp_path / "audit.jsonl")
+    audit.append(disposal(1))
+    (line,) = lines(audit)
+    if change == "content":  # still in the app's form, but no longer its hash's
+        changed = line.replace(b"schedule 4.2", b"schedule 9.9")
+    else:  # its hash's content, but not in the app's form
+        changed = json.dumps(json.loads(line), sort_keys=True).encode() + b"\n"
+    write(audit, [changed])
+    with pytest.raises(AuditError, match="is damaged"):
+        AuditLog(audit.path).append(disposal(2))
+    assert lines(audit) == [changed]
+
+
+def test_the_log_s_folders_are_made(tmp_path: Path) -> None:
+    audit = AuditLog(tmp_path / "new" / "data" / "audit.jsonl")
+    audit.append({"action": "test"})
+    assert audit.verify().entries == 1
+
+
+def test_a_line_that_fills_a_read_and_one_byte(tmp_path: Path) -> None:
+    audit = AuditLog(tmp_path / "audit.jsonl", clock=Clock())
+    audit.append({"action": "test", "padding": ""})
+    size = len(lines(audit)[0])
+    write(audit, [])
+    audit = AuditLog(tmp_path / "audit.jsonl", clock=Clock())
+    audit.append({"action": "test", "padding": "x" * (65536 + 1 - size)})
+    assert len(lines(audit)[0]) == 65537  # read back as one chunk and its first byte
+    assert audit.append({"action": "test"}).seq == 2
+
+
+def test_every_failure_is_ok_false(tmp_path: Path, memory_keyring: Any) -> None:
+    audit = AuditLog(tmp_path / "audit.jsonl")
+    audit.append(disposal(1))
+    last = next(iter(audit.entries())).hash
+    write(audit, [*lines(audit), b"hello\n"])
+    assert AuditLog(audit.path).verify().ok is False  # the chain
+    write(audit, lines(audit)[:1])
+    assert AuditLog(audit.path).verify([Anchor(last, 2)]).ok is False  # an anchor
+    plain = lines(audit)
+    memory_keyring.store.clear()
+    assert AuditLog(audit.path).verify().ok is False  # no key for a sealed log
+    AuditLog(tmp_path / "other.jsonl").append({"action": "test"})  # a key for "other"
+    other = AuditLog(tmp_path / "other.jsonl")
+    write(
+        other,
+        [
+            json.dumps(
+                {k: v for k, v in json.loads(plain[0]).items() if k != "mac"},
+                sort_keys=True,
+                separators=(",", ":"),
+            ).encode()
+            + b"\n"
+        ],
+    )
+    assert other.verify().ok is False  # a key, and no MAC
+
+
+def test_a_cut_in_a_log_without_a_keyring_says_so_too(tmp_path: Path) -> None:
+    keyring.set_keyring(keyring.backends.fail.Keyring())
+    audit = AuditLog(tmp_path / "audit.jsonl")
+    audit.append({"action": "test"})
+    result = audit.verify([Anchor("ab" * 32, 2, "the manifest m.xlsx")])
+    assert result.ok is False and result.first_bad == 2
+    assert "tamper-evident, not tamper-proof" in result.notes[0]
+
+
+def test_one_old_entry_before_the_sealed_ones(tmp_path: Path) -> None:
+    audit = AuditLog(tmp_path / "audit.jsonl", key=NoKeyring())
+    audit.append(disposal(1))
+    AuditLog(audit.path).append(disposal(2))
+    result = AuditLog(audit.path).verify()
+    assert result.ok and result.sealed_from == 2
+    assert result.notes[0] == (
+        "Entry 1 carries no keyed MAC (written before the log was sealed); the keyed MAC of "
+        "entry 2 vouches for the entries before it."
+    )
+    content = lines(audit)
+    content[0] = content[0].replace(b"schedule 4.2", b"schedule 9.9")
+    write(audit, rehash_plain(content))
+    result = AuditLog(audit.path).verify()
+    assert result.first_bad == 2 and result.reason.startswith("Entry 2, or an entry before it,")
+
+
+def rehash_plain(content: list[bytes]) -> list[bytes]:
+    """Each line's prev and hash recomputed, its MAC (if any) kept."""
+    prev, out = audit_module.GENESIS, []
+    for raw in content:
+        data = json.loads(raw)
+        data["prev"] = prev
+        data["hash"] = audit_module._sha256(audit_module._body(data))
+        line = audit_module.canonical(data)
+        out.append(line + b"\n")
+        prev = audit_module._sha256(line)
+    return out
