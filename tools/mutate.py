@@ -86,6 +86,7 @@ TESTS: dict[str, list[str]] = {
         UNIT + "test_certificate.py",
     ],
     "jobs/due.py": [
+        UNIT + "test_due_edges.py",
         UNIT + "test_disposal_signoff.py",
         UNIT + "test_disposal.py",
         UNIT + "test_disposal_edges.py",

@@ -231,10 +231,7 @@ def due_table(
     decision = next((h for h in DECISION_HEADERS if _normal(h) not in taken), DECISION_HEADERS[-1])
     headers = [names[0], decision, *names[1:], DUE_DATE_HEADER]
     rows = [
-        [r.values.get(columns[0], r.row_key), DESTROY]
-        + [r.values.get(c, "") for c in columns[1:]]
-        + [r.due]
-        for r in records
+        [r.row_key, DESTROY] + [r.values.get(c, "") for c in columns[1:]] + [r.due] for r in records
     ]
     return headers, rows
 
@@ -277,7 +274,7 @@ class Selection:
 
 
 _KEY_HEADERS = {_normal("Row key"), _normal(ROW_KEY)}
-_DUE_HEADERS = {_normal(DUE_DATE_HEADER), _normal(DUE_DATE)}
+_DUE_HEADER = _normal(DUE_DATE_HEADER)  # also disposalDueDate, the internal name
 _DECISIONS = {_normal(DESTROY): DESTROY, _normal(KEEP): KEEP}
 
 
@@ -290,7 +287,7 @@ def read_selection(path: Path, sheet: str | None = None) -> Selection:
     normal = [_normal(h) for h in data.headers]
     found = [i for i, h in enumerate(normal) if h in _KEY_HEADERS]
     if not found:
-        shown = ", ".join(f'"{h}"' for h in data.headers if h) or "none"
+        shown = ", ".join(f'"{h}"' for h in data.headers if h)  # read_sheet finds one
         raise SheetError(
             f'{data.source} has no column headed "Row key" (or rowKey), so it does not say '
             f"which records to destroy. Its headers are: {shown}."
@@ -301,7 +298,7 @@ def read_selection(path: Path, sheet: str | None = None) -> Selection:
         wanted = {_normal(n) for n in names}
         return next((i for i, h in enumerate(normal) if h in wanted), None)
 
-    due_column = next((i for i, h in enumerate(normal) if h in _DUE_HEADERS), None)
+    due_column = next((i for i, h in enumerate(normal) if h == _DUE_HEADER), None)
     if due_column is None:
         raise SheetError(
             f'{data.source} has no "{DUE_DATE_HEADER}" column, so it is not a due list as '
@@ -568,7 +565,7 @@ def not_due_reason(before: datetime) -> str:
 def _iso_text(text: str) -> str:
     """An audit time (2025-06-01T10:04:05.123Z) as 2025-06-01 10:04 UTC."""
     try:
-        return _when(datetime.fromisoformat(text.replace("Z", "+00:00")))
+        return _when(datetime.fromisoformat(text))
     except ValueError:
         return text
 

@@ -371,13 +371,21 @@ def test_destroyed_earlier_reads_this_tenant_s_destroyed_answers(
         )
 
     entry("run-1", TENANT, {"A": "destroyed", "B": "failed", "C": "not sent"})
+    audit.append(
+        {
+            "action": "destroy",
+            "tenant": {"identity": TENANT.identity_url, "api": TENANT.api_url},
+            "connection": TENANT.connection_id,
+            "answers": {"F": {"outcome": "destroyed", "message": ""}},
+        }
+    )  # an entry that names no run
     entry("run-2", other_api, {"B": "destroyed"})
     entry("run-3", other_connection, {"B": "destroyed"})
     audit.append({"action": "submit", "run": "run-4", "connection": TENANT.connection_id})
     entry("run-5", TENANT, {"A": "destroyed", "D": "destroyed", "E": "destroyed"})
 
-    found = destroyed_earlier(audit, TENANT, ["A", "B", "C", "D", "Z"])
-    assert {k: v.run for k, v in found.items()} == {"A": "run-1", "D": "run-5"}
+    found = destroyed_earlier(audit, TENANT, ["A", "B", "C", "D", "F", "Z"])
+    assert {k: v.run for k, v in found.items()} == {"A": "run-1", "D": "run-5", "F": ""}
     first = next(iter(audit.entries()))
     assert found["A"].time == first.time
     assert destroyed_earlier(audit, TENANT, []) == {}
@@ -449,6 +457,30 @@ def test_a_run_that_did_not_end_is_not_finished(journal: Journal, audit: AuditLo
     journal.mark_started(run_id)
     assert journal.run(run_id).status == "running"
     assert not finished(journal, audit, run_id)
+
+    done = run.create(items_of(opus, [key(1)]), "Schedule")
+    run.run(done, RunState())
+    assert finished(journal, audit, done)
+    journal.mark_started(done)  # taken up again: it is running, with nothing left
+    assert journal.run(done).counts.remaining == 0
+    assert not finished(journal, audit, done)
+    journal.mark_ended(done, "stopped", "Stopped: the sign-in was refused.")
+    assert finished(journal, audit, done)  # stopped, but nothing was left to send
+
+
+def test_a_run_cancelled_after_its_last_call_is_finished(journal: Journal, audit: AuditLog) -> None:
+    opus = FakeOpus(2)
+    run = runner(journal, audit, opus)
+    state = RunState()
+    state.on_batch(lambda _result: state.cancel())
+    run_id = run.create(items_of(opus, [key(0), key(1)]), "Schedule")
+    outcome = run.run(run_id, state)
+    assert outcome.run.status == "cancelled" and outcome.all_destroyed
+    assert finished(journal, audit, run_id)
+    cut = run.create(items_of(FakeOpus(20), [key(n) for n in range(2, 20)]), "Schedule")
+    stopped = run.run(cut, state)  # cancelled before its first call
+    assert stopped.run.status == "cancelled" and stopped.pending
+    assert not finished(journal, audit, cut)
 
 
 def test_finished_is_for_disposal_runs_only(journal: Journal, audit: AuditLog) -> None:
