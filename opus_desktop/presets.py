@@ -43,5 +43,4 @@ IDENTITY_PRESETS: dict[str, str] = {
 }
 
 DEFAULT_IDENTITY = IDENTITY_PRESETS["commercial"]
-DEFAULT_DESTROY_PATH = "api/connector/DisposeRecords"
 PROTOCOLS = ("graph", "legacy")

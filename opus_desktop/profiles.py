@@ -18,7 +18,7 @@ import os
 import re
 import shutil
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +30,7 @@ from opus_desktop.core.schema import CONFLICT_OPTIONS, Template, load_template, 
 from opus_desktop.errors import AppError
 from opus_desktop.files import write_private
 from opus_desktop.jsonfile import load_json
-from opus_desktop.presets import DEFAULT_DESTROY_PATH, DEFAULT_IDENTITY, PROTOCOLS
+from opus_desktop.presets import DEFAULT_IDENTITY, PROTOCOLS
 
 if TYPE_CHECKING:
     from opus_desktop.core.values import ValueSettings
@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 KEYRING_SERVICE = "opus-desktop"
 SANDBOX_PROFILE = "Sandbox"
 DEFAULT_DATE_FORMAT = "yyyy-MM-dd HH:mm:ss"
+# Optional in the templates and the legacy seed, documented as required on Graph.
+GRAPH_REQUIRED = ("createdBy", "modifiedBy")
 
 
 class ProfileError(AppError):
@@ -62,13 +64,18 @@ class Profile:
     time_zone: str | None = None
     conflict_option: str = "Overwrite"
     concurrency: int = 4
-    destroy_path: str = DEFAULT_DESTROY_PATH
+    # The legacy API's destroy call: no public document names it, so there is no default;
+    # the user copies it from the tenant's API page (the sandbox's profile sets its own).
+    destroy_path: str = ""
     choices: dict[str, dict[str, int]] = field(default_factory=dict)
     terms: dict[str, list[str]] = field(default_factory=dict)
     mapping: dict[str, Any] | None = None
     verify_tls: bool = True
     proxy: str | None = None
     sandbox: bool = False
+    # The Graph API documents createdBy and modifiedBy as required, the legacy seed and the
+    # templates as optional: on Graph an empty one is a warning, or with this a problem.
+    require_created_by: bool = False
 
     @property
     def folder(self) -> Path:
@@ -79,21 +86,31 @@ class Profile:
         return self.folder / "template.json"
 
     def template(self) -> Template:
+        """The connection template; on Graph with `require_created_by`, Created by and
+        Modified by are required columns."""
         if not self.template_path.exists():
             raise ProfileError(
                 f'The profile "{self.name}" has no connection template; add it again.'
             )
-        return load_template(self.template_path)
+        template = load_template(self.template_path)
+        if self.protocol != "graph" or not self.require_created_by:
+            return template
+        columns = tuple(
+            replace(c, required=True) if c.internal_name in GRAPH_REQUIRED else c for c in template
+        )
+        return replace(template, columns=columns)
 
     def value_settings(self) -> ValueSettings:
         from opus_desktop.core.values import ValueSettings
 
+        warned = self.protocol == "graph" and not self.require_created_by
         return ValueSettings(
             date_format=self.date_format,
             term_separator=self.term_separator,
             time_zone=self.time_zone,
             choices=self.choices,
             terms=self.terms,
+            expected=GRAPH_REQUIRED if warned else (),
         )
 
     def check(self) -> None:
@@ -117,12 +134,27 @@ class Profile:
             raise ProfileError('The conflict option must be "Overwrite" or "Skip".')
         if not 1 <= self.concurrency <= 32:
             raise ProfileError("Concurrency must be between 1 and 32 calls at a time.")
+        path = self.destroy_path.strip()
+        if "://" in path or any(c in path for c in "?# "):
+            raise ProfileError(
+                f'The destroy path "{path}" must be a path on the API URL, as the tenant\'s API '
+                "page gives it: no https://, spaces, ? or #."
+            )
         from opus_desktop.core.datetimes import check_format
 
         try:
             check_format(self.date_format)
         except ValueError as exc:
             raise ProfileError(f"The date format is not one Opus offers: {exc}") from None
+
+    def destroy_path_note(self) -> str | None:
+        """A sentence when this legacy profile cannot mark records destroyed yet, else None."""
+        if self.protocol != "legacy" or self.destroy_path.strip("/ "):
+            return None
+        return (
+            "No destroy path is set, so records cannot be marked destroyed with this legacy "
+            "profile: copy the path of that call from the tenant's API page into the profile."
+        )
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, ensure_ascii=False) + "\n"

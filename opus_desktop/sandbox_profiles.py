@@ -41,6 +41,7 @@ def save_sandbox_profiles(sandbox: Sandbox) -> Profile:
             cert_pem=str(sandbox.cert_pem_path),
             key_pem=str(sandbox.key_pem_path),
             date_format=sandbox.pattern.pattern,
+            destroy_path=sandbox.legacy_destroy_path if protocol == "legacy" else "",
             choices=tenant.get("choices", {}),
             terms=terms,
             sandbox=True,

@@ -13,9 +13,10 @@ from opus_desktop.cli.inputs import terminal_prompt
 from opus_desktop.core.schema import load_template
 from opus_desktop.errors import AppError
 from opus_desktop.jsonfile import load_json
-from opus_desktop.presets import DEFAULT_DESTROY_PATH, DEFAULT_IDENTITY, PROTOCOLS
+from opus_desktop.presets import DEFAULT_IDENTITY, PROTOCOLS
 from opus_desktop.profiles import Profile, ProfileError
 from opus_desktop.usecases.connection import find_password
+from opus_desktop.usecases.profile_checks import ProfileRefused, add_profile
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -62,9 +63,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     add.add_argument(
         "--destroy-path",
-        default=DEFAULT_DESTROY_PATH,
+        default="",
         metavar="PATH",
-        help="legacy API only: the path of the call that marks records destroyed",
+        help="legacy API only: the path of the call that marks records destroyed, from the "
+        "tenant's API page (no public document names it, so there is no default)",
     )
     add.add_argument("--mapping", type=Path, metavar="M.json", help="the default column mapping")
     add.add_argument(
@@ -72,6 +74,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         type=Path,
         metavar="FILE.json",
         help='choice options and terms: {"choices": {col: {label: n}}, "terms": {col: [paths]}}',
+    )
+    add.add_argument(
+        "--require-created-by",
+        action="store_true",
+        help="Graph API: a record with an empty Created by or Modified by is a problem, not "
+        "a warning (the Graph API documents both as required)",
+    )
+    add.add_argument(
+        "--force",
+        action="store_true",
+        help="save even when the certificate check fails (e.g. before the certificate's "
+        "start date, or a password variable set only where scripts run)",
     )
     add.set_defaults(func=run_add)
 
@@ -149,7 +163,8 @@ def run_add(args: argparse.Namespace) -> int:
         key_pem=str(args.key_pem.resolve()) if args.key_pem else None,
         cert_password_env=args.cert_password_env,
         date_format=args.date_format,
-        destroy_path=args.destroy_path.strip("/"),
+        destroy_path=args.destroy_path.strip().strip("/"),
+        require_created_by=args.require_created_by,
         choices=choices,
         terms=terms,
         mapping=mapping,
@@ -159,7 +174,12 @@ def run_add(args: argparse.Namespace) -> int:
         raise ProfileError(
             f"The options name columns the template does not have: {', '.join(unknown)}."
         )
-    profiles.save_profile(profile, args.connection)
+    try:
+        _, said = add_profile(profile, args.connection, ask=terminal_prompt(), force=args.force)
+    except ProfileRefused as exc:  # "...; the profile was not saved."
+        raise ProfileError(f"{exc.message[:-1]} (--force saves it even so).") from None
+    for sentence in said:
+        print(f"Warning: {sentence}", file=sys.stderr)
     print(
         f'Profile "{profile.name}" saved: {len(template)} columns, '
         f"connection {template.connection_id}."
@@ -200,7 +220,16 @@ def run_show(args: argparse.Namespace) -> int:
         ("Concurrency", str(profile.concurrency)),
     ]
     if profile.protocol == "legacy":
-        lines.append(("Destroy path", profile.destroy_path))
+        lines.append(("Destroy path", profile.destroy_path or "(not set)"))
+    else:
+        lines.append(
+            (
+                "Created by",
+                "required, with Modified by"
+                if profile.require_created_by
+                else "warned about when empty, with Modified by",
+            )
+        )
     if not profile.verify_tls:
         lines.append(("WARNING", "TLS certificate verification is turned off for this profile"))
     for label, value in lines:

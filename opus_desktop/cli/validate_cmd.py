@@ -53,6 +53,8 @@ def run(args: argparse.Namespace) -> int:
         where = f"see {args.report}" if args.report else "add --report OUT.xlsx to see them all"
         print(f"  ... and {more} more problem(s): {where}.")
     print_date_orders(result.date_orders)
+    for warning in result.warnings:
+        print(f"Warning: {warning}")
     print(result.summary())
     if args.report is not None:
         print(f"Report written to {args.report}.")

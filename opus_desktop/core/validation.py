@@ -17,6 +17,10 @@ Values that read only one way never need the decision; the first one that reads 
 ways (03/04/2019) has the whole column looked through once (the sheet read a second
 time, from the start), so that a contradiction anywhere in it is known before any such
 date is read. `ValidationResult.date_orders` says what was decided, column by column.
+
+Warnings do not make a row invalid: `ValidationResult.warnings` says, once a column, when a
+column the API documents as required but the template leaves optional (settings.expected;
+Graph's Created by and Modified by) has no source or is empty in some rows.
 """
 
 from __future__ import annotations
@@ -174,6 +178,7 @@ class ValidationResult:
     blocked: bool = False  # a required column has no source: no record can be sent
     problems_by_column: Counter[str] = field(default_factory=Counter)
     date_orders: list[str] = field(default_factory=list)  # how each date column was read
+    warnings: list[str] = field(default_factory=list)  # told, but no row is invalid for them
 
     @property
     def valid_rows(self) -> int:
@@ -210,6 +215,42 @@ def no_known_header(source: SheetInfo) -> str:
         f"{source.source}: row {source.header_row}, read as the header row, names none of "
         f"the connection's columns (it holds {shown}); {then}"
     )
+
+
+def expected_columns(template: Template, settings: ValueSettings) -> list[Column]:
+    """The template's optional columns that the API documents as required."""
+    wanted = set(settings.expected)
+    return [c for c in template if c.internal_name in wanted and not c.required]
+
+
+def gap_warning(column: Column, empty: int, rows: int, fed: bool = True) -> str | None:
+    """The warning for an expected column empty in `empty` of `rows` rows (None: it is not),
+    or fed by no header or constant at all."""
+    why = (
+        "which the Graph API documents as required: Opus may refuse those records (a "
+        "setting of the profile makes this a problem)"
+    )
+    if not fed:
+        return f"No header feeds {column.display_name}, {why}."
+    if not empty:
+        return None
+    rows_text = "1 row" if rows == 1 else f"{rows:,} rows"
+    return f"{column.display_name} is empty in {empty:,} of {rows_text}, {why}."
+
+
+def expected_gaps(
+    template: Template, settings: ValueSettings, records: Iterable[Record]
+) -> list[str]:
+    """The warnings for records already built (the editor's), one per expected column."""
+    columns = expected_columns(template, settings)
+    if not columns:
+        return []
+    kept = list(records)
+    said = (
+        gap_warning(c, sum(1 for r in kept if c.internal_name not in r.values), len(kept))
+        for c in columns
+    )
+    return [sentence for sentence in said if sentence]
 
 
 class Validator:
@@ -260,6 +301,7 @@ class Validator:
         self.fed_names = tuple(c.name for c in self.columns)
         self.first_row_of: dict[str, int] = {}
         self.duplicates = 0
+        self.expected = expected_columns(template, settings)
 
     def date_orders(self) -> list[str]:
         """How each date column's dates in digits were read, as sentences."""
@@ -305,6 +347,13 @@ class Validator:
             )
             problems.append(Problem(where, column.display_name, None, message, sheet))
         return problems
+
+    def _warnings(self, empty: Counter[str], rows: int, fed: set[str]) -> list[str]:
+        said = (
+            gap_warning(c, empty[c.internal_name], rows, c.internal_name in fed)
+            for c in self.expected
+        )
+        return [sentence for sentence in said if sentence]
 
     def check(self, row: SheetRow) -> Record:
         """One row as a Record, the same as records.build_record makes it."""
@@ -357,9 +406,14 @@ class Validator:
         by_column: Counter[str] = Counter()
         count = invalid = 0
         rows = iter(rows)
+        fed = set(self.fed_names)
+        watched = [c.internal_name for c in self.expected if c.internal_name in fed]
+        empty: Counter[str] = Counter()
         with collector_paused():
             while batch := list(islice(rows, BATCH)):
                 batch_records = self.check_rows(batch)
+                for name in watched:
+                    empty[name] += sum(1 for r in batch_records if name not in r.values)
                 for record in batch_records:
                     if record.problems:
                         invalid += 1
@@ -382,6 +436,7 @@ class Validator:
             blocked=self.blocked,
             problems_by_column=by_column,
             date_orders=self.date_orders(),
+            warnings=self._warnings(empty, count, fed),
         )
 
 

@@ -49,6 +49,9 @@ class ValueSettings:
     choices: Mapping[str, Mapping[str, int]] = field(default_factory=dict, hash=False)
     # internal name -> known term paths; no entry (or an empty one) accepts any path
     terms: Mapping[str, Sequence[str]] = field(default_factory=dict, hash=False)
+    # Internal names of columns the API documents as required that the template leaves
+    # optional (Graph: createdBy, modifiedBy): validation warns when they are empty.
+    expected: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         datetimes.check_format(self.date_format)

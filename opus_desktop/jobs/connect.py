@@ -303,12 +303,14 @@ def test_connection(
         yield _failed(PROFILE, exc)
         return
     insecure = not profile.verify_tls
+    note = profile.destroy_path_note()
     yield Step(
         PROFILE,
         True,
         f"{profile.protocol} API at {profile.api_url}, connection {connection_id}"
-        + (" (WARNING: TLS certificate checks are turned off)" if insecure else ""),
-        warning=insecure,
+        + (" (WARNING: TLS certificate checks are turned off)" if insecure else "")
+        + (f". {note}" if note else ""),
+        warning=insecure or note is not None,
     )
 
     try:
@@ -344,7 +346,8 @@ def _exchanges(connection: Connection) -> Iterator[Step]:
     except AppError as exc:
         yield _failed(DISCOVERY, exc)
         return
-    yield Step(DISCOVERY, True, f"token endpoint {discovery.token_endpoint}")
+    documented = "" if discovery.discovered else " (no discovery offered: the documented one)"
+    yield Step(DISCOVERY, True, f"token endpoint {discovery.token_endpoint}{documented}")
 
     try:
         tokens.token()

@@ -26,6 +26,10 @@ from opus_desktop.opus.errors import CertificateError, WrongPassword
 WARN_DAYS = 30
 
 
+class PasswordNeeded(CertificateError):
+    """The .pfx or the PEM key is protected by a password, and none was given."""
+
+
 @dataclass(frozen=True)
 class CertificateInfo:
     """What the GUI shows about a certificate: who, until when, which one."""
@@ -56,21 +60,36 @@ class CertificateInfo:
         """Less than 30 days left (an expired certificate counts too)."""
         return self.remaining() < timedelta(days=WARN_DAYS)
 
+    def validity_problem(self, now: datetime | None = None) -> str | None:
+        """Why the certificate is not valid at `now`, in a sentence without its full stop;
+        None when it is valid."""
+        moment = now or datetime.now(UTC)
+        if moment >= self.not_after:
+            return (
+                f"The certificate {self.subject} in {self.path.name} expired on "
+                f"{_day(self.not_after)}"
+            )
+        if moment < self.not_before:
+            return (
+                f"The certificate {self.subject} in {self.path.name} is not valid before "
+                f"{_day(self.not_before)}"
+            )
+        return None
+
     def check_usable(self, now: datetime | None = None) -> None:
         """Raise CertificateError if the certificate is not valid at `now`."""
         moment = now or datetime.now(UTC)
+        problem = self.validity_problem(moment)
+        if problem is None:
+            return
         if moment >= self.not_after:
-            raise CertificateError(
-                f"The certificate {self.subject} in {self.path.name} expired on "
-                f"{_day(self.not_after)}. Create a new one, register it for the app in "
-                "AvePoint Online Services > App registrations, and choose it in the profile."
+            advice = (
+                "Create a new one, register it for the app in AvePoint Online Services > "
+                "App registrations, and choose it in the profile."
             )
-        if moment < self.not_before:
-            raise CertificateError(
-                f"The certificate {self.subject} in {self.path.name} is not valid before "
-                f"{_day(self.not_before)}. If that date is already past, this computer's "
-                "clock is wrong."
-            )
+        else:
+            advice = "If that date is already past, this computer's clock is wrong."
+        raise CertificateError(f"{problem}. {advice}")
 
 
 @dataclass(frozen=True)
@@ -214,7 +233,7 @@ def _read_pfx(
     if loaded is None:
         if password:
             raise WrongPassword(f"The password for {path.name} is wrong.")
-        raise CertificateError(
+        raise PasswordNeeded(
             f"{path.name} is protected by a password: enter the certificate password."
         )
     key = loaded.key
@@ -263,7 +282,7 @@ def _parse_pem_key(data: bytes, path: Path, password: str | None) -> PrivateKeyT
         return serialization.load_pem_private_key(data, secret)
     except TypeError:
         if secret is None:
-            raise CertificateError(
+            raise PasswordNeeded(
                 f"The private key in {path.name} is protected by a password: enter it."
             ) from None
         # A password was given for a key that has none: the key is usable as it is.

@@ -20,10 +20,15 @@ from datetime import UTC, datetime
 import httpx
 
 from opus_desktop.core.datetimes import format_datetime
-from opus_desktop.opus.errors import ProtocolError
+from opus_desktop.opus.errors import ProtocolError, SettingsError
 from opus_desktop.opus.http import describe_reply, snippet
 
 NO_REASON = "The service gave no reason."
+NO_DESTROY_PATH = (
+    "The profile names no destroy path for the legacy API, which no public document gives: "
+    "copy the path of the call that marks records destroyed from the tenant's API page into "
+    "the profile (profile add --destroy-path PATH)."
+)
 
 
 @dataclass(frozen=True)
@@ -170,9 +175,15 @@ class ConnectorProtocol(ABC):
 
 
 def _submit_body(
-    connection_id: str, records: Sequence[Mapping[str, object]], conflict: str
+    connection_id: str,
+    records: Sequence[Mapping[str, object]],
+    conflict: str,
+    spellings: tuple[str, ...] = ("conflictOption",),
 ) -> dict[str, object]:
-    return {"id": connection_id, "conflictOption": conflict, "data": [dict(r) for r in records]}
+    body: dict[str, object] = {"id": connection_id}
+    body.update(dict.fromkeys(spellings, conflict))
+    body["data"] = [dict(r) for r in records]
+    return body
 
 
 def _what_submit(records: Sequence[object]) -> str:
@@ -216,8 +227,15 @@ class GraphProtocol(ConnectorProtocol):
         )
 
 
+_LEGACY_SPELLINGS = ("conflictOption", "confilictOption")
+
+
 class LegacyProtocol(ConnectorProtocol):
-    """The "API for Connector" of the seed: POST everywhere, dates in the profile's format."""
+    """The "API for Connector" of the seed: POST everywhere, dates in the profile's format.
+
+    No public document names its destroy call, so there is no default path: without one,
+    submitting and due records work and marking destroyed is refused before sending.
+    """
 
     name = "legacy"
 
@@ -228,12 +246,10 @@ class LegacyProtocol(ConnectorProtocol):
     def submit_call(
         self, connection_id: str, records: Sequence[Mapping[str, object]], conflict: str
     ) -> Call:
-        return Call(
-            "POST",
-            "api/connector/SubmitRecords",
-            _what_submit(records),
-            body=_submit_body(connection_id, records, conflict),
-        )
+        # The seed's table says "conflictOption", its own sample "confilictOption": both are
+        # sent, equal, so a service that reads either gets the option.
+        body = _submit_body(connection_id, records, conflict, _LEGACY_SPELLINGS)
+        return Call("POST", "api/connector/SubmitRecords", _what_submit(records), body=body)
 
     def due_call(
         self, connection_id: str, before: datetime, start: str | None, per_page: int
@@ -252,6 +268,8 @@ class LegacyProtocol(ConnectorProtocol):
         )
 
     def destroy_call(self, row_keys: Sequence[str]) -> Call:
+        if not self.destroy_path:
+            raise SettingsError(NO_DESTROY_PATH)
         return Call(
             "POST", self.destroy_path, _what_destroy(row_keys), body={"disposalIds": list(row_keys)}
         )

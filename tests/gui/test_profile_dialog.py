@@ -94,7 +94,12 @@ def test_every_field_is_saved(
     assert "Contoso Records App" in page.info.text()
     assert cert.thumbprint in page.info.text()
     assert page.info.isVisibleTo(page)
-    assert not page.warning.isVisibleTo(page)
+    # The variable is for scripts, unset here: said, and the password typed in is used.
+    assert page.warning.isVisibleTo(page)
+    assert "CONTOSO_PFX that the profile names for the certificate password is not set" in (
+        page.warning.text()
+    )
+    assert not page.force.isVisibleTo(page)
 
     dialog.template_field.set_path(str(template_file))
     assert dialog.template_summary.text() == (
@@ -208,8 +213,10 @@ def test_an_expiring_certificate_is_allowed_with_a_warning(
     fill_required(dialog, template_file, *pair)
     warning = dialog.certificate.warning
     assert warning.isVisibleTo(dialog.certificate)
-    assert "This certificate expires in 9 days." in warning.text()  # 9 whole days left
+    # The sentence `profile add` prints; 9 whole days left.
+    assert "(Contoso Records) expires in 9 days, on " in warning.text()
     assert dialog.validate()
+    assert not dialog.certificate.force.isVisibleTo(dialog.certificate)
 
 
 def test_an_expired_certificate_is_refused(
@@ -218,10 +225,48 @@ def test_an_expired_certificate_is_refused(
     pair = expired_certificate(days_ago=3).write_pem(tmp_path / "old.crt", tmp_path / "old.key")
     dialog = open_dialog(qtbot)
     fill_required(dialog, template_file, *pair)
-    assert "has expired" in dialog.certificate.warning.text()
+    page = dialog.certificate
+    assert "in old.crt expired on " in page.warning.text()
     assert not dialog.validate()
-    assert "expired on" in dialog.problem_label.text()
+    assert "in old.crt expired on " in dialog.problem_label.text()
     assert not dialog.ok_button.isEnabled()
+    dialog.accept()
+    assert list_profiles() == []
+    # "Save even so", as --force: saved, the sentence still shown on the page.
+    assert page.force.isVisibleTo(page)
+    page.force.setChecked(True)
+    assert dialog.validate() and dialog.ok_button.isEnabled()
+    assert "expired on" in page.warning.text()
+    qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+    assert [p.name for p in list_profiles()] == ["Contoso"]
+
+
+def test_an_unset_password_variable_and_a_wrong_password_are_refused(
+    qtbot: QtBot, tmp_path: Path, template_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pfx = make_certificate().write_pfx(tmp_path / "app.pfx", "right")
+    dialog = open_dialog(qtbot)
+    fill_required(dialog, template_file, *make_certificate().write_pem(tmp_path / "a.crt"))
+    page = dialog.certificate
+    page.use_pfx.setChecked(True)
+    page.pfx.set_path(str(pfx))
+    monkeypatch.delenv("APP_PFX_PASSWORD", raising=False)
+    page.password_env.setText("APP_PFX_PASSWORD")
+    page.reload()
+    assert not dialog.validate()
+    assert dialog.problem_label.text() == (
+        "The environment variable APP_PFX_PASSWORD that the profile names for the "
+        "certificate password is not set."
+    )
+    monkeypatch.setenv("APP_PFX_PASSWORD", "wrong")
+    page.reload()
+    assert dialog.problem_label.text() == (
+        "The password for app.pfx is wrong: it comes from the environment variable "
+        "APP_PFX_PASSWORD."
+    )
+    monkeypatch.setenv("APP_PFX_PASSWORD", "right")
+    page.reload()
+    assert dialog.validate(), dialog.problem_label.text()
 
 
 def test_a_name_already_taken_is_refused(

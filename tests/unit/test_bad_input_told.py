@@ -218,7 +218,7 @@ def test_writing_commands_name_the_folder_they_cannot_create(
     code, _, err = cli(
         capsys, "profile", "add", "P", "--connection", str(DEMO / "template.json"),
         "--client-id", "c", "--api", "http://127.0.0.1:9", "--cert-pem", str(key),
-        "--key-pem", str(key),
+        "--key-pem", str(key), "--force",  # past the certificate check, to the folder
     )  # fmt: skip
     assert code == 2 and "Cannot create the folder" in last_line(err) and "/p: " in err
 

@@ -625,6 +625,7 @@ def test_legacy_submit(connect: Connect) -> None:
     assert service.body() == {
         "id": CONNECTION,
         "conflictOption": "Skip",
+        "confilictOption": "Skip",  # the spelling of the seed's own sample, too
         "data": records("R1", "R2", "R3"),
     }
     assert result.stored == ["R1", "R2"]

@@ -125,7 +125,8 @@ def run_test(profile: Profile, fake: FakeOpus, password: str | None = None) -> l
 
 @pytest.mark.parametrize("protocol", ["graph", "legacy"])
 def test_every_step_passes_in_order(tmp_path: Path, fake: FakeOpus, protocol: str) -> None:
-    profile = saved_profile(tmp_path, protocol=protocol)
+    path = "api/connector/DisposeRecords" if protocol == "legacy" else ""
+    profile = saved_profile(tmp_path, protocol=protocol, destroy_path=path)
 
     steps = run_test(profile, fake)
 
@@ -194,7 +195,7 @@ def test_an_unreachable_service_stops_at_discovery(tmp_path: Path, fake: FakeOpu
     error = steps[-1].error
     assert isinstance(error, ServiceUnavailable) and error.exit_code == 4
     assert steps[-1].detail == error.message
-    assert "identity.example.com could not be reached (no connection)" in error.message
+    assert "Nothing answers at https://identity.example.com (no connection" in error.message
     assert len(fake.requests) == 4
 
 

@@ -10,6 +10,7 @@ import pytest
 from opus_desktop import paths, profiles
 from opus_desktop.cli import main
 from opus_desktop.profiles import Profile, ProfileError
+from tests.helpers.certs import make_certificate
 
 DEMO = Path(__file__).resolve().parents[2] / "opus_desktop" / "resources" / "demo"
 
@@ -115,9 +116,11 @@ def test_password_order_env_then_keyring_then_prompt(
     assert profiles.certificate_password(profile) is None
 
 
-def test_cli_add_list_show_remove(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    pfx = tmp_path / "app.pfx"
-    pfx.write_bytes(b"x")
+def test_cli_add_list_show_remove(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pfx = make_certificate().write_pfx(tmp_path / "app.pfx", "pfx-pass")
+    monkeypatch.setenv("PW", "pfx-pass")
     code = main(
         [
             "profile",

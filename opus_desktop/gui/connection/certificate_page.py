@@ -2,13 +2,14 @@
 what the certificate says about itself (subject, thumbprint, expiry).
 
 The files are read when they or the password change (after a short pause in typing),
-with the same loader that signs in, so a key that does not match the certificate, a
-wrong password or a non-RSA key is reported here, before the profile is saved.
+with the check `profile add` makes (usecases.profile_checks), so a key that does not match
+the certificate, a wrong password, an unset password variable or a certificate not valid
+now is reported here, before the profile is saved; "Save even so" lets it be saved anyway,
+as --force does.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, Qt, QTimer, Signal, Slot
@@ -26,11 +27,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from opus_desktop.gui.editor.words import count
-from opus_desktop.opus.certificate import Credential, load_certificate
-from opus_desktop.opus.errors import CertificateError
+from opus_desktop.opus.certificate import Credential
 from opus_desktop.profiles import Profile
 from opus_desktop.usecases.connection import remembered_password
+from opus_desktop.usecases.profile_checks import CertificateCheck, check_certificate
 
 _DEBOUNCE_MS = 300
 
@@ -79,8 +79,8 @@ class CertificatePage(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._credential: Credential | None = None
-        self._error: str | None = None
+        self._check = CertificateCheck(None)
+        self._error: str | None = None  # no certificate chosen yet
         self._known_password: str | None = None
 
         self.use_pfx = QRadioButton(tr("A .pfx file (certificate and key together)"))
@@ -120,6 +120,9 @@ class CertificatePage(QWidget):
         self.warning = QLabel()
         self.warning.setWordWrap(True)
         self.warning.setObjectName("warning")
+        self.force = QCheckBox(tr("Save even so (for example before the certificate's start date)"))
+        self.force.setVisible(False)
+        self.force.toggled.connect(self.changed)
 
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
@@ -136,6 +139,7 @@ class CertificatePage(QWidget):
         layout.addSpacing(6)
         layout.addWidget(self.info)
         layout.addWidget(self.warning)
+        layout.addWidget(self.force)
         layout.addStretch(1)
 
         self._timer = QTimer(self)
@@ -188,61 +192,62 @@ class CertificatePage(QWidget):
 
     @property
     def credential(self) -> Credential | None:
-        return self._credential
+        return self._check.credential
+
+    @property
+    def forced(self) -> bool:
+        """Whether the profile is to be saved although the check found a problem."""
+        return self.force.isChecked() and self._check.problem is not None
 
     def problem(self) -> str | None:
-        """Why the certificate cannot be used, or None."""
+        """Why the certificate cannot be used, or None (also when "Save even so" is on)."""
         if self._timer.isActive():
             self.reload()
         if self._error is not None:
             return self._error
-        if self._credential is not None:
-            try:
-                self._credential.check_usable()
-            except CertificateError as exc:
-                return exc.message
-        return None
+        return None if self.forced else self._check.problem
 
     # -- reading ------------------------------------------------------------------------
 
     def password_to_try(self) -> str | None:
-        if self.password.text():
-            return self.password.text()
-        variable = self.password_env.text().strip()
-        if variable and os.environ.get(variable) is not None:
-            return os.environ[variable]
-        return self._known_password
+        """The password typed in, else the one kept for the profile; the variable the
+        profile names is read by the check itself."""
+        return self.password.text() or self._known_password
 
     @Slot()
     def reload(self) -> None:
         self._timer.stop()
-        self._credential, self._error = None, None
-        pfx = self.pfx.path() if self.use_pfx.isChecked() else ""
-        cert = self.cert_pem.path() if self.use_pem.isChecked() else ""
-        key = self.key_pem.path() if self.use_pem.isChecked() else ""
-        if not pfx and not cert:
+        self._check, self._error = CertificateCheck(None), None
+        profile = Profile(name="")
+        self.apply(profile)
+        if not profile.cert_pfx and not profile.cert_pem:
             self._error = tr(
                 "Choose the app's certificate: a .pfx file, or a PEM certificate and key."
             )
         else:
-            try:
-                self._credential = load_certificate(
-                    pfx=Path(pfx) if pfx else None,
-                    password=self.password_to_try(),
-                    cert_pem=Path(cert) if cert else None,
-                    key_pem=Path(key) if key else None,
-                )
-            except CertificateError as exc:
-                self._error = exc.message
+            self._check = check_certificate(profile, self.password_to_try())
         self._show()
         self.changed.emit()
 
     def _show(self) -> None:
         from opus_desktop.gui.icons import status_colour
 
-        credential = self._credential
+        check = self._check
+        credential = check.credential
         self.warning.setText("")
         self.warning.setVisible(False)
+        self.force.setVisible(check.problem is not None)
+        said = [("failed", check.problem)] if check.problem and credential else []
+        said += [("warning", sentence) for sentence in check.warnings]
+        if said:
+            self.warning.setText(
+                "<br>".join(
+                    f'<span style="color:{status_colour(status, self.palette()).name()}">'
+                    f"⚠ {_escape(sentence)}</span>"
+                    for status, sentence in said
+                )
+            )
+            self.warning.setVisible(True)
         if credential is None:
             self.info.setText("")
             self.info.setVisible(False)
@@ -256,20 +261,6 @@ class CertificatePage(QWidget):
             "</table>"
         )
         self.info.setVisible(True)
-        if credential.expired:
-            text, status = tr("This certificate has expired: Opus will refuse it."), "failed"
-        elif credential.expires_soon:
-            days = max(credential.days_left, 0)
-            text = tr(
-                "This certificate expires in {days}. Create a new one and register it in "
-                "AvePoint Online Services before then."
-            ).format(days=count(days, tr("1 day"), tr("{0} days")))
-            status = "warning"
-        else:
-            return
-        colour = status_colour(status, self.palette()).name()
-        self.warning.setText(f'<span style="color:{colour}">⚠ {_escape(text)}</span>')
-        self.warning.setVisible(True)
 
     @Slot()
     def _kind_changed(self) -> None:

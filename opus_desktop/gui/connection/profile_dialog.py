@@ -3,7 +3,8 @@
 Four pages: Connection (name, protocol, addresses, client id, TLS), Certificate, Records
 (template, date format, separator, time zone, conflict option, concurrency) and Choice
 options. The first problem found is shown under the pages and OK stays disabled until
-there is none. OK saves through profiles.save_profile; `saved_profile` is the result.
+there is none. OK saves through usecases.profile_checks.add_profile, which checks the
+certificate as `profile add` does; `saved_profile` is the result.
 """
 
 from __future__ import annotations
@@ -37,17 +38,17 @@ from opus_desktop.gui.connection.certificate_page import CertificatePage, FileFi
 from opus_desktop.gui.connection.options_editor import OptionsEditor
 from opus_desktop.gui.editor.words import count
 from opus_desktop.gui.icons import status_colour
-from opus_desktop.presets import DEFAULT_DESTROY_PATH, GRAPH_PRESETS, IDENTITY_PRESETS
+from opus_desktop.presets import GRAPH_PRESETS, IDENTITY_PRESETS
 from opus_desktop.profiles import (
     Profile,
     ProfileError,
     list_profiles,
     remember_password,
     remove_profile,
-    save_profile,
     slug,
 )
 from opus_desktop.settings import default_concurrency
+from opus_desktop.usecases.profile_checks import add_profile
 
 COMMON_TIME_ZONES = (
     "UTC",
@@ -176,7 +177,14 @@ class ProfileDialog(QDialog):
         self.client_id = QLineEdit()
         self.client_id.setPlaceholderText(tr("From AvePoint Online Services > App registrations"))
         self.destroy_path = QLineEdit()
-        self.destroy_path.setPlaceholderText(DEFAULT_DESTROY_PATH)
+        self.destroy_path.setPlaceholderText(tr("From the tenant's API page (no default)"))
+        self.destroy_path.setToolTip(
+            tr(
+                "The path of the legacy call that marks records destroyed. No public "
+                "document names it: copy it from your tenant's API page. Without it, "
+                "submitting works and destroying does not."
+            )
+        )
         self.proxy = QLineEdit()
         self.proxy.setPlaceholderText(tr("None: the proxy in File > Settings applies"))
         self.proxy.setToolTip(
@@ -238,6 +246,15 @@ class ProfileDialog(QDialog):
         self.concurrency = QSpinBox()
         self.concurrency.setRange(1, 32)
         self.concurrency.setSuffix(tr(" calls at a time"))
+        self.require_created_by = QCheckBox(
+            tr("Created by and Modified by are required (Graph API)")
+        )
+        self.require_created_by.setToolTip(
+            tr(
+                "The Graph API documents both as required. Without this, a record that "
+                "leaves them empty is warned about; with it, it is not sent."
+            )
+        )
         form = QFormLayout(page)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
         form.addRow(tr("Connection template:"), self.template_field)
@@ -247,6 +264,7 @@ class ProfileDialog(QDialog):
         form.addRow(tr("Sheet time zone:"), self.time_zone)
         form.addRow(tr("When a record exists:"), self.conflict_option)
         form.addRow(tr("Concurrency:"), self.concurrency)
+        form.addRow("", self.require_created_by)
         return page
 
     # -- loading and reading the fields ---------------------------------------------------
@@ -268,6 +286,7 @@ class ProfileDialog(QDialog):
             max(self.conflict_option.findData(profile.conflict_option), 0)
         )
         self.concurrency.setValue(profile.concurrency)
+        self.require_created_by.setChecked(profile.require_created_by)
         if self.original is not None:
             self.certificate.load(profile)
             self._read_template(profile.template_path)
@@ -286,7 +305,7 @@ class ProfileDialog(QDialog):
             api_url=self.api_url.currentText().strip().rstrip("/"),
             identity_url=self.identity_url.currentText().strip().rstrip("/"),
             client_id=self.client_id.text().strip(),
-            destroy_path=self.destroy_path.text().strip().strip("/") or DEFAULT_DESTROY_PATH,
+            destroy_path=self.destroy_path.text().strip().strip("/"),
             proxy=self.proxy.text().strip() or None,
             verify_tls=self.verify_tls.isChecked(),
             date_format=str(self.date_format.currentData()),
@@ -294,6 +313,7 @@ class ProfileDialog(QDialog):
             time_zone=self.time_zone.currentText().strip() or None,
             conflict_option=str(self.conflict_option.currentData()),
             concurrency=self.concurrency.value(),
+            require_created_by=self.require_created_by.isChecked(),
             choices=self.options.choices(),
             terms=self.options.terms(),
         )
@@ -338,8 +358,6 @@ class ProfileDialog(QDialog):
             return tr(
                 'The proxy address "{proxy}" is not a web address (http://host:port).'
             ).format(proxy=profile.proxy)
-        if profile.protocol == "legacy" and " " in profile.destroy_path:
-            return tr("The destroy call path cannot contain spaces.")
         options = self.options.problems()
         return options[0] if options else None
 
@@ -378,6 +396,7 @@ class ProfileDialog(QDialog):
         legacy = self.protocol.currentData() == "legacy"
         self._fill_api_presets()
         self.destroy_path.setEnabled(legacy)
+        self.require_created_by.setEnabled(not legacy)
         self.api_hint.setText(
             tr("The legacy API's address is given by AvePoint for your data centre.")
             if legacy
@@ -444,7 +463,12 @@ class ProfileDialog(QDialog):
         moved = original is not None and slug(original.name) != slug(profile.name)
         if template is None and moved and original is not None:
             template = original.template_path.read_bytes()
-        saved = save_profile(profile, template)
+        saved, _said = add_profile(
+            profile,
+            template,
+            password=self.certificate.password_to_try(),
+            force=self.certificate.forced,
+        )
         if moved and original is not None:
             remove_profile(original.name)
         password = self.certificate.entered_password()
