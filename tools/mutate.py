@@ -109,6 +109,7 @@ TESTS: dict[str, list[str]] = {
     ],
     "opus/protocols.py": [
         UNIT + "test_protocols_edges.py",
+        UNIT + "test_protocols_documented.py",
         UNIT + "test_failed_items.py",
         UNIT + "test_client.py",
         UNIT + "test_submit.py",
@@ -124,6 +125,7 @@ TESTS: dict[str, list[str]] = {
     "opus/auth.py": [
         UNIT + "test_auth_edges.py",
         UNIT + "test_auth.py",
+        UNIT + "test_auth_documented.py",
     ],
 }
 SECTION = re.compile(r"^\[tool\.mutmut\]\n(?:(?!\[).*\n)*", re.MULTILINE)
