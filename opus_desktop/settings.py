@@ -180,7 +180,9 @@ REQUEST_TIMEOUT: Setting[float] = Setting(
     "network.timeout",
     30.0,
     "Request timeout",
-    "How long to wait for Opus to answer one call before trying again.",
+    "The longest one call to Opus may take in all: connecting, sending and its whole "
+    "answer, to the last byte. An answer slower than this counts as none, and the call is "
+    "tried again.",
     "network",
     minimum=5,
     maximum=600,

@@ -33,14 +33,15 @@ def duration(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-def describe(progress: Progress) -> str:
-    """'1,234 / 6,000 records (21%), 153 records/s, 0:31 left' and any trouble."""
+def describe(progress: Progress, short: bool = False) -> str:
+    """'1,234 / 6,000 records (21%), 153 records/s, 0:31 left' and any trouble; `short`
+    leaves out the rate and the time left (to make room for the trouble)."""
     parts = [f"{progress.done:,} / {progress.total:,} records ({progress.fraction:.0%})"]
     if progress.failed:
         parts.append(f"{progress.failed:,} failed")
-    if progress.rate is not None:
+    if progress.rate is not None and not short:
         parts.append(f"{progress.rate:,.0f} records/s")
-    if progress.eta is not None and progress.remaining:
+    if progress.eta is not None and progress.remaining and not short:
         parts.append(f"{duration(progress.eta)} left")
     text = ", ".join(parts)
     if progress.status and progress.remaining:
@@ -112,6 +113,10 @@ class ProgressBar:
         filled = int(BAR_WIDTH * progress.fraction)
         line = f"[{'#' * filled}{'-' * (BAR_WIDTH - filled)}] {text}"
         room = shutil.get_terminal_size((100, 20)).columns - 1
+        if len(line) > room and progress.status:
+            # What slows the run (and the time left before it stops) matters more then
+            # than the bar, the rate and a time left that only grows.
+            line = describe(progress, short=True)
         if len(line) > room:
             line = line[: max(room - 1, 0)] + "…"
         padding = " " * max(self._width - len(line), 0)

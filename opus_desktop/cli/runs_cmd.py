@@ -14,7 +14,13 @@ from pathlib import Path
 
 from opus_desktop.cli.exits import EXIT_OK
 from opus_desktop.cli.inputs import terminal_prompt
-from opus_desktop.cli.submit_cmd import add_outage_argument, drive, finish, print_failures
+from opus_desktop.cli.submit_cmd import (
+    add_outage_argument,
+    add_parallel_argument,
+    drive,
+    finish,
+    print_failures,
+)
 from opus_desktop.jobs.journal_types import RunInfo
 from opus_desktop.jobs.state import RunState
 from opus_desktop.jobs.submit import SubmitSummary
@@ -45,11 +51,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     resume = actions.add_parser("resume", help="continue a run that stopped or was interrupted")
     resume.add_argument("run", metavar="RUN", help="a run id, or 'last'")
     add_outage_argument(resume)
+    add_parallel_argument(resume)
     resume.set_defaults(func=run_resume, failed=False)
 
     retry = actions.add_parser("retry-failed", help="send a run's failed records again")
     retry.add_argument("run", metavar="RUN", help="a run id, or 'last'")
     add_outage_argument(retry)
+    add_parallel_argument(retry)
     retry.set_defaults(func=run_resume, failed=True)
 
 
@@ -113,7 +121,13 @@ def run_resume(args: argparse.Namespace) -> int:
         from opus_desktop.cli import disposal_cmd
 
         return disposal_cmd.resume(info.id, failed=args.failed, outage_limit=args.outage_limit)
-    request = Continue(info.id, Access(ask=terminal_prompt()), args.failed, args.outage_limit)
+    request = Continue(
+        info.id,
+        Access(ask=terminal_prompt()),
+        args.failed,
+        args.outage_limit,
+        allow_parallel=args.allow_parallel,
+    )
 
     def send(state: RunState, announce: Announce) -> SubmitSummary:
         def told(start: RunStart) -> None:

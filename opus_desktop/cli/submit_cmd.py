@@ -5,6 +5,10 @@ loses nothing: `opus-desktop runs resume last` continues it. Ctrl-C cancels clea
 calls under way finish and are journalled); a second Ctrl-C stops at once, which the
 journal survives too.
 
+One run per sheet and profile at a time: a second `submit` of the same file with the same
+profile while one sends is refused with exit 2, naming the run that sends (`--allow-parallel`
+sends it anyway).
+
 `--dry-run` validates and builds every payload, then stops: no connection, no call and
 no run in the journal (there is nothing to resume or report on later). With --report
 it writes the same report a real run would, every valid row "pending".
@@ -36,6 +40,7 @@ from opus_desktop.cli.inputs import (
 )
 from opus_desktop.cli.progress import ProgressBar, duration
 from opus_desktop.core.validation import ValidationResult, validate
+from opus_desktop.jobs.locks import SheetInUse
 from opus_desktop.jobs.report import ReportSummary
 from opus_desktop.jobs.state import RunState
 from opus_desktop.jobs.submit import MAX_CONCURRENCY, SubmitSummary, conflict_option
@@ -81,6 +86,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help=f"calls in flight at once (default {calls}; fewer while the service is busy)",
     )
     add_outage_argument(parser)
+    add_parallel_argument(parser)
     parser.add_argument(
         "--dry-run", action="store_true", help="validate and build every record; send nothing"
     )
@@ -101,6 +107,14 @@ def add_outage_argument(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="SECONDS",
         help=f"stop (to resume later) after this long without any answer (default {limit:g})",
+    )
+
+
+def add_parallel_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--allow-parallel",
+        action="store_true",
+        help="send even while another run sends the same sheet with the same profile",
     )
 
 
@@ -128,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
     request = NewRun(
         profile,
         Access(ask=terminal_prompt()),
-        RunOptions(conflict, args.concurrency, args.outage_limit),
+        RunOptions(conflict, args.concurrency, args.outage_limit, args.allow_parallel),
         Origin(
             args.input.resolve(),
             sheet.sheet,
@@ -180,6 +194,10 @@ def drive(
     try:
         with cancel_on_interrupt(state):
             return send(state, announce)
+    except SheetInUse as exc:
+        raise SheetInUse(
+            f"{exc.message} To send it anyway, add --allow-parallel.", exc.run_id
+        ) from None
     finally:
         bar.close(state.progress())
 

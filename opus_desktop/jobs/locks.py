@@ -1,8 +1,9 @@
 """Exclusive locks on files, released by the operating system when their process dies.
 
-Used for two things: to know whether a run is still being worked on (its owner holds
+Used for three things: to know whether a run is still being worked on (its owner holds
 the run's lock file; a crashed or killed owner holds nothing, whatever its process id
-has since become), and to keep two processes from appending to the audit log at once.
+has since become), to keep two processes from appending to the audit log at once, and to
+keep one sheet from being sent twice at the same time with the same profile (SheetLock).
 
 POSIX uses flock(), which belongs to the open file rather than the process, so two
 locks in one process on the same path exclude each other just as two processes do.
@@ -12,10 +13,13 @@ Windows uses msvcrt.locking() on the file's first byte, which is per handle too.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import sys
 import time
 from pathlib import Path
+
+from opus_desktop.jobs.errors import RunInProgress
 
 if sys.platform == "win32":
     import msvcrt
@@ -113,3 +117,56 @@ class FileLock:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+class SheetInUse(RunInProgress):
+    """Another run sends the same sheet with the same profile right now; `run_id` is that
+    run's id when it has said it ("" in the moment before it has)."""
+
+    def __init__(self, message: str, run_id: str = "") -> None:
+        super().__init__(message)
+        self.run_id = run_id
+
+
+class SheetLock:
+    """Held by the process sending a sheet (known by its SHA-256) with a profile, for as
+    long as the run sends; the operating system lets go of it when that process ends,
+    however it ends. The holder notes its run's id in the file, for the one refused.
+
+    On Windows the lock covers the file's first byte, which nobody else may read, so the
+    note starts at the second byte (everywhere, to keep one layout).
+    """
+
+    def __init__(self, folder: Path, profile: str, sheet_sha256: str) -> None:
+        name = hashlib.sha256(f"{profile}\n{sheet_sha256}".encode()).hexdigest()[:32]
+        self.path = folder / f"sheet-{name}.lock"
+        self._lock = FileLock(self.path)
+
+    @property
+    def held(self) -> bool:
+        return self._lock.held
+
+    def take(self) -> bool:
+        """Take the lock if nobody holds it; never waits."""
+        return self._lock.acquire(timeout=0)
+
+    def note(self, run_id: str) -> None:
+        """Write the holder's run id for a refused process to name."""
+        fd = self._lock._fd
+        if fd is None:
+            raise RuntimeError(f"the lock {self.path} is not held")
+        os.lseek(fd, 0, os.SEEK_SET)
+        os.write(fd, b"\n" + run_id.encode("utf-8"))
+        os.ftruncate(fd, 1 + len(run_id.encode("utf-8")))
+
+    def holder(self) -> str:
+        """The run id its holder noted, or "" when none is to be read."""
+        try:
+            with open(self.path, "rb") as file:
+                file.seek(1)
+                return file.read(200).decode("utf-8", "replace").strip()
+        except OSError:
+            return ""
+
+    def release(self) -> None:
+        self._lock.release(remove=True)

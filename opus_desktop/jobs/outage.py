@@ -25,6 +25,9 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], float]
 TICK = 1.0  # seconds between two redraws of the status line
+# The time left is shown once the silence lasts this long (or half the limit, if shorter):
+# a throttled call waiting a second is not yet a reason to speak of stopping.
+COUNTDOWN_AFTER = 5.0
 
 
 class Outage:
@@ -85,14 +88,16 @@ class Outage:
         with self._lock:
             cause, retry_at, failing = self._cause, self._retry_at, self._failing
             now = self._clock()
-            left = max(self.limit - (now - self._last_answer), 0.0)
+            silent = now - self._last_answer
         parts: list[str] = []
         if failing:
             if cause:
                 parts.append(cause[0].upper() + cause[1:])
             if retry_at is not None and retry_at > now:
                 parts.append(f"trying again in {math.ceil(retry_at - now)} s")
-            parts.append(f"the run stops in {clock_time(left)} unless the service answers")
+            if silent >= min(COUNTDOWN_AFTER, self.limit / 2):
+                left = max(self.limit - silent, 0.0)
+                parts.append(f"the run stops in {clock_time(left)} unless the service answers")
         if limit < ceiling:
             parts.append(f"{limit} of {ceiling} calls at a time, more as calls succeed")
         return "; ".join(parts)

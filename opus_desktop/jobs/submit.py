@@ -368,15 +368,13 @@ class SubmitRun:
         if kind in (Failure.THROTTLED, Failure.UNAVAILABLE):
             self.pace.throttled(delay)
         cause = status_brief(status) if status else _WAITING.get(kind, "no answer")
-        if status == 429 or (status == 503 and delay):
-            cause += f", waiting {delay:.0f} s as it asked" if delay >= 1 else ""
         self.outage.trouble(cause, delay)
         self._show_status()
 
     def _hopeless(self, kind: Failure) -> bool:
         """Whether the client should give up on `kind` at once: the run never reached
-        the service, and this says its address is wrong."""
-        return not self._reached and kind in _FIRST_CONTACT
+        the service, and this says its address is wrong; or the run is stopping."""
+        return self._stop is not None or (not self._reached and kind in _FIRST_CONTACT)
 
     # -- worker threads -----------------------------------------------------------------------
 

@@ -6,28 +6,38 @@ from the records the editor holds, a resumed run, a run's failures sent again, a
     counted = dry_run(records, state)
 
 `announce(RunStart)` is called once the run is in the journal and before its first call,
-so a front end knows the run's id before any of its results arrive. A new run is
+so a front end knows the run's id before any of its results arrive.
+
+One run per sheet and profile at a time: a new or resumed run of an input file (known by
+its SHA-256) holds a SheetLock (jobs/locks.py) while it sends, and a second one with the
+same profile is refused (SheetInUse, naming the run that sends) unless `allow_parallel`.
+The lock is the operating system's, held by the sending process: a run that crashed
+blocks nothing. A new run is
 journalled by `jobs.submit.create_submit_run` and sent by `SubmitRun`; a resumed one is
 taken by `jobs.submit.take_run`. The run's own RunState is the only channel back.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from opus_desktop import paths
 from opus_desktop import settings as app_settings
 from opus_desktop.core.gcpause import collector_paused
 from opus_desktop.core.records import Record
 from opus_desktop.core.validation import ValidationResult
+from opus_desktop.errors import AppError
 from opus_desktop.jobs.connect import Connection
 from opus_desktop.jobs.journal import Journal
-from opus_desktop.jobs.journal_types import ItemState
+from opus_desktop.jobs.journal_types import ItemState, RunInfo
+from opus_desktop.jobs.locks import SheetInUse, SheetLock
 from opus_desktop.jobs.report import (
     ReportSummary,
     Source,
@@ -86,11 +96,13 @@ def _ignore(start: RunStart) -> None:
 
 @dataclass(frozen=True)
 class RunOptions:
-    """How a run sends: `outage_limit` None is the "Give up after" setting."""
+    """How a run sends: `outage_limit` None is the "Give up after" setting;
+    `allow_parallel` sends a sheet another run sends with the same profile right now."""
 
     conflict: str = "Overwrite"
     concurrency: int = DEFAULT_CONCURRENCY
     outage_limit: float | None = None
+    allow_parallel: bool = False
 
     def limit(self) -> float:
         return self.outage_limit if self.outage_limit is not None else app_settings.outage_limit()
@@ -138,6 +150,7 @@ class Continue:
     outage_limit: float | None = None
     journal_path: Path | None = None
     watch: Collection[str] = ()  # row keys whose journal state RunStart.states reports
+    allow_parallel: bool = False
 
 
 @dataclass(frozen=True)
@@ -153,10 +166,20 @@ def start_run(
     """Journal `records()` as a new run and send it; None if cancelled before it began."""
     state.set_status("Preparing the records")
     profile = request.profile
-    with opened(request.access, profile) as connection, Journal(request.journal_path) as journal:
-        new = _journal(journal, request, records, state)
+    origin = request.origin
+    sheet = _hash_or_none(origin.input_path) if origin.input_path is not None else None
+    with (
+        Journal(request.journal_path) as journal,
+        _sheet_held(
+            journal, profile.name, sheet, origin.input_path, request.options.allow_parallel
+        ) as lock,
+        opened(request.access, profile) as connection,
+    ):
+        new = _journal(journal, request, records, state, sheet)
         if new is None:
             return None
+        if lock is not None:
+            lock.note(new.run_id)
         log.info("run %s: %d records to send", new.run_id, new.to_send)
         state.set_status("")  # from here the run's status names only what slows it
         warnings = _warnings(connection.certificate_warning, connection.tls_warning)
@@ -177,8 +200,14 @@ def start_run(
 
 
 def _journal(
-    journal: Journal, request: NewRun, records: Records, state: RunState
+    journal: Journal, request: NewRun, records: Records, state: RunState, sheet: str | None
 ) -> JournalledRun | None:
+    # The input's hash is kept only for rows read as they are (the report copies failed
+    # rows from it); the sheet's hash, for the lock of a resumed run, always.
+    unchanged = request.origin.input_unchanged
+    options = _kept_options(request)
+    if sheet is not None and not unchanged:
+        options["sheet_sha256"] = sheet
     with collector_paused():  # the records made for the run are many, and short-lived
         made = records()
         if state.cancel_requested:
@@ -188,20 +217,66 @@ def _journal(
             request.profile.name,
             made,
             input_path=request.origin.input_path,
-            input_hash=_input_hash(request.origin),
+            input_hash=sheet if unchanged else None,
             template_hash=_hash_or_none(request.profile.template_path),
             mapping=request.origin.mapping,
-            options=_kept_options(request),
+            options=options,
         )
+
+
+@contextlib.contextmanager
+def _sheet_held(
+    journal: Journal, profile: str, sheet: str | None, path: Path | str | None, allow: bool
+) -> Iterator[SheetLock | None]:
+    """The sheet's lock for `profile`, held while the body runs; SheetInUse when another
+    process holds it. None (nothing held) for runs without a sheet, or `allow`ed."""
+    if sheet is None or allow:
+        yield None
+        return
+    folder = paths.private_dir(journal.path.with_name(journal.path.name + "-locks"))
+    lock = SheetLock(folder, profile, sheet)
+    if not lock.take():
+        holder = lock.holder()
+        raise SheetInUse(_in_use(journal, holder, profile, path), holder)
+    try:
+        yield lock
+    finally:
+        lock.release()
+
+
+def _in_use(journal: Journal, holder: str, profile: str, path: Path | str | None) -> str:
+    name = Path(path).name if path else "this sheet"
+    who = "Another window or command"
+    if holder:
+        who = f"Run {holder}"
+        with contextlib.suppress(AppError):
+            started = journal.run(holder).started.astimezone().strftime("%H:%M")
+            who += f" (started at {started})"
+    return (
+        f'{who} is sending {name} with profile "{profile}" right now. Wait for it to end, '
+        "or stop it, before sending the same sheet again."
+    )
+
+
+def _sheet_of(info: RunInfo) -> str | None:
+    """The SHA-256 of the sheet a run was made from, if it was made from one."""
+    kept = info.options.get("sheet_sha256")
+    return info.input_sha256 or (kept if isinstance(kept, str) else None)
 
 
 def continue_run(request: Continue, state: RunState, announce: Announce = _ignore) -> SubmitSummary:
     """`runs resume` or `runs retry-failed`: stored records are never sent again."""
     state.set_status("Opening the run")
     with Journal(request.journal_path) as journal:
-        profile = find_profile(journal.run(request.run_id).profile)
-        with opened(request.access, profile) as connection:
+        run = journal.run(request.run_id)
+        profile = find_profile(run.profile)
+        held = _sheet_held(
+            journal, run.profile, _sheet_of(run), run.input_path, request.allow_parallel
+        )
+        with held as lock, opened(request.access, profile) as connection:
             info = take_run(journal, request.run_id, failed=request.failed_only)
+            if lock is not None:
+                lock.note(info.id)
             states = _states(journal, info.id, request.watch)
             counts = info.counts
             changed = bool(info.template_sha256) and (
@@ -318,12 +393,6 @@ def _kept_options(request: NewRun) -> dict[str, Any]:
     if origin.dates:
         kept["dates"] = list(origin.dates)
     return kept
-
-
-def _input_hash(origin: Origin) -> str | None:
-    if not origin.input_unchanged or origin.input_path is None:
-        return None  # the report then rebuilds failed rows from the journal
-    return _hash_or_none(origin.input_path)
 
 
 def _hash_or_none(path: Path) -> str | None:

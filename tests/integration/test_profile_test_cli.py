@@ -149,8 +149,9 @@ def test_a_stopped_sandbox_is_exit_4_quickly(
     assert code == 4
     assert elapsed < 10
     assert lines[-1].startswith(
-        "FAIL  Discovery: 127.0.0.1 could not be reached (no connection) while reading the "
-        "identity service's configuration, 4 times in a row."
+        f"FAIL  Discovery: Nothing answers at http://127.0.0.1:{sandbox.port} (the connection "
+        "was refused) while reading the identity service's configuration, 4 times in a row: is "
+        "the address right, is the service up?"
     )
     assert "Is the sandbox running? Start it with: opus-desktop sandbox" in err
 

@@ -4,6 +4,7 @@ long is left meanwhile (outage.py)."""
 
 from __future__ import annotations
 
+import io
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,9 +12,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from opus_desktop.cli.progress import ProgressBar
 from opus_desktop.jobs.journal import Journal
 from opus_desktop.jobs.outage import Outage, Ticker, clock_time
-from opus_desktop.jobs.state import RunState
+from opus_desktop.jobs.state import Progress, RunState
 from opus_desktop.jobs.submit import BAD_REPLY_TRIES, SERVER_ERROR_STOP, SERVER_ERROR_TRIES
 from opus_desktop.opus.errors import (
     Failure,
@@ -80,9 +82,7 @@ def test_mid_run_a_refused_connection_is_an_outage_and_the_run_goes_on(journal: 
     assert summary.status == "done" and summary.counts.ok == 45
     assert len(client.calls) == 5
     told = [text for text in statuses if text.startswith("Nothing answers at https://opus.example")]
-    assert told and all(
-        "the run stops in " in t and "unless the service answers" in t for t in told
-    )
+    assert "Nothing answers at https://opus.example; trying again in 1 s" in told
     assert not any("busy" in text for text in statuses)
 
 
@@ -261,6 +261,12 @@ def test_the_outage_line_counts_down_from_the_last_answer() -> None:
     assert outage.text(4, 4) == "" and outage.silence() is None
     assert outage.text(1, 4) == "1 of 4 calls at a time, more as calls succeed"
 
+    outage.trouble("the service is busy (HTTP 429)", 1.0)  # a second after an answer
+    clock.now += 4.9
+    assert outage.text(4, 4) == "The service is busy (HTTP 429)"  # too soon to speak of stopping
+    clock.now += 0.1
+    assert outage.text(4, 4).endswith("; the run stops in 9:55 unless the service answers")
+
 
 def test_clock_times_round_up_to_whole_seconds() -> None:
     assert [clock_time(s) for s in (0.0, 0.2, 59.0, 581.5, 3725.0)] == [
@@ -289,3 +295,25 @@ def test_the_ticker_redraws_until_stopped_and_outlives_a_failing_redraw() -> Non
     assert count >= 2
     ticker.stop()  # twice is harmless
     assert len(ticks) == count
+
+
+def test_on_a_narrow_terminal_the_trouble_wins_over_the_bar_and_the_rate(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("COLUMNS", "100")
+    stream = io.StringIO()
+    bar = ProgressBar(stream, tty=True)
+    trouble = (
+        "Nothing answers at http://127.0.0.1:8731; trying again in 3 s; the run stops in 0:25 "
+        "unless the service answers"
+    )
+    bar.update(Progress(3000, 60, 0, 0, 4.0, 693.0, 30.0, trouble, False))
+    line = stream.getvalue().rsplit("\r", 1)[1]
+    assert line.startswith("60 / 3,000 records (2%) · Nothing answers at http://127.0.0.1:8731")
+    assert "records/s" not in line and "[" not in line and len(line) <= 99
+
+    stream = io.StringIO()
+    bar = ProgressBar(stream, tty=True)
+    bar.update(Progress(3000, 60, 0, 0, 4.0, 693.0, 30.0, "", False))
+    line = stream.getvalue().rsplit("\r", 1)[1]
+    assert line.startswith("[") and "4 records/s, 11:33 left" in line
