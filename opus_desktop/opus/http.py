@@ -289,9 +289,21 @@ def redact(text: str) -> str:
 
 
 def snippet(text: str, limit: int = 200) -> str:
-    """The first `limit` characters of `text` on one line, secrets removed."""
+    """The first `limit` characters of `text` on one line, secrets removed.
+
+    Only the start is looked at (redacting a long run of letters takes time that grows
+    with its square: a 20 MB reply would never be told). Its last word, which the cut may
+    have split where redact would not know it for a secret, is left out.
+    """
+    window = max(limit * 5, 1000)
+    cut = len(text) > window
+    if cut:
+        text = text[:window]
+        words = text.rsplit(None, 1)
+        if len(words) == 2 and words[0].strip():
+            text = words[0]
     flat = " ".join(redact(text).split())
-    return flat if len(flat) <= limit else flat[:limit].rstrip() + "…"
+    return flat[:limit].rstrip() + "…" if cut or len(flat) > limit else flat
 
 
 def describe_reply(response: httpx.Response, show_body: bool = True) -> str:

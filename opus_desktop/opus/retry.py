@@ -238,7 +238,9 @@ def asked_wait(response: httpx.Response, clock: Callable[[], float] = time.time)
 
 
 def span(seconds: float) -> str:
-    """'40 s', '12 min', '27 h 47 min': a wait in words."""
+    """'0.5 s', '40 s', '12 min', '27 h 47 min': a wait in words."""
+    if seconds < 10 and seconds != round(seconds):
+        return f"{seconds:.1f} s"
     whole = round(seconds)
     if whole < 120:
         return f"{whole} s"

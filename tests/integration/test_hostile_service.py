@@ -108,7 +108,7 @@ NOT_THE_API = {
     "huge": (
         "The service's reply to submitting {n} records is larger than 8 MB, far more than any "
         "Opus reply, so it was not read: HTTP 200 (application/json), larger than 8 MB, "
-        'starting "{"message": "xxxx',
+        'starting "{"message":…".',
     ),
     "redirect": (
         "The service answered submitting {n} records with a redirect, which the Opus API never "

@@ -190,7 +190,7 @@ def test_patience_bounds_the_backoff_after_connection_failures() -> None:
     assert slept == [0.5, 1.0]  # then 2 s more would be 3.5 s in all
     assert caught.value.kind is Failure.REFUSED
     assert caught.value.message.endswith(
-        "(the connection was refused) while testing, 3 times in 2 s: is the address right, is "
+        "(the connection was refused) while testing, 3 times in 1.5 s: is the address right, is "
         "the service up?"
     )
 
