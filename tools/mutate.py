@@ -67,8 +67,18 @@ TESTS: dict[str, list[str]] = {
     "jobs/submit.py": [
         UNIT + "test_submit_edges.py",
         UNIT + "test_submit_pace_edges.py",
+        UNIT + "test_submit_outages.py",
         UNIT + "test_submit.py",
         UNIT + "test_settings.py",
+    ],
+    "jobs/submit_runs.py": [
+        UNIT + "test_submit_edges.py",
+        UNIT + "test_submit.py",
+    ],
+    "jobs/outage.py": [
+        UNIT + "test_submit_outages.py",
+        UNIT + "test_submit_pace_edges.py",
+        UNIT + "test_submit.py",
     ],
     "jobs/disposal.py": [
         UNIT + "test_disposal_edges.py",
@@ -119,6 +129,7 @@ TESTS: dict[str, list[str]] = {
         UNIT + "test_failures.py",
         UNIT + "test_retry_edges.py",
         UNIT + "test_retry.py",
+        UNIT + "test_hostile_replies.py",
         UNIT + "test_client.py",
         UNIT + "test_auth.py",
     ],
