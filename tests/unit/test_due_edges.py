@@ -29,6 +29,7 @@ from opus_desktop.jobs.due import (
 )
 from opus_desktop.jobs.state import RunState
 from opus_desktop.opus.protocols import DuePage
+from tests.helpers.formats import write_xls
 from tests.unit.test_disposal import BEFORE, TEMPLATE
 
 LEGACY_FORMAT = "M-d-yyyy h:mm:ss tt"
@@ -136,6 +137,7 @@ def test_fetch_due_hands_each_page_on_and_counts_from_nothing() -> None:
         client, BEFORE, per_page=2, state=state, date_format=LEGACY_FORMAT, on_page=seen.append
     )
     assert totals[0] == 0  # nothing known before the first page
+    assert state.progress().status == "Page 3: 4 due records so far"
     assert [r.row_key for r in listing.records] == ["A", "B", "C", "D"]
     assert listing.records[0].due_at == datetime(2025, 3, 1, 9, 30)
     assert [(b.number, [r.row_key for r in b.records], b.next_start, b.message) for b in seen] == [
@@ -198,7 +200,8 @@ def test_numbers_and_dates_that_excel_made_of_the_cells_read_as_text(tmp_path: P
     book = Workbook()
     first = book.active
     assert first is not None
-    first.append(["Something else"])
+    first.append(["Notes", "By"])  # a sheet read first were no sheet named
+    first.append(["Keep the file", "Ann"])
     sheet = book.create_sheet("Signed off")
     sheet.append(["rowKey", "leafName", "termFullPath", "disposalDueDate"])
     sheet.append([1002.0, "Numbered", "Records/A", datetime(2025, 3, 1, 9, 30)])
@@ -211,6 +214,22 @@ def test_numbers_and_dates_that_excel_made_of_the_cells_read_as_text(tmp_path: P
         DisposalItem("1002", "Numbered", "Records/A", "2025-03-01 09:30:00", 2),
         DisposalItem("K-2", "", "", "2025-03-02", 3),
     ]
+
+
+def test_an_old_excel_file_s_numbered_keys_read_as_whole_numbers(tmp_path: Path) -> None:
+    path = write_xls(
+        tmp_path / "due.xls",
+        {
+            "Notes": [["Notes", "By"], ["Keep the file", "Ann"]],
+            "Due": [
+                ["Row key", "Name", "Classification", "Disposal due date"],
+                [1002, "Numbered", "Records/A", "2025-03-01"],
+                [12.5, "Odd", "Records/A", "2025-03-02"],
+            ],
+        },
+    )
+    selection = read_selection(path, "Due")
+    assert selection.keys == ["1002", "12.5"]
 
 
 def test_a_sheet_without_name_columns_gives_empty_names(tmp_path: Path) -> None:
