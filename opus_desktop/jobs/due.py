@@ -352,10 +352,9 @@ def _decision(value: CellValue, row: int, source: str) -> str:
 
 
 def _cell_text(value: CellValue) -> str:
+    # A whole number comes as an int already: core/sheets reads 1002.0 as 1002.
     if value is None:
         return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
     if isinstance(value, datetime):
         return value.isoformat(" ")
     return str(value).strip()
