@@ -250,7 +250,8 @@ class TokenProvider:
         asked_at = self.clock()
         response = self.retry.call(send, "signing in to the identity service")
         if response.status_code in (404, 405) and self._no_discovery is not None:
-            raise self._wrong_address(self._no_discovery, response, endpoint)
+            also = f", and its token address {endpoint} answered {describe_reply(response)}"
+            raise self._wrong_address(self._no_discovery, also)
         if response.status_code != 200:
             raise self._refusal(response)
         reply = _json_object(response, "the identity service's token reply", show_body=False)
@@ -267,15 +268,9 @@ class TokenProvider:
         log.info("Signed in as app %s; token valid for %d s", self.client_id, lifetime)
         return _Token(value, asked_at + lifetime, asked_at + lifetime - margin)
 
-    def _wrong_address(
-        self,
-        response: httpx.Response,
-        token_reply: httpx.Response | None = None,
-        endpoint: str = "",
-    ) -> AuthError:
-        also = ""
-        if token_reply is not None:
-            also = f", and its token address {endpoint} answered {describe_reply(token_reply)}"
+    def _wrong_address(self, response: httpx.Response, also: str = "") -> AuthError:
+        """The identity address is wrong: `response` is what its configuration page
+        answered; `also`, what else was tried."""
         return AuthError(
             f"The identity service address {self.identity_url} does not look right: its "
             f"configuration page answered {describe_reply(response)}{also}. Check the identity "

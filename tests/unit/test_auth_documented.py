@@ -14,7 +14,7 @@ import pytest
 
 from opus_desktop.opus.auth import TokenProvider, identity_address
 from opus_desktop.opus.certificate import Credential, load_certificate
-from opus_desktop.opus.errors import AuthError
+from opus_desktop.opus.errors import AuthError, ProtocolError
 from opus_desktop.opus.retry import RetryPolicy
 from tests.helpers.certs import make_certificate
 from tests.unit.test_auth import CLIENT_ID, IDENTITY, FakeIdentity, Handler
@@ -83,6 +83,19 @@ def test_the_access_token_url_pasted_as_the_identity_address_is_cut_back(
     assert identity.discoveries == 1  # asked at {identity}/.well-known/..., not below the token URL
 
 
+@pytest.mark.parametrize(
+    ("pasted", "address"),
+    [
+        ("https://id.example.test/tenantX/connect/token", "https://id.example.test/tenantX"),
+        ("https://id.example.test/tenantX/", "https://id.example.test/tenantX"),
+        ("https://id.example.test//connect/token", "https://id.example.test"),
+        ("https://id.example.test/a /connect/token", "https://id.example.test/a "),
+    ],
+)
+def test_only_slashes_are_cut_from_the_end(pasted: str, address: str) -> None:
+    assert identity_address(pasted) == address
+
+
 def test_an_address_that_only_contains_connect_token_is_kept() -> None:
     assert identity_address("https://id.example.test/connect/tokens") == (
         "https://id.example.test/connect/tokens"
@@ -110,8 +123,32 @@ def test_without_discovery_the_documented_token_endpoint_is_used(
 
 
 def test_a_discovered_endpoint_is_marked_discovered(credential: Credential) -> None:
-    tokens = provider(credential, FakeIdentity())
-    assert tokens.discover().discovered is True
+    tokens = provider(credential, FakeIdentity(issuer=IDENTITY + "/"))
+    found = tokens.discover()
+    assert (found.issuer, found.discovered) == (IDENTITY + "/", True)
+
+
+def test_a_missing_discovery_is_logged(
+    credential: Credential, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level("INFO", logger="opus_desktop.opus.auth"):
+        provider(credential, NoDiscovery(405)).token()
+    assert (
+        f"No identity configuration at {IDENTITY}/.well-known/openid-configuration (HTTP 405)"
+        in caplog.messages
+    )
+
+
+def test_a_discovered_token_endpoint_that_is_missing_is_no_wrong_identity_address(
+    credential: Credential,
+) -> None:
+    # Discovery worked, so a 404 from its token endpoint is the service's odd answer,
+    # not a wrong identity address.
+    identity = FakeIdentity()
+    identity.token_reply = lambda request: httpx.Response(404, text="gone")
+    with pytest.raises(ProtocolError) as odd:
+        provider(credential, identity).token()
+    assert str(odd.value).startswith("The identity service refused the sign-in without saying")
 
 
 def test_without_discovery_a_refusal_is_still_explained(credential: Credential) -> None:
@@ -149,12 +186,20 @@ def test_an_issuer_differing_only_by_case_or_a_slash_is_accepted(
     assert provider(credential, FakeIdentity(issuer=issuer)).token() == "token-1"
 
 
-def test_an_issuer_path_differing_only_by_case_is_accepted(credential: Credential) -> None:
-    base = "https://id.example.test/Identity"
-    identity = FakeIdentity(issuer=base.lower() + "/", token_endpoint=f"{base}/connect/token")
+@pytest.mark.parametrize(
+    ("base", "issuer"),
+    [
+        ("https://id.example.test/Identity", "https://id.example.test/identity/"),
+        ("https://id.example.test/IdX", "https://id.example.test/IdX/"),  # only / is cut
+    ],
+)
+def test_an_issuer_path_differing_only_by_case_or_a_slash_is_accepted(
+    credential: Credential, base: str, issuer: str
+) -> None:
+    identity = FakeIdentity(issuer=issuer, token_endpoint=f"{base}/connect/token")
 
     def handler(request: httpx.Request) -> httpx.Response:
-        if request.url.path == "/Identity/.well-known/openid-configuration":
+        if request.url.path.endswith("/.well-known/openid-configuration"):
             request.url = request.url.copy_with(path="/.well-known/openid-configuration")
         return identity(request)
 
@@ -168,6 +213,7 @@ def test_an_issuer_path_differing_only_by_case_is_accepted(credential: Credentia
         "https://identity.example.test:8443",
         "http://identity.example.test",
         "https://identity-gov.example.test",
+        "https://identity.example.test:port",  # not a URL at all
     ],
 )
 def test_an_issuer_differing_otherwise_is_refused(credential: Credential, issuer: str) -> None:
