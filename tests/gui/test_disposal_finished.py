@@ -239,4 +239,8 @@ def test_the_tab_s_retry_of_a_finished_run_sends_nothing(
         f"nothing was sent. Certificate: {tmp_path / 'cert.pdf'} (left as it was)"
     )
     assert tab.outcome.isVisible() and tab.outcome.certificate() == tmp_path / "cert.pdf"
+    assert tab.outcome.title.text() == (
+        f"Run {result.run_id} finished: 3 destroyed, 0 not destroyed. Nothing was left to "
+        "send, so nothing was sent."
+    )
     tab.can_close()

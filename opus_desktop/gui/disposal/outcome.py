@@ -60,6 +60,7 @@ from opus_desktop.gui.disposal.model import SORT_ROLE
 from opus_desktop.gui.editor.clipboard import to_text
 from opus_desktop.gui.editor.words import count
 from opus_desktop.gui.icons import status_icon
+from opus_desktop.gui.submit.results import duration
 from opus_desktop.jobs.audit import DisposedRecord
 from opus_desktop.jobs.disposal import NOT_CONFIRMED
 from opus_desktop.jobs.disposal_outcome import DESTROYED, FAILED, NOT_SENT, PENDING, reason_kind
@@ -359,7 +360,7 @@ class OutcomePanel(QWidget):
         if progress.rate:
             text += tr(" · {rate:.1f} records a second").format(rate=progress.rate)
         if progress.eta is not None and progress.remaining:
-            text += tr(" · about {left} left").format(left=_span(progress.eta))
+            text += tr(" · about {left} left").format(left=duration(progress.eta))
         if progress.status:
             text += f" · {progress.status}"
         self.detail.setText(text)
@@ -386,6 +387,8 @@ class OutcomePanel(QWidget):
             line += tr(" ({n} may be destroyed: check in Opus or retry)").format(n=doubtful)
         if outcome.pending:
             line += tr(", {n} not sent yet").format(n=f"{len(outcome.pending):,}")
+        if result.finished_already:
+            line += tr(". Nothing was left to send, so nothing was sent")
         self.title.setText(line + ".")
         notes: list[str] = []
         if outcome.error is not None:
@@ -524,14 +527,3 @@ class OutcomePanel(QWidget):
             tip = tr("Nothing failed.")
         self.retry_button.setToolTip(tip)
         self.close_button.setEnabled(not self.running)
-
-
-def _span(seconds: float) -> str:
-    seconds = max(0, round(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes} min {seconds:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
