@@ -68,6 +68,7 @@ TESTS: dict[str, list[str]] = {
         UNIT + "test_submit_edges.py",
         UNIT + "test_submit_pace_edges.py",
         UNIT + "test_submit_outages.py",
+        UNIT + "test_submit_limits.py",
         UNIT + "test_submit.py",
         UNIT + "test_settings.py",
     ],
@@ -77,6 +78,7 @@ TESTS: dict[str, list[str]] = {
     ],
     "jobs/outage.py": [
         UNIT + "test_submit_outages.py",
+        UNIT + "test_submit_limits.py",
         UNIT + "test_submit_pace_edges.py",
         UNIT + "test_submit.py",
     ],
@@ -130,6 +132,7 @@ TESTS: dict[str, list[str]] = {
         UNIT + "test_retry_edges.py",
         UNIT + "test_retry.py",
         UNIT + "test_hostile_replies.py",
+        UNIT + "test_retry_words.py",
         UNIT + "test_client.py",
         UNIT + "test_auth.py",
     ],

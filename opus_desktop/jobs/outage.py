@@ -112,11 +112,14 @@ def clock_time(seconds: float) -> str:
 
 
 class Ticker:
-    """Calls `tick()` every `every` seconds in a daemon thread until stopped."""
+    """Calls `tick()` every `every` seconds (TICK by default) in a daemon thread until
+    stopped."""
 
-    def __init__(self, tick: Callable[[], None], every: float = TICK, name: str = "ticker") -> None:
+    def __init__(
+        self, tick: Callable[[], None], every: float | None = None, name: str = "ticker"
+    ) -> None:
         self._tick = tick
-        self._every = every
+        self._every = TICK if every is None else every
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
 
