@@ -207,6 +207,16 @@ def test_a_clock_exactly_two_or_five_minutes_off_changes_nothing_or_only_the_hin
     )
 
 
+def test_a_clock_fifty_minutes_ahead_is_named_in_minutes(
+    credential: Credential, identity: FakeIdentity, clock: FakeClock
+) -> None:
+    date = http_date(datetime.fromtimestamp(clock.now - 3000, UTC), usegmt=True)
+    identity.token_reply = refusal("invalid_grant", headers={"Date": date})
+    with pytest.raises(AuthError) as caught:
+        provider(credential, identity, clock).token()
+    assert "This computer's clock is about 50 minutes ahead of" in str(caught.value)
+
+
 def test_a_date_without_a_time_zone_counts_as_utc(
     credential: Credential, identity: FakeIdentity, clock: FakeClock
 ) -> None:
