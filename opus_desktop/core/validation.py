@@ -348,7 +348,14 @@ class Validator:
             problems.append(Problem(where, column.display_name, None, message, sheet))
         return problems
 
-    def _warnings(self, empty: Counter[str], rows: int, fed: set[str]) -> list[str]:
+    def watched(self) -> list[str]:
+        """The expected columns fed by the mapping: count their empty cells for `warnings`."""
+        fed = set(self.fed_names)
+        return [c.internal_name for c in self.expected if c.internal_name in fed]
+
+    def warnings(self, empty: Counter[str], rows: int) -> list[str]:
+        """What to warn of, given the empty cells of the watched columns in `rows` rows."""
+        fed = set(self.fed_names)
         said = (
             gap_warning(c, empty[c.internal_name], rows, c.internal_name in fed)
             for c in self.expected
@@ -406,8 +413,7 @@ class Validator:
         by_column: Counter[str] = Counter()
         count = invalid = 0
         rows = iter(rows)
-        fed = set(self.fed_names)
-        watched = [c.internal_name for c in self.expected if c.internal_name in fed]
+        watched = self.watched()
         empty: Counter[str] = Counter()
         with collector_paused():
             while batch := list(islice(rows, BATCH)):
@@ -436,7 +442,7 @@ class Validator:
             blocked=self.blocked,
             problems_by_column=by_column,
             date_orders=self.date_orders(),
-            warnings=self._warnings(empty, count, fed),
+            warnings=self.warnings(empty, count),
         )
 
 

@@ -11,6 +11,7 @@ checks for Cancel and reports how many rows it has read.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -50,6 +51,7 @@ class LoadedSheet:
     keys: KeyIndex | None = None
     counts: Tally | None = None  # invalid rows, problems, next seq: counted in the worker
     sheet_problems: list[Problem] = field(default_factory=list)  # from the mapping, once
+    warnings: list[str] = field(default_factory=list)  # e.g. Graph's createdBy left empty
     cancelled: bool = False
     incomplete: bool = False  # require_complete and required columns have no source
     seconds: float = 0.0
@@ -60,7 +62,8 @@ class LoadedSheet:
 
     def summary(self) -> str:
         rows = "1 row" if len(self.rows) == 1 else f"{len(self.rows):,} rows"
-        return f"{self.source.source}: {rows}, {self.invalid_rows:,} with problems."
+        told = "".join(f" Warning: {warning}" for warning in self.warnings)
+        return f"{self.source.source}: {rows}, {self.invalid_rows:,} with problems.{told}"
 
 
 PREVIEW_ROWS = 200  # rows the import dialog shows, and looks through for option labels
@@ -108,11 +111,15 @@ def _load(request: ImportRequest, state: RunState) -> LoadedSheet:
         return loaded
     rows = loaded.rows
     batches = iter(stream.rows)
+    watched = validator.watched()
+    empty: Counter[str] = Counter()
     while batch := list(islice(batches, BATCH)):
         if state.cancel_requested:
             loaded.cancelled = True
             break
         records = validator.check_rows(batch)
+        for name in watched:
+            empty[name] += sum(1 for r in records if name not in r.values)
         rows.extend(columns.rows_from_records(records, unfed, seq=len(rows)))
         state.add(stored=len(batch))
         state.set_status(f"{len(rows):,} rows read and checked")
@@ -121,5 +128,6 @@ def _load(request: ImportRequest, state: RunState) -> LoadedSheet:
         keys.build(rows)
         loaded.keys = keys
         loaded.counts = tally(rows)
+        loaded.warnings = validator.warnings(empty, len(rows))
     loaded.seconds = time.perf_counter() - started
     return loaded

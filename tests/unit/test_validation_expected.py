@@ -155,3 +155,18 @@ def test_profile_add_takes_the_setting_and_show_says_it(
     assert "  Created by [SingleText] (required)" in shown
     assert main(base) == 0
     assert profiles.find_profile("S").require_created_by is False
+
+
+def test_the_editors_import_gives_the_same_warnings(sheet: Path) -> None:
+    from opus_desktop.usecases.importing import ImportRequest, load_records
+
+    profile = saved()
+    loaded = load_records(ImportRequest(sheet, profile.template(), profile.value_settings()))
+    assert loaded.warnings == [
+        f"Created by is empty in 2 of 4 rows, {WHY}",
+        f"Modified by is empty in 1 of 4 rows, {WHY}",
+    ]
+    assert loaded.summary() == (
+        f'people.csv, sheet "people": 4 rows, 0 with problems. Warning: Created by is empty '
+        f"in 2 of 4 rows, {WHY} Warning: Modified by is empty in 1 of 4 rows, {WHY}"
+    )
