@@ -44,6 +44,10 @@ def test_the_address_keeps_its_port_and_a_request_less_error_still_reads() -> No
     assert told(httpx.ReadTimeout("slow"), "testing") == (
         "the service took too long to answer while testing."
     )
+    hostless = httpx.Request("GET", "/records")
+    assert told(httpx.ReadTimeout("slow", request=hostless), "testing") == (
+        "the service took too long to answer while testing."
+    )
 
 
 def test_a_timeout_names_the_deadline_when_the_call_had_one() -> None:

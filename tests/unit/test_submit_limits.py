@@ -15,9 +15,16 @@ import pytest
 from opus_desktop.jobs import outage as outage_module
 from opus_desktop.jobs.journal import Journal
 from opus_desktop.jobs.outage import Outage, Ticker
+from opus_desktop.jobs.pace import Pace
 from opus_desktop.jobs.state import RunState
 from opus_desktop.jobs.submit import SERVER_ERROR_STOP, SubmitRun
-from opus_desktop.opus.errors import Failure, ProtocolError, ServerError, ServiceUnavailable
+from opus_desktop.opus.errors import (
+    Failure,
+    OpusError,
+    ProtocolError,
+    ServerError,
+    ServiceUnavailable,
+)
 from tests.unit.test_submit import FakeClient, FakeClock, Outcome, new_run, stored, submit
 from tests.unit.test_submit_edges import listen, unrepeated
 from tests.unit.test_submit_outages import GARBLED, REFUSED, answers
@@ -265,3 +272,37 @@ def test_a_ticker_logs_a_failing_redraw_and_stops_from_anywhere(
     holder.append(Ticker(stop_itself, every=0.01))
     holder[0].start()
     assert stopped.wait(5.0)
+
+
+def test_the_status_line_is_redrawn_while_the_dispatcher_waits_out_a_backoff(
+    journal: Journal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(outage_module, "TICK", 0.02)
+    run_id = new_run(journal, 15)
+    state = RunState()
+    due = threading.Event()  # the next try is due: the line no longer says when
+    state.on_progress(
+        lambda p: due.set() if p.status == "The service is unavailable (HTTP 503)" else None
+    )
+    slept: list[bool] = []
+
+    def wait_for_the_redraw(seconds: float) -> None:
+        slept.append(due.wait(5.0))  # no call is under way: only the ticker redraws
+
+    client = answers(ServiceUnavailable("Away.", 503))
+    pace = Pace(1, base_delay=0.2, rng=lambda: 1.0)  # real time, a backoff of 0.2 s at least
+    run = SubmitRun(
+        journal, client, run_id, state, concurrency=1, pace=pace, sleep=wait_for_the_redraw
+    )
+    assert run.run().status == "done"
+    assert slept and slept[0]
+
+
+def test_a_bare_opus_error_is_a_bad_reply_and_stops_the_run_after_a_few(
+    journal: Journal,
+) -> None:
+    run_id = new_run(journal, 45)
+    garbled = OpusError("The reply could not be read.")
+    summary = submit(journal, run_id, answers(None, *[garbled] * 5), concurrency=1)
+    assert isinstance(summary.error, ProtocolError) and summary.error.status is None
+    assert summary.error.message.startswith("The reply could not be read. That is 3 such")
