@@ -55,7 +55,6 @@ log = logging.getLogger(__name__)
 
 MAX_PER_CALL = 15
 MAX_PER_PAGE = 100
-DEFAULT_DESTROY_PATH = "api/connector/DisposeRecords"
 CONFLICT_OPTIONS = ("Overwrite", "Skip")
 _READABLE = frozenset({200, 201, 202, 204, 418})
 
@@ -70,7 +69,7 @@ class OpusClient:
         tokens: TokenProvider,
         http: httpx.Client,
         protocol: str = "graph",
-        destroy_path: str = DEFAULT_DESTROY_PATH,
+        destroy_path: str = "",  # legacy only; no public document names it
         date_format: str = DEFAULT_FORMAT,
         retry: RetryPolicy | None = None,
     ) -> None:
@@ -276,11 +275,12 @@ def _make_protocol(name: str, destroy_path: str, date_format: str) -> ConnectorP
         return GraphProtocol()
     if name != "legacy":
         raise SettingsError(f"The protocol {name!r} is unknown: use graph or legacy.")
+    # An empty path is allowed: submit and due work, and the protocol refuses a destroy.
     path = destroy_path.strip().strip("/")
-    if not path or "://" in path or any(c in path for c in "?# "):
+    if path and ("://" in path or any(c in path for c in "?# ")):
         raise SettingsError(
             f"The destroy path {destroy_path!r} must be a path on the API URL such as "
-            f"{DEFAULT_DESTROY_PATH}."
+            "api/connector/DisposeRecords."
         )
     try:
         check_format(date_format)

@@ -550,7 +550,7 @@ def test_page_size_must_be_1_to_100(connect: Connect, per_page: object) -> None:
 def test_destroy_sends_delete_with_the_row_keys(connect: Connect) -> None:
     client, service = connect(graph(200, "Records destroyed."))
     result = client.destroy(["R1", "R2"])
-    assert service.last.method == "DELETE"
+    assert service.last.method == "POST"
     assert str(service.last.url) == f"{API}/records/connector/records"
     assert service.body() == {"disposalIds": ["R1", "R2"]}
     assert result.destroyed == ["R1", "R2"] and result.failed == {} and result.certain
@@ -663,25 +663,24 @@ def test_legacy_due_records_in_another_format(connect: Connect) -> None:
     assert body["startIndex"] == "7"  # type: ignore[index]
 
 
-def test_legacy_destroy_uses_the_default_path(connect: Connect) -> None:
-    client, service = connect(
-        httpx.Response(200, json={"message": "done", "failedItems": ["R2"]}), protocol="legacy"
-    )
-    result = client.destroy(["R1", "R2"])
-    assert service.last.method == "POST"
-    assert str(service.last.url) == f"{API}/api/connector/DisposeRecords"
-    assert service.body() == {"disposalIds": ["R1", "R2"]}
-    assert result.destroyed == ["R1"] and result.failed == {"R2": "done"}
+def test_legacy_destroy_has_no_default_path(connect: Connect) -> None:
+    client, service = connect(httpx.Response(200, json={"message": "done"}), protocol="legacy")
+    with pytest.raises(SettingsError, match="destroy path"):
+        client.destroy(["R1", "R2"])
+    assert service.requests == []  # no public document names the path: nothing is guessed
 
 
 def test_legacy_destroy_path_is_a_setting(connect: Connect) -> None:
     client, service = connect(
-        httpx.Response(200, json={"message": "ok"}),
+        httpx.Response(200, json={"message": "done", "failedItems": ["R2"]}),
         protocol="legacy",
         destroy_path="/api/connector/UpdateRecordsStatus/",
     )
-    client.destroy(["R1"])
+    result = client.destroy(["R1", "R2"])
     assert str(service.last.url) == f"{API}/api/connector/UpdateRecordsStatus"
+    assert service.last.method == "POST"
+    assert service.body() == {"disposalIds": ["R1", "R2"]}
+    assert result.destroyed == ["R1"] and result.failed == {"R2": "done"}
 
 
 def test_legacy_garbage_is_a_protocol_error(connect: Connect) -> None:

@@ -19,11 +19,6 @@ NOTE = (
     "No destroy path is set, so records cannot be marked destroyed with this legacy profile: "
     "copy the path of that call from the tenant's API page into the profile."
 )
-# opus/client.py still refuses an empty destroy path when the client is made (its own
-# DEFAULT_DESTROY_PATH and _make_protocol); the protocol now refuses it at destroy time.
-NEEDS_CLIENT = pytest.mark.xfail(
-    strict=True, reason="opus/client.py's _make_protocol still refuses an empty destroy path"
-)
 
 
 @pytest.fixture
@@ -58,7 +53,6 @@ def test_the_connection_test_notes_a_destroy_path_that_is_set(
     assert NOTE not in first.detail
 
 
-@NEEDS_CLIENT
 def test_the_connection_test_says_when_the_destroy_path_is_unset(
     tmp_path: Path, fake: FakeOpus
 ) -> None:
@@ -67,7 +61,6 @@ def test_the_connection_test_says_when_the_destroy_path_is_unset(
     assert steps[0].warning and steps[0].detail.endswith(f". {NOTE}")
 
 
-@NEEDS_CLIENT
 def test_without_a_destroy_path_submitting_works_and_destroying_is_refused_unsent(
     tmp_path: Path, fake: FakeOpus
 ) -> None:
