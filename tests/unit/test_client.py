@@ -550,7 +550,7 @@ def test_page_size_must_be_1_to_100(connect: Connect, per_page: object) -> None:
 def test_destroy_sends_delete_with_the_row_keys(connect: Connect) -> None:
     client, service = connect(graph(200, "Records destroyed."))
     result = client.destroy(["R1", "R2"])
-    assert service.last.method == "POST"
+    assert service.last.method == "DELETE"
     assert str(service.last.url) == f"{API}/records/connector/records"
     assert service.body() == {"disposalIds": ["R1", "R2"]}
     assert result.destroyed == ["R1", "R2"] and result.failed == {} and result.certain
