@@ -136,6 +136,8 @@ def run(args: argparse.Namespace) -> int:
         )
     show_problems(result)
     print_date_orders(result.date_orders)
+    for warning in result.warnings:
+        print(f"Warning: {warning}")
     conflict = conflict_option(args.conflict)
     if args.dry_run:
         return dry_run(args, result)

@@ -137,6 +137,14 @@ def test_validate_prints_the_warnings_and_exits_0(
     assert out.endswith('people.csv, sheet "people": 4 rows, 4 valid, 0 invalid.\n')
 
 
+def test_submit_prints_the_warnings_too(sheet: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    saved()
+    code = main(["submit", "--profile", "P-graph", "--input", str(sheet), "--dry-run"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert f"Warning: Modified by is empty in 1 of 4 rows, {WHY}\n" in out
+
+
 def test_profile_add_takes_the_setting_and_show_says_it(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
