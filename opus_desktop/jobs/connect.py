@@ -31,7 +31,7 @@ from opus_desktop.errors import AppError
 from opus_desktop.opus.auth import TokenProvider, require_secure_url
 from opus_desktop.opus.certificate import WARN_DAYS, CertificateInfo, Credential, load_certificate
 from opus_desktop.opus.client import OpusClient
-from opus_desktop.opus.errors import CertificateError, WrongPassword
+from opus_desktop.opus.errors import CertificateError, Failure, WrongPassword
 from opus_desktop.opus.http import Transport, make_http_client
 from opus_desktop.opus.retry import RetryPolicy
 from opus_desktop.profiles import Profile, ProfileError, password_opened, password_refused
@@ -55,9 +55,19 @@ DUE_RECORDS = "Due records"
 STEPS = (PROFILE, CERTIFICATE, DISCOVERY, TOKEN, DUE_RECORDS)
 
 
+TEST_PATIENCE = 10.0  # a connection test gives up on a call after this long, tries included
+
+
 def quick_retry() -> RetryPolicy:
-    """The short, bounded retry of a connection test."""
-    return RetryPolicy(attempts=4, base=0.25, cap=1.0, retry_after_cap=2.0)
+    """The short, bounded retry of a connection test: a service that drips its answers
+    is told after two tries, not four deadlines."""
+    policy = RetryPolicy(attempts=4, base=0.25, cap=1.0, retry_after_cap=2.0)
+    policy.listen(_deaf, patience=TEST_PATIENCE)
+    return policy
+
+
+def _deaf(kind: Failure, status: int | None, delay: float) -> None:
+    """A connection test shows no waits: its steps say how each call went."""
 
 
 # -- the certificate --------------------------------------------------------------------------

@@ -243,3 +243,18 @@ def test_a_name_no_one_knows_is_said_at_once(
         "network?"
     )
     the_run_is_kept_whole(told)
+
+
+def test_a_connection_test_against_a_drip_gives_up_after_two_tries(
+    sandbox: Sandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with hostile_api("drip") as api:
+        hostile_profile(sandbox, api.url)
+        started = time.monotonic()
+        code = main(["profile", "test", "Hostile"])
+        took = time.monotonic() - started
+        calls = api.calls
+    out, err = capsys.readouterr()
+    assert code != 0 and took < BOUND, out + err
+    assert calls <= 2  # four tries of 8 s each before its patience
+    assert "did not give its whole answer within" in out + err
