@@ -76,11 +76,14 @@ from opus_desktop.jobs.due import DisposalItem, DueClient
 from opus_desktop.jobs.errors import AuditError, JobError
 from opus_desktop.jobs.journal import Journal
 from opus_desktop.jobs.journal_types import EndStatus, Item, RunInfo
+from opus_desktop.jobs.outage import BAD_REPLY_TRIES
 from opus_desktop.jobs.state import BatchResult, RunState
 from opus_desktop.opus.errors import (
+    FIRST_CONTACT,
     Failure,
     InvalidRequest,
     OpusError,
+    ProtocolError,
     RequestRejected,
     ServerError,
     ServiceUnavailable,
@@ -244,6 +247,7 @@ class DestroyRun:
         info = self.journal.run(run_id)
         who = info.options.get("operatorName", "") if operator_name is None else operator_name
         action = _Action(kind, run_id)
+        action.reached = info.counts.ok + info.counts.failed > 0
         status: EndStatus = "stopped"
         note: str | None = None
         error: AppError | None = None
@@ -302,7 +306,11 @@ class DestroyRun:
         """Claim, send and journal batches until none is left, a cancel, or an outage."""
         if self.retries is None:
             return self._send_batches(state, action)
-        stop_listening = self.retries.listen(_deaf, patience=self.outage_limit)
+        stop_listening = self.retries.listen(
+            _deaf,
+            patience=self.outage_limit,
+            hopeless=lambda kind: not action.reached and kind in FIRST_CONTACT,
+        )
         try:
             return self._send_batches(state, action)
         finally:
@@ -347,7 +355,9 @@ class DestroyRun:
             keys = [item.key for item in part]
             try:
                 result = self.client.destroy(keys)
+                action.reached, action.bad_replies = True, 0
             except (RequestRejected, InvalidRequest) as exc:
+                action.reached = True
                 if len(part) > 1:  # one bad key must not sink the others
                     parts.extend(reversed(_halves(part)))
                     continue
@@ -355,6 +365,7 @@ class DestroyRun:
                 self._finish({}, {keys[0]: reason}, state, action, exc.message)
                 continue
             except ServerError as exc:
+                action.reached = True
                 action.unsure.update(keys)  # a failing service may have done part of it
                 if len(part) > 1:
                     parts.extend(reversed(_halves(part)))
@@ -379,9 +390,36 @@ class DestroyRun:
                 else:
                     said = f"the call may have reached Opus before it failed ({exc.message})."
                 self._release(action, f"{NOT_CONFIRMED} {said} Sending it again tells.")
-                return exc
+                return self._stops(exc, action)
             self._record(part, result, state, action)
         return None
+
+    def _stops(self, exc: OpusError, action: _Action) -> OpusError:
+        """Raise what stops the run at once: a wait asked for beyond the outage limit;
+        before Opus ever answered the run, an address where nothing (or no API) answers;
+        a few replies in a row that are not the API's. Else `exc`, to be tried again until
+        the outage limit."""
+        asked = getattr(exc, "asked", None)
+        if isinstance(asked, int | float) and asked > self.outage_limit:
+            raise ServiceUnavailable(
+                f"{exc.message} The run stopped; every record's state is in the journal: "
+                "resume it later.",
+                getattr(exc, "status", None),
+                exc.kind,
+                asked=asked,
+            )
+        if not action.reached and exc.kind in FIRST_CONTACT:
+            raise exc
+        if exc.kind is Failure.BAD_REPLY:
+            action.bad_replies += 1
+            if action.bad_replies >= BAD_REPLY_TRIES:
+                raise ProtocolError(
+                    f"{exc.message} That is {action.bad_replies} such replies in a row, so the "
+                    "run stopped; every record's state is in the journal: resume the run once "
+                    "Opus answers as the API should.",
+                    getattr(exc, "status", None),
+                )
+        return exc
 
     def _release(self, action: _Action, message: str | None) -> None:
         """Put what is still in flight back to pending (with `message` if it may have been
@@ -527,6 +565,8 @@ class _Action:
     messages: list[str] = field(default_factory=list)
     unsure: set[str] = field(default_factory=set)  # sent in a call that failed on the way
     server_errors: dict[str, int] = field(default_factory=dict)
+    reached: bool = False  # Opus answered this run (now or before it was resumed)
+    bad_replies: int = 0  # replies that were not the API's, in a row
 
 
 def _halves(part: list[Item]) -> list[list[Item]]:

@@ -28,6 +28,7 @@ TICK = 1.0  # seconds between two redraws of the status line
 # The time left is shown once the silence lasts this long (or half the limit, if shorter):
 # a throttled call waiting a second is not yet a reason to speak of stopping.
 COUNTDOWN_AFTER = 5.0
+BAD_REPLY_TRIES = 3  # replies that are not the API's, in a row, before a run stops
 
 
 class Outage:

@@ -60,7 +60,7 @@ from typing import Protocol
 from opus_desktop.errors import AppError
 from opus_desktop.jobs.journal import Journal
 from opus_desktop.jobs.journal_types import Counts, EndStatus, Item
-from opus_desktop.jobs.outage import Outage, Ticker
+from opus_desktop.jobs.outage import BAD_REPLY_TRIES, Outage, Ticker
 from opus_desktop.jobs.pace import Pace
 from opus_desktop.jobs.state import BatchResult, RunState
 from opus_desktop.jobs.submit_runs import (
@@ -72,6 +72,7 @@ from opus_desktop.jobs.submit_runs import (
 )
 from opus_desktop.opus.client import MAX_PER_CALL
 from opus_desktop.opus.errors import (
+    FIRST_CONTACT,
     Failure,
     InvalidRequest,
     OpusError,
@@ -101,11 +102,9 @@ MAX_CONCURRENCY = 32
 DEFAULT_OUTAGE_LIMIT = 600.0
 SERVER_ERROR_TRIES = 3  # HTTP 500 for one record this many times in a row: it is failed
 SERVER_ERROR_STOP = 8  # HTTP 500 for this many calls in a row, nothing else between: stop
-BAD_REPLY_TRIES = 3  # replies that are not the API's, in a row, before a run stops
 _POLL = 0.1  # how often the dispatcher looks at cancel while it waits
 # Before the service ever answered a run, these say the address (or what answers there)
 # is wrong rather than that the service is away for a while.
-_FIRST_CONTACT = frozenset({Failure.REFUSED, Failure.NAME, Failure.BAD_REPLY})
 # What a retry the client is about to wait out means, when it got no reply at all.
 _WAITING = {
     Failure.REFUSED: "nothing answers at the service's address",
@@ -374,7 +373,7 @@ class SubmitRun:
     def _hopeless(self, kind: Failure) -> bool:
         """Whether the client should give up on `kind` at once: the run never reached
         the service, and this says its address is wrong; or the run is stopping."""
-        return self._stop is not None or (not self._reached and kind in _FIRST_CONTACT)
+        return self._stop is not None or (not self._reached and kind in FIRST_CONTACT)
 
     # -- worker threads -----------------------------------------------------------------------
 
@@ -457,7 +456,7 @@ class SubmitRun:
                 "answers as the API should.",
                 getattr(exc, "status", None),
             )
-        if not self._reached and exc.kind in _FIRST_CONTACT:
+        if not self._reached and exc.kind in FIRST_CONTACT:
             return exc
         return None
 

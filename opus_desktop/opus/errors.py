@@ -121,6 +121,11 @@ class AuthError(OpusError):
         self.description = description
 
 
+# Failures to get any reply that say the address is wrong when they come before the
+# service ever answered a run (after that, a refused connection is an outage).
+FIRST_CONTACT = frozenset({Failure.REFUSED, Failure.NAME, Failure.BAD_REPLY})
+
+
 class ServiceUnavailable(OpusError):
     """No usable answer: connection failures, timeouts, throttling that did not stop.
     `kind` says which; without one, the status decides (429 throttled, else unavailable).

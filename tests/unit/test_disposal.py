@@ -732,7 +732,12 @@ def test_an_unreadable_answer_is_sent_again_and_a_wrong_url_stops(
     opus.after_call = garble
     run = runner(journal, audit, opus)
     run_id = run.create(items_of(opus, [key(n) for n in range(4)]), "S")
-    outcome = run.run(run_id, RunState())
+    # Before Opus ever answered the run, a reply that is not the API's stops it at once.
+    first = run.run(run_id, RunState())
+    assert isinstance(first.error, ProtocolError) and first.exit_code == 4
+    item = next(iter(journal.items(run_id)))
+    assert item.state == "pending" and item.message.startswith(NOT_CONFIRMED)
+    outcome = run.resume(run_id, RunState())
     assert outcome.all_destroyed and outcome.exit_code == 0
     assert all(n == 1 for n in opus.destroyed_times.values())
 

@@ -17,6 +17,7 @@ from opus_desktop.jobs.errors import JobError
 from opus_desktop.jobs.journal import Journal
 from opus_desktop.jobs.state import RunState
 from opus_desktop.opus.errors import (
+    Failure,
     InvalidRequest,
     ProtocolError,
     RequestRejected,
@@ -509,3 +510,92 @@ def test_a_dropped_call_leaves_the_records_pending_as_not_confirmed(
         f"{NOT_CONFIRMED} the call may have reached Opus before it failed (The connection "
         "dropped.). Sending it again tells."
     )
+
+
+def test_a_wait_asked_beyond_the_outage_limit_stops_the_run_at_once(
+    journal: Journal, audit: AuditLog
+) -> None:
+    opus = FakeOpus(1)
+
+    def throttled(keys: list[str]) -> None:
+        raise ServiceUnavailable(
+            "Opus is busy (HTTP 429), and asked to wait 27 h 47 min before trying again.",
+            429,
+            asked=100_000.0,
+        )
+
+    opus.before_call = throttled
+    run = runner(journal, audit, opus, outage_limit=600)
+    state = Waits()
+    outcome = run.run(run.create([DisposalItem(key(0))], "S"), state)
+    assert len(opus.destroy_calls) == 1 and state.waited == []
+    assert isinstance(outcome.error, ServiceUnavailable) and outcome.error.asked == 100_000.0
+    assert outcome.error.message == (
+        "Opus is busy (HTTP 429), and asked to wait 27 h 47 min before trying again. The run "
+        "stopped; every record's state is in the journal: resume it later."
+    )
+    assert outcome.run.status == "stopped" and outcome.pending
+
+
+@pytest.mark.parametrize("kind", [Failure.REFUSED, Failure.NAME, Failure.BAD_REPLY])
+def test_nothing_answering_before_opus_ever_answered_stops_at_once(
+    journal: Journal, audit: AuditLog, kind: Failure
+) -> None:
+    opus = FakeOpus(1)
+
+    def nobody(keys: list[str]) -> None:
+        raise ServiceUnavailable("Nothing answers at https://opus.example.", kind=kind)
+
+    opus.before_call = nobody
+    run = runner(journal, audit, opus, outage_limit=600)
+    state = Waits()
+    outcome = run.run(run.create([DisposalItem(key(0))], "S"), state)
+    assert len(opus.destroy_calls) == 1 and state.waited == []
+    assert outcome.error is not None
+    assert outcome.error.message == "Nothing answers at https://opus.example."
+    assert outcome.run.status == "stopped"
+
+
+def test_after_opus_answered_a_refused_connection_is_an_outage(
+    journal: Journal, audit: AuditLog
+) -> None:
+    opus = FakeOpus(20)
+    clock = Clock()
+
+    def down_after_the_first(keys: list[str]) -> None:
+        if len(opus.destroy_calls) > 1:
+            clock.now += 40
+            raise ServiceUnavailable("Nothing answers.", kind=Failure.REFUSED)
+
+    opus.before_call = down_after_the_first
+    run = runner(journal, audit, opus, outage_limit=120, clock=clock)
+    state = Waits()
+    outcome = run.run(run.create([DisposalItem(key(n)) for n in range(20)], "S"), state)
+    assert len(opus.destroy_calls) == 5 and len(state.waited) == 3  # then the limit
+    assert len(outcome.destroyed) == 15 and outcome.error is not None
+    resumed = runner(journal, audit, opus, outage_limit=120, clock=clock)
+    assert resumed.resume(outcome.run.id, Waits()).error is not None
+    assert len(opus.destroy_calls) == 9  # a resumed run that was answered waits, too
+
+
+def test_replies_that_are_not_the_apis_stop_the_run_after_three_in_a_row(
+    journal: Journal, audit: AuditLog
+) -> None:
+    opus = FakeOpus(20)
+
+    def garbled_after_the_first(keys: list[str]) -> None:
+        if len(opus.destroy_calls) > 1:
+            raise ProtocolError("The reply is HTML, not JSON: <html>Sign in", status=200)
+
+    opus.before_call = garbled_after_the_first
+    run = runner(journal, audit, opus, outage_limit=600)
+    state = Waits()
+    outcome = run.run(run.create([DisposalItem(key(n)) for n in range(20)], "S"), state)
+    assert len(opus.destroy_calls) == 4 and len(state.waited) == 2
+    assert isinstance(outcome.error, ProtocolError) and outcome.exit_code == 4
+    assert outcome.error.message == (
+        "The reply is HTML, not JSON: <html>Sign in That is 3 such replies in a row, so the "
+        "run stopped; every record's state is in the journal: resume the run once Opus "
+        "answers as the API should."
+    )
+    assert len(outcome.destroyed) == 15 and outcome.run.status == "stopped"
