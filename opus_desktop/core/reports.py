@@ -11,15 +11,16 @@
 - `ValidationReport`: the same report written record by record while a sheet is
   validated, so 100,000 rows never sit in memory (`validate_into_report` does both).
 
-Workbooks are written with openpyxl's write-only mode: rows stream to disk as they come.
-Headers are bold, the top row is frozen and columns get widths from their headers and
-first rows. Numbers, dates, times and truth values are written as themselves; every
-other value is written as text, as it is: never as a formula (text starting with "=") or
-an error (text such as "#N/A"), and with no apostrophe added. In CSV, text starting with
-= + - @ (unless a plain number) or ' gets a leading apostrophe, so Excel runs no formula;
-such a file then starts with a one-cell line saying so (`core/csvtext.py`), which tells
-the app to take the apostrophes off when it reads the file again (`unprotect`,
-`is_own_report`), so the failed rows sent again store exactly their original values.
+Workbooks are written with XlsxWriter in constant_memory mode (`core/xlsx_writer.py`):
+rows stream to disk as they come. Headers are bold, the top row is frozen and columns get
+widths from their headers and first rows. Numbers, dates, times and truth values are
+written as themselves; every other value is written as text, as it is: never as a formula
+(text starting with "=") or an error (text such as "#N/A"), and with no apostrophe added.
+In CSV, text starting with = + - @ (unless a plain number) or ' gets a leading apostrophe,
+so Excel runs no formula; such a file then starts with a one-cell line saying so
+(`core/csvtext.py`), which tells the app to take the apostrophes off when it reads the
+file again (`unprotect`, `is_own_report`), so the failed rows sent again store exactly
+their original values. The `choices` columns of an .xlsx table get a drop-down.
 CSV files are UTF-8 with a BOM, which Excel needs to show accents and CJK.
 Every file is written beside its target (mode 0600, as `tempfile.mkstemp` makes it) and
 renamed into place when complete, so a failure (a full disk included) leaves no
@@ -33,22 +34,16 @@ import contextlib
 import csv
 import errno
 import os
-import re
 import shutil
 import tempfile
+from collections import abc
 from collections.abc import Collection, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from itertools import chain, islice
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
-
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ERROR_CODES
-from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
+from typing import IO
 
 from opus_desktop.core.csvtext import MARKER, is_own_report, is_own_report_text, protect, unprotect
 from opus_desktop.core.errors import CoreError
@@ -57,7 +52,8 @@ from opus_desktop.core.records import Problem, Record
 from opus_desktop.core.schema import Template
 from opus_desktop.core.sheets import SheetData, SheetStream
 from opus_desktop.core.validation import ValidationResult, Validator
-from opus_desktop.core.values import LIST_JOINER, MAX_CELL_TEXT, ValueSettings, display
+from opus_desktop.core.values import LIST_JOINER, ValueSettings, display
+from opus_desktop.core.xlsx_writer import XlsxBook, XlsxSheet
 
 __all__ = [
     "PROBLEM_HEADERS",
@@ -80,10 +76,6 @@ __all__ = [
 PROBLEM_HEADERS = ("Row", "Column", "Value", "Problem")
 STATUS_VALID, STATUS_INVALID = "valid", "invalid"
 WIDTH_SAMPLE = 50  # rows looked at to choose column widths
-_ILLEGAL_XML = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
-_BAD_TITLE = re.compile(r"[\[\]:*?/\\]")
-_BOLD = Font(bold=True)
-_WRAP = Alignment(wrap_text=True, vertical="top")
 
 
 class ReportError(CoreError):
@@ -93,13 +85,15 @@ class ReportError(CoreError):
 @dataclass(frozen=True)
 class SheetSpec:
     """One sheet of a workbook. Without `widths`, columns are as wide as their header and
-    first rows need; text in the `wrap` columns (counted from 0) wraps, top-aligned."""
+    first rows need; text in the `wrap` columns (counted from 0) wraps, top-aligned; the
+    `choices` columns get a drop-down of those words (in .xlsx; a CSV has none)."""
 
     title: str
     headers: Sequence[str]
     rows: Iterable[Sequence[object]]
     widths: Sequence[float] | None = None
     wrap: Collection[int] = ()
+    choices: abc.Mapping[int, Sequence[str]] = field(default_factory=dict)
 
 
 def report_kind(path: Path) -> str:
@@ -221,50 +215,20 @@ class _CsvFile:
 
 
 class _Sheet:
-    """One table being written: a write-only worksheet or a CSV file."""
+    """One table being written: a worksheet or a CSV file."""
 
-    def __init__(self, sink: Any, kind: str, path: Path, wrap: Collection[int] = ()) -> None:
+    def __init__(self, sink: XlsxSheet | _CsvFile, path: Path) -> None:
         self.sink = sink
-        self.kind = kind
         self.path = path
-        self.wrap = wrap
 
     def append(self, values: Sequence[object]) -> None:
         try:
-            if self.kind == "csv":
+            if isinstance(self.sink, _CsvFile):
                 self.sink.writerow(values)
-            elif not self.wrap:
-                self.sink.append([_xlsx_value(self.sink, v) for v in values])
             else:
-                self.sink.append(
-                    [_xlsx_value(self.sink, v, i in self.wrap) for i, v in enumerate(values)]
-                )
+                self.sink.append(values)
         except OSError as exc:  # a full disk, most likely
             raise _cannot_write(self.path, exc) from None
-
-
-def _xlsx_value(sheet: Any, value: object, wrap: bool = False) -> object:
-    """Numbers, dates, times and truth values as themselves; everything else as text,
-    never a formula, without the control characters XML cannot hold."""
-    if value is None or isinstance(value, bool | int | float | date | time):
-        return value
-    text = cell_text(value)
-    if "\x00" <= min(text, default="a") < " ":
-        text = _ILLEGAL_XML.sub("", text)  # control characters cannot be stored in XML
-    if len(text) > MAX_CELL_TEXT:  # openpyxl would cut it without a word
-        said = f" [cut here: the whole text has {len(text):,} characters]"
-        text = text[: MAX_CELL_TEXT - len(said)] + said
-    if not wrap and not text.startswith("=") and text not in ERROR_CODES:
-        return text
-    cell = WriteOnlyCell(sheet, value=text)
-    cell.data_type = "s"  # text, not a formula nor an error
-    if wrap:
-        cell.alignment = _WRAP
-    return cell
-
-
-def _sheet_title(title: str) -> str:
-    return (_BAD_TITLE.sub(" ", title).strip() or "Sheet1")[:31]
 
 
 def _widths(headers: Sequence[str], sample: Sequence[Sequence[object]]) -> list[float]:
@@ -285,12 +249,16 @@ class _Writer:
         self.kind = report_kind(self.path)
         self.targets: list[_Target] = []
         self.csv_files: list[_CsvFile] = []
-        self.book: Workbook | None = None
+        self.book: XlsxBook | None = None
         if self.kind == "xlsx":
-            # The file before the workbook: a write-only workbook left unsaved complains
-            # when collected, and a missing folder is found before any row is written.
-            self.targets.append(_Target(self.path))
-            self.book = Workbook(write_only=True)
+            # The file before the workbook: a missing folder is found before any row.
+            target = _Target(self.path)
+            self.targets.append(target)
+            try:
+                self.book = XlsxBook(target.temporary, cell_text)
+            except OSError as exc:
+                target.discard()
+                raise _cannot_write(self.path, exc) from None
 
     def sheet(
         self,
@@ -299,22 +267,14 @@ class _Writer:
         widths: Sequence[float],
         path: Path | None = None,
         wrap: Collection[int] = (),
+        choices: abc.Mapping[int, Sequence[str]] | None = None,
     ) -> _Sheet:
         if self.book is not None:
-            sheet = self.book.create_sheet(_sheet_title(title))
-            for index, width in enumerate(widths, start=1):
-                sheet.column_dimensions[get_column_letter(index)].width = width
-            sheet.freeze_panes = "A2"
-            header_cells = []
-            for header in headers:
-                cell = WriteOnlyCell(sheet, value=header)
-                cell.font = _BOLD
-                header_cells.append(cell)
             try:
-                sheet.append(header_cells)
+                sheet = self.book.sheet(title, headers, widths, wrap, choices)
             except OSError as exc:
                 raise _cannot_write(self.path, exc) from None
-            return _Sheet(sheet, "xlsx", self.path, wrap)
+            return _Sheet(sheet, self.path)
         target = _Target(path or self.path)
         self.targets.append(target)
         try:
@@ -322,7 +282,7 @@ class _Writer:
         except OSError as exc:
             raise _cannot_write(target.path, exc) from None
         self.csv_files.append(file)
-        result = _Sheet(file, "csv", target.path)
+        result = _Sheet(file, target.path)
         result.append(headers)
         return result
 
@@ -337,9 +297,12 @@ class _Writer:
                 failure = failure or _cannot_write(file.target.path, exc)
         if self.book is not None:
             if ok and failure is None:
-                failure = _save_workbook(self.book, self.targets[0].temporary, self.path)
+                try:
+                    self.book.close()
+                except OSError as exc:
+                    failure = _cannot_write(self.path, exc)
             else:
-                _close_sheets(self.book)
+                self.book.discard()
         for target in self.targets:
             if ok and failure is None:
                 try:
@@ -354,97 +317,16 @@ class _Writer:
             raise failure
 
 
-class _Quiet:
-    """A file that, after one write to it failed, takes the others without writing.
-
-    A workbook whose saving failed (a full disk) is left with its zip archive open; when
-    collected, the archive writes its end again. To this file that costs nothing and
-    prints no "Exception ignored" after the error's one sentence.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self._file = path.open("wb")
-        self.failed = False
-        self._position = 0  # where the writing is, as the archive sees it
-
-    def write(self, data: bytes) -> int:
-        if not self.failed:
-            try:
-                self._file.write(data)
-            except OSError:
-                self.failed = True
-                raise
-        self._position += len(data)
-        return len(data)
-
-    def flush(self) -> None:
-        if not self.failed:
-            try:
-                self._file.flush()
-            except OSError:
-                self.failed = True
-                raise
-
-    def tell(self) -> int:
-        return self._position
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        if self.failed:
-            self._position = offset if whence == os.SEEK_SET else self._position + offset
-        else:
-            self._position = self._file.seek(offset, whence)
-        return self._position
-
-    def seekable(self) -> bool:
-        return True
-
-    def close(self) -> None:
-        if self.failed:
-            with contextlib.suppress(OSError):
-                self._file.close()
-        else:
-            self._file.close()
-
-
-def _save_workbook(book: Workbook, temporary: Path, path: Path) -> ReportError | None:
-    """Save `book` into `temporary`; the error to raise if that failed."""
-    try:
-        sink = _Quiet(temporary)
-    except OSError as exc:
-        _close_sheets(book)
-        return _cannot_write(path, exc)
-    try:
-        book.save(sink)  # a zip archive takes a file object
-        sink.flush()
-        sink.close()
-    except OSError as exc:
-        sink.failed = True
-        sink.close()
-        _close_sheets(book)
-        return _cannot_write(path, exc)
-    return None
-
-
-def _close_sheets(book: Workbook) -> None:
-    """End the streams of a workbook's sheets that was not saved, and remove their
-    temporary files, now rather than when collected."""
-    for worksheet in book.worksheets:
-        with contextlib.suppress(Exception):
-            worksheet.close()
-        out = getattr(getattr(worksheet, "_writer", None), "out", None)
-        if isinstance(out, str):
-            with contextlib.suppress(OSError):
-                os.unlink(out)
-
-
 def write_table(
     path: Path,
     headers: Sequence[str],
     rows: Iterable[Sequence[object]],
     sheet_title: str = "Sheet1",
+    choices: abc.Mapping[int, Sequence[str]] | None = None,
 ) -> int:
-    """Write a table (an .xlsx with one sheet, or a .csv file); return the number of rows."""
-    return _write(Path(path), [SheetSpec(sheet_title, headers, rows)])[0]
+    """Write a table (an .xlsx with one sheet, or a .csv file); return the number of rows.
+    The `choices` columns (counted from 0) of an .xlsx get a drop-down of those words."""
+    return _write(Path(path), [SheetSpec(sheet_title, headers, rows, choices=choices or {})])[0]
 
 
 def write_workbook(path: Path, sheets: Iterable[SheetSpec]) -> list[int]:
@@ -464,7 +346,9 @@ def _write(path: Path, sheets: Iterable[SheetSpec]) -> list[int]:
             iterator = iter(spec.rows)
             sample = [] if spec.widths is not None else list(islice(iterator, WIDTH_SAMPLE))
             widths = spec.widths if spec.widths is not None else _widths(spec.headers, sample)
-            sheet = writer.sheet(spec.title, spec.headers, widths, wrap=spec.wrap)
+            sheet = writer.sheet(
+                spec.title, spec.headers, widths, wrap=spec.wrap, choices=spec.choices
+            )
             count = 0
             for row in chain(sample, iterator):
                 sheet.append(row)
@@ -526,7 +410,14 @@ class ValidationReport:
 
     def add(self, record: Record, *, with_problems: bool = True) -> None:
         """One record's row in "Records" and, unless told otherwise, its problems."""
-        failed = {p.column for p in record.problems}
+        self._records.append(self.record_row(record))
+        self.rows += 1
+        if with_problems and record.problems:
+            self.add_problems(record.problems)
+
+    def record_row(self, record: Record) -> list[object]:
+        """The cells of a record's row in "Records"."""
+        failed = {p.column for p in record.problems} if record.problems else ()
         row: list[object] = [record.row]
         for column in self.columns:
             name = column.internal_name
@@ -538,10 +429,7 @@ class ValidationReport:
                 row.append(None)
         valid = record.ok and not self.blocked
         row.append(STATUS_VALID if valid else STATUS_INVALID)
-        self._records.append(row)
-        self.rows += 1
-        if with_problems and record.problems:
-            self.add_problems(record.problems)
+        return row
 
 
 def _column_width(name: str) -> float:
