@@ -46,7 +46,7 @@ def _utf16_length(text: str) -> int:
 def safe_text(text: str) -> str:
     """`text` as a cell can hold it: no control characters XML cannot store, and at most
     32,767 characters (UTF-16 units, as Excel counts) with a note where it was cut."""
-    if "\x00" <= min(text, default="a") < " ":
+    if not text.isprintable():
         text = _ILLEGAL_XML.sub("", text)
     if len(text) > MAX_CELL_TEXT // 2 and _utf16_length(text) > MAX_CELL_TEXT:
         said = f" [cut here: the whole text has {len(text):,} characters]"
@@ -139,8 +139,10 @@ class XlsxSheet:
             kind = value.__class__
             if kind is str:
                 text: str = value  # type: ignore[assignment]
-                if len(text) > MAX_CELL_TEXT // 2 or "\x00" <= min(text, default="a") < " ":
-                    text = safe_text(text)
+                if not text:
+                    continue  # an empty cell, as XlsxWriter's own write() leaves it
+                if len(text) > MAX_CELL_TEXT // 2 or not text.isprintable():
+                    text = safe_text(text)  # rare: most text has no tab, newline or the like
                 if wrap and column in wrap:
                     self._string(row, column, text, self._book.wrap)
                 else:

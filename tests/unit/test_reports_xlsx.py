@@ -49,6 +49,7 @@ def test_text_stays_text_and_dates_stay_dates(tmp_path: Path, own_temp: Path) ->
     ]  # fmt: skip
     assert second[3].value == "http://example.com" and second[3].hyperlink is None
     assert second[1].value is None and second[6].value is False
+    assert second[5].value is None  # empty text is an empty cell, as openpyxl wrote it
     assert list(own_temp.iterdir()) == []  # XlsxWriter's temporary files are gone
 
 
