@@ -530,6 +530,7 @@ def test_a_wait_asked_beyond_the_outage_limit_stops_the_run_at_once(
     outcome = run.run(run.create([DisposalItem(key(0))], "S"), state)
     assert len(opus.destroy_calls) == 1 and state.waited == []
     assert isinstance(outcome.error, ServiceUnavailable) and outcome.error.asked == 100_000.0
+    assert (outcome.error.status, outcome.error.kind) == (429, Failure.THROTTLED)
     assert outcome.error.message == (
         "Opus is busy (HTTP 429), and asked to wait 27 h 47 min before trying again. The run "
         "stopped; every record's state is in the journal: resume it later."
@@ -593,9 +594,26 @@ def test_replies_that_are_not_the_apis_stop_the_run_after_three_in_a_row(
     outcome = run.run(run.create([DisposalItem(key(n)) for n in range(20)], "S"), state)
     assert len(opus.destroy_calls) == 4 and len(state.waited) == 2
     assert isinstance(outcome.error, ProtocolError) and outcome.exit_code == 4
+    assert outcome.error.status == 200
     assert outcome.error.message == (
         "The reply is HTML, not JSON: <html>Sign in That is 3 such replies in a row, so the "
         "run stopped; every record's state is in the journal: resume the run once Opus "
         "answers as the API should."
     )
     assert len(outcome.destroyed) == 15 and outcome.run.status == "stopped"
+
+
+def test_a_wait_asked_of_just_the_outage_limit_is_waited_for(
+    journal: Journal, audit: AuditLog
+) -> None:
+    opus = FakeOpus(1)
+    asked = iter([True])
+
+    def throttled_once(keys: list[str]) -> None:
+        if next(asked, False):
+            raise ServiceUnavailable("Opus is busy (HTTP 429).", 429, asked=600.0)
+
+    opus.before_call = throttled_once
+    run = runner(journal, audit, opus, outage_limit=600)
+    outcome = run.run(run.create([DisposalItem(key(0))], "S"), Waits())
+    assert outcome.all_destroyed and len(opus.destroy_calls) == 2
