@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from opus_desktop.jobs.audit import AuditLog
@@ -24,6 +25,7 @@ from opus_desktop.opus.errors import (
     ServerError,
     ServiceUnavailable,
 )
+from opus_desktop.opus.retry import RetryPolicy
 from opus_desktop.profiles import Profile
 from tests.unit.test_disposal import TENANT, FakeOpus, items_of, key
 
@@ -617,3 +619,39 @@ def test_a_wait_asked_of_just_the_outage_limit_is_waited_for(
     run = runner(journal, audit, opus, outage_limit=600)
     outcome = run.run(run.create([DisposalItem(key(0))], "S"), Waits())
     assert outcome.all_destroyed and len(opus.destroy_calls) == 2
+
+
+def test_the_client_gives_up_at_once_on_a_refusal_only_before_opus_answered(
+    journal: Journal, audit: AuditLog
+) -> None:
+    policy = RetryPolicy(attempts=4, sleep=lambda seconds: None, rng=lambda: 0.0)
+    waits: list[str] = []
+    policy.listen(lambda kind, status, delay: waits.append(str(kind)))
+    clock = Clock()
+
+    def refused() -> httpx.Response:
+        clock.now += 10
+        raise httpx.ConnectError("[Errno 111] Connection refused")
+
+    never = FakeOpus(1)
+
+    def always(keys: list[str]) -> None:
+        policy.call(refused, "destroying")
+
+    never.before_call = always
+    run = runner(journal, audit, never, retries=policy, outage_limit=5, clock=clock)
+    outcome = run.run(run.create([DisposalItem(key(0))], "S"), Waits())
+    assert outcome.error is not None and outcome.run.status == "stopped"
+    assert waits == [] and len(never.destroy_calls) == 1  # nothing answers there: no retry
+
+    answered = FakeOpus(20)
+
+    def after_the_first(keys: list[str]) -> None:
+        if len(answered.destroy_calls) > 1:
+            policy.call(refused, "destroying")
+
+    answered.before_call = after_the_first
+    run = runner(journal, audit, answered, retries=policy, outage_limit=5, clock=clock)
+    outcome = run.run(run.create([DisposalItem(key(n)) for n in range(20)], "S"), Waits())
+    assert len(outcome.destroyed) == 15 and outcome.error is not None
+    assert len(waits) == 6  # Opus answered the run first: four tries a call, two calls
