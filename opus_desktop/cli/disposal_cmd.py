@@ -38,7 +38,7 @@ from opus_desktop.cli.inputs import terminal_prompt
 from opus_desktop.cli.progress import ProgressBar
 from opus_desktop.cli.submit_cmd import add_outage_argument, cancel_on_interrupt
 from opus_desktop.core.datetimes import parse_with_offset
-from opus_desktop.core.reports import ReportError, write_table
+from opus_desktop.core.reports import ReportError
 from opus_desktop.errors import AppError
 from opus_desktop.jobs.disposal import NOT_CONFIRMED
 from opus_desktop.jobs.disposal_outcome import reason_kind
@@ -49,7 +49,6 @@ from opus_desktop.jobs.due import (
     DueRecord,
     LeftOut,
     Selection,
-    due_table,
     not_due_reason,
     read_selection,
     summarise,
@@ -63,6 +62,7 @@ from opus_desktop.usecases.disposing import (
     LoadRequest,
     destroy,
     disposal_run,
+    export_due,
     load_due,
     plan_signed_off,
     send_again,
@@ -178,10 +178,9 @@ def run_due(args: argparse.Namespace) -> int:
     profile = find_profile(args.profile)
     before = parse_before(args.before, profile)
     records = _due_now(profile, before, args.per_page)
-    headers, rows = due_table(records, profile.template())
     count = f"{len(records):,} record{'s' * (len(records) != 1)}"
     if args.out is not None:
-        write_table(args.out, headers, rows, "Due records")
+        export_due(args.out, records, profile.template(), RunState())
         print(f"{count} due for disposal before {when(before)}, written to {args.out}.")
         return EXIT_OK
     _print_table(records)

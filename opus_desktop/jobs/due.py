@@ -45,6 +45,7 @@ DUE_DATE_HEADER = "Disposal due date"
 NAME, CLASSIFICATION = "leafName", "termFullPath"
 DECISION_HEADERS = ("Decision", "Disposal decision")  # the second when a column is "Decision"
 DESTROY, KEEP = "Destroy", "Keep"
+DECISION_COLUMN = 1  # where `due_table` puts it, counted from 0
 HORIZON = timedelta(days=36_525)  # "at any date": a hundred years on
 
 
@@ -215,10 +216,11 @@ def fetch_due(
 
 def due_table(
     records: Sequence[DueRecord], template: Template | None = None
-) -> tuple[list[str], list[list[str]]]:
+) -> tuple[list[str], Iterator[list[str]]]:
     """Headers and rows for a sign-off sheet: "Row key", "Decision" (Destroy on every row:
     the officer changes it to Keep), every column's display name in template order (then
-    any other column the service sent), then "Disposal due date"."""
+    any other column the service sent), then "Disposal due date". The rows are made as
+    they are written, so 100,000 due records are not held twice."""
     columns = list(template.internal_names) if template else [ROW_KEY, NAME, CLASSIFICATION]
     if ROW_KEY in columns:
         columns.remove(ROW_KEY)
@@ -230,9 +232,9 @@ def due_table(
     taken = {_normal(name) for name in names}
     decision = next((h for h in DECISION_HEADERS if _normal(h) not in taken), DECISION_HEADERS[-1])
     headers = [names[0], decision, *names[1:], DUE_DATE_HEADER]
-    rows = [
+    rows = (
         [r.row_key, DESTROY] + [r.values.get(c, "") for c in columns[1:]] + [r.due] for r in records
-    ]
+    )
     return headers, rows
 
 

@@ -49,7 +49,10 @@ from opus_desktop.jobs.disposal_outcome import (
     destroyed_earlier,
 )
 from opus_desktop.jobs.due import (
+    DECISION_COLUMN,
+    DESTROY,
     HORIZON,
+    KEEP,
     MAX_PER_PAGE,
     DisposalItem,
     DisposalPlan,
@@ -280,11 +283,13 @@ def plan_signed_off(
 def export_due(
     path: Path, records: Sequence[DueRecord], template: Template | None, state: RunState
 ) -> int:
-    """Write the sign-off sheet `due --out` writes: "Row key", every column by display
-    name, the disposal due date. Returns the number of rows."""
+    """Write the sign-off sheet `due --out` writes: "Row key", the Decision (a drop-down of
+    Destroy and Keep in an .xlsx), every column by display name, the disposal due date.
+    Returns the number of rows."""
     state.set_status(f"Writing {path.name}")
     headers, rows = due_table(records, template)
-    return write_table(path, headers, rows, DUE_SHEET_TITLE)
+    choices = {DECISION_COLUMN: (DESTROY, KEEP)}
+    return write_table(path, headers, rows, DUE_SHEET_TITLE, choices=choices)
 
 
 # -- marking destroyed -----------------------------------------------------------------------

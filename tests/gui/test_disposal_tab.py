@@ -353,7 +353,7 @@ def test_export_writes_the_sheet_due_out_writes(
     assert "Case Number" in rows[0]
     assert len(rows) == 121
     assert [r[0] for r in rows[1:]] == tab.model.row_keys()
-    assert [["" if c is None else str(c) for c in r] for r in rows[1:]] == expected
+    assert [["" if c is None else str(c) for c in r] for r in rows[1:]] == list(expected)
 
     tab.model.set_checked(tab.model.row_keys()[10:13], True)
     ticked = tmp_path / "ticked.xlsx"

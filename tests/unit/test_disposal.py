@@ -259,7 +259,8 @@ def test_a_key_listed_twice_is_kept_once() -> None:
 
 def test_due_table_has_row_key_first_and_the_due_date_last() -> None:
     records = normalise_due([FakeOpus(1).item(key(0))], TEMPLATE)
-    headers, rows = due_table(records, TEMPLATE)
+    headers, made = due_table(records, TEMPLATE)
+    rows = list(made)
     assert headers == [
         "Row key",
         "Decision",

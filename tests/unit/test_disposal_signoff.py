@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from openpyxl import load_workbook
 
 from opus_desktop.core.errors import SheetError
 from opus_desktop.jobs.audit import AuditLog
@@ -36,6 +37,7 @@ from opus_desktop.jobs.due import (
 from opus_desktop.jobs.journal import Journal
 from opus_desktop.jobs.state import RunState
 from opus_desktop.opus.protocols import DuePage
+from opus_desktop.usecases.disposing import export_due
 from tests.unit.test_disposal import (
     BEFORE,
     TEMPLATE,
@@ -70,7 +72,8 @@ def due_of(opus: FakeOpus, count: int) -> list[DueRecord]:
 
 def test_the_exported_list_reads_back_as_signed_off(tmp_path: Path) -> None:
     records = due_of(FakeOpus(3), 3)
-    headers, rows = due_table(records, TEMPLATE)
+    headers, made = due_table(records, TEMPLATE)
+    rows = list(made)
     assert headers[:2] == ["Row key", "Decision"] and headers[-1] == "Disposal due date"
     assert [row[1] for row in rows] == ["Destroy"] * 3
     rows[1][1] = "keep"  # as the officer types it
@@ -84,6 +87,35 @@ def test_the_exported_list_reads_back_as_signed_off(tmp_path: Path) -> None:
     assert selection.kept[0].row == 3
 
 
+def test_the_exported_xlsx_offers_destroy_and_keep_in_the_decision_column(
+    tmp_path: Path,
+) -> None:
+    records = due_of(FakeOpus(4), 4)
+    path = tmp_path / "due.xlsx"
+    assert export_due(path, records, TEMPLATE, RunState()) == 4
+    book = load_workbook(path)  # not read-only: that mode does not read validations
+    try:
+        sheet = book["Due records"]
+        (rule,) = sheet.data_validations.dataValidation
+        assert sheet["B1"].value == "Decision"
+        assert [sheet.cell(r, 2).value for r in range(2, 6)] == ["Destroy"] * 4
+    finally:
+        book.close()
+    assert rule.type == "list" and rule.formula1 == '"Destroy,Keep"'
+    assert str(rule.sqref).startswith("B2:B")
+    assert read_selection(path).keys == [key(n) for n in range(4)]
+
+
+def test_the_exported_csv_has_the_same_rows_and_no_drop_down(tmp_path: Path) -> None:
+    records = due_of(FakeOpus(2), 2)
+    path = tmp_path / "due.csv"
+    assert export_due(path, records, TEMPLATE, RunState()) == 2
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle))
+    headers, made = due_table(records, TEMPLATE)
+    assert rows == [headers, *made]
+
+
 def test_a_column_called_decision_in_the_template_moves_the_decision_aside() -> None:
     record = DueRecord("K-1", "n", "c", "2025-01-01", None, {"rowKey": "K-1", "Decision": "x"})
     headers, rows = due_table([record])
@@ -95,7 +127,7 @@ def test_a_column_called_decision_in_the_template_moves_the_decision_aside() -> 
         "Decision",
         "Disposal due date",
     ]
-    assert rows == [["K-1", "Destroy", "", "", "x", "2025-01-01"]]
+    assert list(rows) == [["K-1", "Destroy", "", "", "x", "2025-01-01"]]
 
 
 def test_the_disposal_decision_column_is_read_before_one_called_decision(tmp_path: Path) -> None:

@@ -193,7 +193,7 @@ def test_the_table_uses_the_template_s_names_and_order() -> None:
         "Disposal decision",
         "Disposal due date",
     ]
-    assert rows == [["K-1", "Destroy", "C1", "", "", "2025-01-01"]]
+    assert list(rows) == [["K-1", "Destroy", "C1", "", "", "2025-01-01"]]
 
 
 def test_numbers_and_dates_that_excel_made_of_the_cells_read_as_text(tmp_path: Path) -> None:
