@@ -178,6 +178,7 @@ class RecordsTab(QWidget):
         )
         for signal in (self.model.counts_changed, self.model.modelReset):
             signal.connect(self._update_counts)
+        self.model.undo_stack.indexChanged.connect(self._edited)
         self._update_counts()
 
     # -- the interface the main window uses --------------------------------------------
@@ -341,6 +342,7 @@ class RecordsTab(QWidget):
             mapping=json.loads(loaded.mapping.to_json()),
             runs=[],
             sending=None,
+            edited=False,  # as read: not work of the user's until edited or sent
         )
         self.set_filter(RowFilter.ALL)  # first: a filter would check all the new rows
         self.model.load(
@@ -445,6 +447,10 @@ class RecordsTab(QWidget):
         )
 
     # -- inside ----------------------------------------------------------------------------
+
+    def _edited(self, index: int) -> None:
+        if index and self.drafts.meta.get("edited") is False:
+            self.drafts.update_meta(edited=True)
 
     def _show_columns(self, columns: ColumnSet | None) -> None:
         self.loaded = None

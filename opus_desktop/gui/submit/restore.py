@@ -30,6 +30,19 @@ def tr(text: str) -> str:
     return QCoreApplication.translate("RestoreOffer", text)
 
 
+def untouched(found: Unsent, sheet: Path | None) -> bool:
+    """The draft is `sheet` as it was read (the demo sheet under --sandbox): never edited,
+    never sent. That is no work of the user's, so nothing to offer back."""
+    meta = found.meta
+    return (
+        sheet is not None
+        and found.run is None
+        and meta.get("edited") is False
+        and not meta.get("runs")
+        and meta.get("source") == str(sheet)
+    )
+
+
 class RestoreOffer(QObject):
     """`tab` is the Records tab; `widget` the same tab as a widget, to parent the prompt."""
 
@@ -99,7 +112,10 @@ class RestoreOffer(QObject):
                     tr("{0} interrupted runs can be resumed from the Runs tab."),
                 )
             )
-        if not found.rows and found.run is None and not found.unusable:
+        fresh = untouched(found, sheet)
+        if fresh:
+            tab.drafts.discard(found.profile)  # the same sheet as read: open it afresh
+        if fresh or (not found.rows and found.run is None and not found.unusable):
             if sheet is not None:
                 tab.open_sheet(sheet)
             return
