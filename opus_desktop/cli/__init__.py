@@ -4,8 +4,7 @@ Each command group lives in its own module with a `register(subparsers)` functio
 adds its parsers and sets `func` on them. `func(args) -> int` returns the exit code;
 an AppError raised anywhere becomes one sentence on stderr and its exit code.
 
-Exit codes: 0 all done, 1 some records failed or were invalid, 2 bad input or usage,
-3 authentication failed, 4 the service could not be reached or kept failing.
+The exit codes are listed once, in `opus-desktop --help` (parsing.EXIT_CODES).
 
 Whatever runs, GUI or command, runs with the umask 077 (every file and folder the app
 creates, wherever it is, is the user's only) and logs to the rotating log file.
@@ -36,6 +35,7 @@ from opus_desktop.cli.exits import (  # noqa: E402
     EXIT_USAGE,
     fail,
 )
+from opus_desktop.cli.parsing import EXIT_CODES, Parser  # noqa: E402
 
 __all__ = [
     "EXIT_AUTH",
@@ -50,17 +50,16 @@ __all__ = [
 ]
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse that says one sentence and exits 2, as every other bad input does."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(EXIT_USAGE, f"{self.prog}: {message}. Try '{self.prog} --help'.\n")
-
-
 def build_parser() -> argparse.ArgumentParser:
     from opus_desktop.cli import commands
 
-    parser = _Parser(prog="opus-desktop", description="Opus Desktop: records into AvePoint Opus.")
+    parser = Parser(
+        prog="opus-desktop",
+        description="Opus Desktop: records into AvePoint Opus. Without a COMMAND it opens the "
+        "window; each COMMAND does one task from a terminal or a script "
+        "(opus-desktop COMMAND --help says how).",
+        epilog=EXIT_CODES,
+    )
     parser.add_argument("--version", action="version", version=f"opus-desktop {__version__}")
     parser.add_argument(
         "--sandbox", action="store_true", help="open the GUI on a local sandbox tenant"
@@ -69,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--smoke-test", action="store_true", help="open the main window and quit (packaging check)"
     )
     sub: argparse._SubParsersAction[argparse.ArgumentParser] = parser.add_subparsers(
-        dest="command", metavar="COMMAND", parser_class=_Parser
+        dest="command", metavar="COMMAND", parser_class=Parser
     )
     for register in commands.REGISTRARS:
         register(sub)
@@ -126,8 +125,20 @@ def _run(argv: list[str]) -> int:
 
 
 def _gui(args: argparse.Namespace) -> int:
+    if _no_display():  # else Qt aborts with a page about platform plugins
+        return fail(
+            "there is no display to open the window on (neither DISPLAY nor WAYLAND_DISPLAY "
+            "is set); start it in a desktop session, or use a command: opus-desktop --help.",
+            EXIT_USAGE,
+        )
     try:
         from opus_desktop.gui.app import run_gui
     except ImportError as exc:  # the GUI module is not there yet, or Qt cannot load
         return fail(f"the desktop window is not available here ({exc}).", EXIT_USAGE)
     return int(run_gui(sandbox=args.sandbox, smoke_test=args.smoke_test))
+
+
+def _no_display() -> bool:
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return False
+    return not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))

@@ -21,14 +21,18 @@ from opus_desktop.usecases.auditing import AuditReport, verify_audit
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser("audit", help="check the audit log of disposals")
+    parser = sub.add_parser(
+        "audit",
+        help="check the audit log of disposals",
+        description="The audit log holds one chained entry per disposal run.",
+    )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     verify = actions.add_parser(
         "verify",
         help="check that no entry of the audit log was changed, removed or moved",
         description="Check the whole hash chain of the audit log and its keyed MACs, and "
-        "that it still holds every entry the journal and the certificate manifests quote. "
-        "Exit 0 when intact, 1 at the first bad entry.",
+        "that it still holds every entry the journal and the certificate manifests quote; "
+        "says the first bad entry and why.",
     )
     verify.add_argument(
         "paths",

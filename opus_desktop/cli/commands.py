@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from opus_desktop.cli import (
     audit_cmd,
-    disposal_cmd,
+    disposal_parser,
     profile_cmd,
     runs_cmd,
     sandbox_cmd,
@@ -25,6 +25,6 @@ REGISTRARS: list[Registrar] = [
     validate_cmd.register,
     submit_cmd.register,
     runs_cmd.register,
-    disposal_cmd.register,
+    disposal_parser.register,
     audit_cmd.register,
 ]

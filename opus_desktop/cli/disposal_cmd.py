@@ -32,11 +32,10 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from opus_desktop.cli.argtypes import int_between
 from opus_desktop.cli.exits import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, fail
 from opus_desktop.cli.inputs import terminal_prompt
 from opus_desktop.cli.progress import ProgressBar
-from opus_desktop.cli.submit_cmd import add_outage_argument, cancel_on_interrupt
+from opus_desktop.cli.submit_cmd import cancel_on_interrupt
 from opus_desktop.core.datetimes import parse_with_offset
 from opus_desktop.core.reports import ReportError
 from opus_desktop.errors import AppError
@@ -70,81 +69,6 @@ from opus_desktop.usecases.disposing import (
 
 SHOWN = 25  # records listed on the terminal; the sheet, manifest and certificate hold all
 CERTIFICATES = "certificates"
-
-
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    due = sub.add_parser(
-        "due",
-        help="list the records due for disposal before a date",
-        description="List the records whose disposal is due before a date, page by page. "
-        "With --out, write them to a sheet for sign-off: a 'Row key' column, every column "
-        "by its display name and the disposal due date.",
-    )
-    due.add_argument("--profile", required=True, metavar="NAME", help="the connection profile")
-    due.add_argument(
-        "--before",
-        required=True,
-        metavar="DATETIME",
-        help="'now', ISO 8601 (2025-06-30T00:00:00, with an offset for another zone) or the "
-        "profile's date format",
-    )
-    due.add_argument("--out", type=Path, metavar="FILE.xlsx|.csv", help="write the list to a sheet")
-    due.add_argument(
-        "--per-page",
-        type=int_between(1, MAX_PER_PAGE),
-        default=MAX_PER_PAGE,
-        metavar="N",
-        help=f"records per page asked of Opus (1 to {MAX_PER_PAGE}, default {MAX_PER_PAGE})",
-    )
-    due.set_defaults(func=run_due)
-
-    destroy = sub.add_parser(
-        "destroy",
-        help="mark the records of a signed-off sheet destroyed (audited, with a certificate)",
-        description="Mark destroyed in Opus the records of a signed-off due list (the sheet "
-        "`due --out` writes: 'Row key', 'Disposal due date', and a 'Decision' of Destroy or "
-        "Keep), once they are destroyed in the source system. Only keys due now with the "
-        "date they were signed off with are sent. Exit 0 when every record was destroyed, 1 "
-        "when some were not, 2 for bad input, 3 when signing in failed, 4 when the service "
-        "could not be reached.",
-    )
-    destroy.add_argument("--profile", metavar="NAME", help="the connection profile")
-    destroy.add_argument(
-        "--input",
-        type=Path,
-        metavar="FILE",
-        help="the signed-off due list (.xlsx, .xlsm, .csv) as `due --out` writes it",
-    )
-    destroy.add_argument("--sheet", metavar="S", help="the sheet's name (default: the first)")
-    destroy.add_argument(
-        "--justification", metavar="TEXT", help="why these records go (kept in the audit log)"
-    )
-    destroy.add_argument(
-        "--yes", action="store_true", help="confirm without typing the number of records"
-    )
-    destroy.add_argument(
-        "--certificate",
-        type=Path,
-        metavar="OUT.pdf",
-        help="where to write the certificate of destruction (default: beside the input); "
-        "with --resume or --retry-failed of a finished run, where a copy of it goes",
-    )
-    destroy.add_argument("--operator", default="", metavar="NAME", help="your name, for the record")
-    destroy.add_argument(
-        "--organisation", default="", metavar="NAME", help="shown on the certificate"
-    )
-    destroy.add_argument(
-        "--include-not-due",
-        action="store_true",
-        help="also send keys that are not in the due list (Opus then says why not)",
-    )
-    again = destroy.add_mutually_exclusive_group()
-    again.add_argument("--resume", metavar="RUN", help="go on with a disposal run that stopped")
-    again.add_argument(
-        "--retry-failed", metavar="RUN", help="send a disposal run's failed records again"
-    )
-    add_outage_argument(destroy)
-    destroy.set_defaults(func=run_destroy)
 
 
 def parse_before(text: str, profile: Profile) -> datetime:
@@ -258,6 +182,14 @@ def run_destroy(args: argparse.Namespace) -> int:
     if args.certificate is not None:
         _check_target(args.certificate, (".pdf",), "the certificate must be a .pdf file")
     if args.resume or args.retry_failed:
+        given = [flag for flag, value in _NEW_RUN_ONLY if getattr(args, value)]
+        if given:
+            flag = "--resume" if args.resume else "--retry-failed"
+            return fail(
+                f"{flag} goes on with the run as it was started (its profile, sheet and "
+                f"justification): leave out {', '.join(given)}.",
+                EXIT_USAGE,
+            )
         return resume(
             args.resume or args.retry_failed,
             failed=bool(args.retry_failed),
@@ -275,7 +207,11 @@ def run_destroy(args: argparse.Namespace) -> int:
         if not value
     ]
     if missing:
-        return fail(f"destroy needs {', '.join(missing)} (or --resume RUN).", EXIT_USAGE)
+        return fail(
+            f"destroy needs {_and(missing)} to start a disposal, or --resume RUN or "
+            "--retry-failed RUN to go on with one that stopped.",
+            EXIT_USAGE,
+        )
     justification = args.justification.strip()
     if not justification:
         return fail("The justification is empty: say why these records are destroyed.", EXIT_USAGE)
@@ -292,6 +228,20 @@ def run_destroy(args: argparse.Namespace) -> int:
         return _destroy(args, profile, selection, justification, connections)
     finally:
         connections.close()
+
+
+_NEW_RUN_ONLY = (
+    ("--profile", "profile"),
+    ("--input", "input"),
+    ("--sheet", "sheet"),
+    ("--justification", "justification"),
+    ("--organisation", "organisation"),
+    ("--include-not-due", "include_not_due"),
+)
+
+
+def _and(flags: list[str]) -> str:
+    return flags[0] if len(flags) == 1 else f"{', '.join(flags[:-1])} and {flags[-1]}"
 
 
 def _destroy(

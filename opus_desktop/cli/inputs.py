@@ -30,7 +30,10 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
         "--sheet", metavar="S", help="the sheet's name (default: the first with a header)"
     )
     parser.add_argument(
-        "--header-row", type=row_number, metavar="N", help="the Excel row that holds the headers"
+        "--header-row",
+        type=row_number,
+        metavar="N",
+        help="the Excel row that holds the headers (default: found by looking for them)",
     )
     parser.add_argument(
         "--mapping",

@@ -10,6 +10,7 @@ from typing import Any
 from opus_desktop import profiles
 from opus_desktop.cli.exits import EXIT_OK, EXIT_UNREACHABLE
 from opus_desktop.cli.inputs import terminal_prompt
+from opus_desktop.cli.parsing import examples
 from opus_desktop.core.schema import load_template
 from opus_desktop.errors import AppError
 from opus_desktop.jsonfile import load_json
@@ -20,11 +21,27 @@ from opus_desktop.usecases.profile_checks import ProfileRefused, add_profile
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser("profile", help="add, list, show, test or remove connection profiles")
+    parser = sub.add_parser(
+        "profile",
+        help="add, list, show, test or remove connection profiles",
+        description="A profile is what a command needs to reach one Opus connection: the API "
+        "URL, the app registration's client id and certificate, and the connection's columns.",
+    )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
 
-    add = actions.add_parser("add", help="add a profile (or replace one with the same name)")
-    add.add_argument("name", metavar="NAME")
+    add = actions.add_parser(
+        "add",
+        help="add a profile (or replace one with the same name)",
+        description="Save a connection profile after checking it: the template is read, the "
+        "certificate opens with its password, its key matches and it is valid now (--force "
+        "saves it even so). Nothing is sent to Opus; `profile test NAME` tries it.",
+        epilog=examples(
+            "opus-desktop profile add Prod --connection connection.json --client-id ID \\",
+            "    --cert app.pfx --cert-password-env OPUS_PFX_PASSWORD \\",
+            "    --api https://graph-au.avepointonlineservices.com",
+        ),
+    )
+    add.add_argument("name", metavar="NAME", help="the profile's name, as other commands take it")
     add.add_argument(
         "--connection",
         type=Path,
@@ -49,17 +66,30 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="name of the environment variable holding the certificate password",
     )
     add.add_argument(
-        "--identity", default=DEFAULT_IDENTITY, metavar="URL", help="identity service URL"
+        "--identity",
+        default=DEFAULT_IDENTITY,
+        metavar="URL",
+        help="the identity service that signs the app in (default: %(default)s, the "
+        "commercial cloud)",
     )
     add.add_argument(
         "--api", required=True, metavar="URL", help="the Opus API URL of your data centre"
     )
-    add.add_argument("--protocol", choices=PROTOCOLS, default="graph")
+    add.add_argument(
+        "--protocol",
+        choices=PROTOCOLS,
+        default="graph",
+        type=str.lower,
+        metavar="|".join(PROTOCOLS),
+        help="the API the tenant offers: graph (the Graph API) or legacy (the older API, which "
+        "needs --destroy-path for destroy) (default: %(default)s)",
+    )
     add.add_argument(
         "--date-format",
         default=profiles.DEFAULT_DATE_FORMAT,
         metavar="F",
-        help="the tenant's date and time format, e.g. 'dd-MM-yyyy HH:mm:ss'",
+        help="the tenant's date and time format, e.g. 'dd-MM-yyyy HH:mm:ss' "
+        "(default: '%(default)s')",
     )
     add.add_argument(
         "--destroy-path",
@@ -68,7 +98,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="legacy API only: the path of the call that marks records destroyed, from the "
         "tenant's API page (no public document names it, so there is no default)",
     )
-    add.add_argument("--mapping", type=Path, metavar="M.json", help="the default column mapping")
+    add.add_argument(
+        "--mapping",
+        type=Path,
+        metavar="M.json",
+        help="the column mapping validate and submit use without --mapping (default: headers "
+        "matched to columns by name)",
+    )
     add.add_argument(
         "--options",
         type=Path,
@@ -89,22 +125,34 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     add.set_defaults(func=run_add)
 
-    actions.add_parser("list", help="list the profiles").set_defaults(func=run_list)
-    show = actions.add_parser("show", help="show one profile's settings and columns")
-    show.add_argument("name", metavar="NAME")
+    actions.add_parser(
+        "list",
+        help="list the profiles",
+        description="List the saved profiles: name, API and URL, one a line.",
+    ).set_defaults(func=run_list)
+    show = actions.add_parser(
+        "show",
+        help="show one profile's settings and columns",
+        description="Show a profile's settings and its connection's columns (no password).",
+    )
+    show.add_argument("name", metavar="NAME", help="the profile's name")
     show.set_defaults(func=run_show)
     test = actions.add_parser(
         "test",
         help="sign in and ask for one due record, step by step",
         description="Check a profile step by step: its settings, the certificate, the "
         "identity service's configuration, signing in, and one due-records call. Stops at "
-        "the first step that fails. Exit 0 when all pass, 2 for the profile or the "
-        "certificate, 3 when signing in is refused, 4 when the service cannot be reached.",
+        "the first step that fails and says why.",
     )
-    test.add_argument("name", metavar="NAME")
+    test.add_argument("name", metavar="NAME", help="the profile's name")
     test.set_defaults(func=run_test)
-    remove = actions.add_parser("remove", help="remove a profile and its stored password")
-    remove.add_argument("name", metavar="NAME")
+    remove = actions.add_parser(
+        "remove",
+        help="remove a profile and its stored password",
+        description="Remove a profile, its copy of the connection template and its password "
+        "in the keyring. Runs in the journal that used it are kept.",
+    )
+    remove.add_argument("name", metavar="NAME", help="the profile's name")
     remove.set_defaults(func=run_remove)
 
 
@@ -175,13 +223,13 @@ def run_add(args: argparse.Namespace) -> int:
             f"The options name columns the template does not have: {', '.join(unknown)}."
         )
     try:
-        _, said = add_profile(profile, args.connection, ask=terminal_prompt(), force=args.force)
+        saved, said = add_profile(profile, args.connection, ask=terminal_prompt(), force=args.force)
     except ProfileRefused as exc:  # "...; the profile was not saved."
         raise ProfileError(f"{exc.message[:-1]} (--force saves it even so).") from None
     for sentence in said:
         print(f"Warning: {sentence}", file=sys.stderr)
     print(
-        f'Profile "{profile.name}" saved: {len(template)} columns, '
+        f'Profile "{saved.name}" saved in {saved.folder}: {len(template)} columns, '
         f"connection {template.connection_id}."
     )
     return 0

@@ -10,7 +10,12 @@ from opus_desktop.core.schema import load_template
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser("schema", help="list a connection template's columns")
+    parser = sub.add_parser(
+        "schema",
+        help="list a connection template's columns",
+        description="List the columns of a connection template (the JSON file Opus gives in "
+        "Settings > Connector): internal name, display name, type and whether it is required.",
+    )
     parser.add_argument(
         "file", type=Path, metavar="FILE.json", help="the connection's JSON file from Opus"
     )

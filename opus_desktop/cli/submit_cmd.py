@@ -38,10 +38,13 @@ from opus_desktop.cli.inputs import (
     settings_of,
     terminal_prompt,
 )
+from opus_desktop.cli.parsing import examples
 from opus_desktop.cli.progress import ProgressBar, duration
+from opus_desktop.core.records import Record
+from opus_desktop.core.reports import report_kind
 from opus_desktop.core.validation import ValidationResult, validate
 from opus_desktop.jobs.locks import SheetInUse
-from opus_desktop.jobs.report import ReportSummary
+from opus_desktop.jobs.report import ReportSummary, failed_csv_path
 from opus_desktop.jobs.state import RunState
 from opus_desktop.jobs.submit import MAX_CONCURRENCY, SubmitSummary, conflict_option
 from opus_desktop.usecases.connection import Access
@@ -54,10 +57,15 @@ from opus_desktop.usecases.submitting import (
     RunStart,
     dry_run_report,
     dry_run_sheet,
+    sheet_records,
     start_run,
 )
 
 SHOWN = 10  # problems and failures listed on the terminal; the report holds them all
+REPORT_HELP = (
+    "write every row's outcome and the failed rows, ready to fix and send again (.xlsx; or "
+    ".csv, which writes the failed rows to OUT.failed.csv beside it)"
+)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -65,9 +73,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "submit",
         help="send a sheet's records to Opus (journalled, resumable)",
         description="Validate a sheet and send its valid rows to Opus, 15 per call, several "
-        "calls at a time. Invalid rows are skipped and listed in the report. Exit 0 when every "
-        "row was stored, 1 when some failed or were invalid, 2 for bad input, 3 when signing "
-        "in failed, 4 when the service could not be reached.",
+        "calls at a time, as a run in the journal: after a crash, a kill or a lost network, "
+        "`opus-desktop runs resume last` goes on. Invalid rows are skipped and listed in the "
+        "report. Ctrl-C cancels cleanly (the calls under way finish).",
+        epilog=examples(
+            "opus-desktop submit --profile Sandbox --input records.xlsx --report outcome.xlsx",
+            "opus-desktop submit --profile Sandbox --input records.xlsx --dry-run",
+            "opus-desktop submit --profile Sandbox --input register.csv --date-order DMY "
+            "--conflict skip",
+            "opus-desktop runs resume last          # after a crash or an outage",
+        ),
     )
     add_input_arguments(parser)
     parser.add_argument(
@@ -75,7 +90,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         choices=("overwrite", "skip"),
         type=str.lower,
         default="overwrite",
-        help="a record whose row key exists already: replace it (default) or leave it",
+        help="a record whose row key exists already: overwrite it or skip it "
+        "(default: %(default)s)",
     )
     calls = app_settings.default_concurrency()  # the "Calls at a time" setting
     parser.add_argument(
@@ -83,7 +99,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         type=int_between(1, MAX_CONCURRENCY),
         default=calls,
         metavar="N",
-        help=f"calls in flight at once (default {calls}; fewer while the service is busy)",
+        help="calls in flight at once, fewer while the service is busy (default: %(default)s, "
+        "the Calls at a time setting)",
     )
     add_outage_argument(parser)
     add_parallel_argument(parser)
@@ -94,7 +111,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--report",
         type=Path,
         metavar="OUT.xlsx",
-        help="write every row's outcome and the failed rows, ready to fix and send again",
+        help=REPORT_HELP,
     )
     parser.set_defaults(func=run)
 
@@ -106,7 +123,8 @@ def add_outage_argument(parser: argparse.ArgumentParser) -> None:
         type=seconds_between(1, 86400),
         default=None,
         metavar="SECONDS",
-        help=f"stop (to resume later) after this long without any answer (default {limit:g})",
+        help="stop (to resume later) after this long without any answer "
+        f"(default: {limit:g}, the Give up after setting)",
     )
 
 
@@ -125,7 +143,9 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_of(args, profile)
     mapping = mapping_of(args, profile)
     sheet = open_input(args)
-    result = validate(sheet, template, settings, mapping)
+    # Only a dry run keeps the records; a run journals them as the sheet is read again
+    # (sheet_records), so memory stays flat however long the sheet.
+    result = validate(sheet, template, settings, mapping, keep_records=args.dry_run)
     if result.blocked:
         for problem in result.sheet_problems:
             print(f"  {problem}")
@@ -153,8 +173,12 @@ def run(args: argparse.Namespace) -> int:
             dates=tuple(result.date_orders),
         ),
     )
+
+    def records() -> Iterator[Record]:
+        return sheet_records(args.input, sheet.sheet, sheet.header_row, template, settings, mapping)
+
     summary = drive(
-        lambda state, announce: start_run(request, lambda: result, state, announce), args.report
+        lambda state, announce: start_run(request, records, state, announce), args.report
     )
     return finish(summary, args.report)
 
@@ -175,8 +199,7 @@ def dry_run(args: argparse.Namespace, result: ValidationResult) -> int:
         + ". Nothing was sent."
     )
     if args.report is not None:
-        report = dry_run_report(args.report, result, args.input)
-        print(f"Report written to {report.path}.")
+        print(report_written(dry_run_report(args.report, result, args.input)))
     return EXIT_OK if counted.invalid == 0 else EXIT_SOME_FAILED
 
 
@@ -282,9 +305,19 @@ def print_failures(shown: ShownRun, written: ReportSummary | None, more: str) ->
     if shown.more_failed:
         print(f"  ... and {shown.more_failed} {more}")
     if written is not None:
-        print(f"Report written to {written.path}.")
+        print(report_written(written))
         if written.note:
             print(written.note)
+
+
+def report_written(written: ReportSummary) -> str:
+    """Where the report went: as .csv, its outcome and its failed rows are two files."""
+    if report_kind(written.path) == "csv":
+        return (
+            f"Report written to {written.path} (every row's outcome) and "
+            f"{failed_csv_path(written.path)} (the failed rows, ready to fix and send again)."
+        )
+    return f"Report written to {written.path}."
 
 
 def _records(count: int) -> str:

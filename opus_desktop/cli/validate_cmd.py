@@ -13,7 +13,8 @@ from opus_desktop.cli.inputs import (
     profile_of,
     settings_of,
 )
-from opus_desktop.core.reports import validate_into_report
+from opus_desktop.cli.parsing import examples
+from opus_desktop.core.reports import records_csv_path, report_kind, validate_into_report
 from opus_desktop.core.validation import validate
 
 SHOWN = 25  # problems listed on the terminal; the report holds them all
@@ -23,15 +24,20 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "validate",
         help="check a sheet against a profile's columns (nothing is sent)",
-        description="Check every row of a sheet against the connection's columns. "
-        "Exit 0 when every row is valid, 1 when some are not, 2 when the input cannot be read.",
+        description="Check every row of a sheet against the connection's columns and list "
+        "the problems. Nothing is sent and no connection is made.",
+        epilog=examples(
+            "opus-desktop validate --profile Sandbox --input records.xlsx --report problems.xlsx",
+            "opus-desktop validate --profile Sandbox --input register.csv --date-order DMY",
+        ),
     )
     add_input_arguments(parser)
     parser.add_argument(
         "--report",
         type=Path,
         metavar="OUT.xlsx",
-        help="write every problem and every row's values (.xlsx or .csv)",
+        help="write every problem and every row's values (.xlsx; or .csv, which writes the "
+        "values to OUT.records.csv beside it)",
     )
     parser.set_defaults(func=run)
 
@@ -57,5 +63,15 @@ def run(args: argparse.Namespace) -> int:
         print(f"Warning: {warning}")
     print(result.summary())
     if args.report is not None:
-        print(f"Report written to {args.report}.")
+        print(report_written(args.report))
     return 0 if result.ok else 1
+
+
+def report_written(path: Path) -> str:
+    """Where the report went: as .csv, its problems and its records are two files."""
+    if report_kind(path) == "csv":
+        return (
+            f"Report written to {path} (the problems) and {records_csv_path(path)} "
+            "(every row's values)."
+        )
+    return f"Report written to {path}."

@@ -46,8 +46,10 @@ def test_a_good_certificate_is_saved_without_a_word(
 ) -> None:
     code, out, err = add(capsys, "--cert", str(pfx), "--cert-password-env", "APP_PW")
     assert (code, err) == (0, "")
-    assert (
-        out == 'Profile "P" saved: 15 columns, connection 6f1c2a4e-3b7d-4e21-9a5c-0d8e7f6a1b2c.\n'
+    folder = profiles.find_profile("P").folder
+    assert out == (
+        f'Profile "P" saved in {folder}: 15 columns, '
+        "connection 6f1c2a4e-3b7d-4e21-9a5c-0d8e7f6a1b2c.\n"
     )
     assert saved_names() == ["P"]
 
