@@ -6,7 +6,7 @@
 The level comes from the app settings (Log files > Detail) unless given. The file is
 readable by the user only. `RedactingFilter` sits on every handler of the root logger
 (ours and any that was there before, such as a console handler), and runs
-`opus.http.redact` over each record's message, arguments and traceback, so a token, a
+`opus.replies.redact` over each record's message, arguments and traceback, so a token, a
 client assertion, a password or an Authorization header that reached a message by
 accident is never written anywhere. At INFO the app logs one line per call to Opus
 (method, host, path, status, time) and never a record's contents.
@@ -24,7 +24,7 @@ from typing import TextIO
 from opus_desktop import paths
 from opus_desktop.errors import AppError
 from opus_desktop.files import os_error_sentence
-from opus_desktop.opus.http import redact
+from opus_desktop.opus.replies import redact
 
 LOG_FILE = "opus-desktop.log"
 MAX_BYTES = 2_000_000

@@ -20,10 +20,8 @@ import shutil
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
-
-import keyring
-import keyring.errors
 
 from opus_desktop import paths
 from opus_desktop.core.schema import CONFLICT_OPTIONS, Template, load_template, parse_template
@@ -261,6 +259,15 @@ _memory: dict[str, str] = {}
 _typed: dict[str, tuple[str, bool]] = {}  # profile name -> (password, keep in the keyring)
 
 
+def _keyring() -> ModuleType:
+    """The keyring package, imported when first used: it takes about 50 ms to load, which
+    the window's start does not need to pay."""
+    import keyring
+    import keyring.errors
+
+    return keyring
+
+
 def _keyring_user(profile: Profile) -> str:
     return f"{profile.name}:{profile.client_id}"
 
@@ -277,8 +284,9 @@ def certificate_password(
         return _typed[profile.name][0]
     if profile.name in _memory:
         return _memory[profile.name]
+    keyring = _keyring()
     with contextlib.suppress(keyring.errors.KeyringError, RuntimeError):
-        stored = keyring.get_password(KEYRING_SERVICE, _keyring_user(profile))
+        stored: str | None = keyring.get_password(KEYRING_SERVICE, _keyring_user(profile))
         if stored is not None:
             _memory[profile.name] = stored
             return stored
@@ -299,6 +307,7 @@ def remember_password(profile: Profile, password: str, *, keep: bool = True) -> 
     _memory[profile.name] = password
     if not keep:
         return False
+    keyring = _keyring()
     try:
         keyring.set_password(KEYRING_SERVICE, _keyring_user(profile), password)
     except (keyring.errors.KeyringError, RuntimeError) as exc:
@@ -334,5 +343,6 @@ def password_refused(profile: Profile, password: str) -> None:
 def forget_password(profile: Profile) -> None:
     _typed.pop(profile.name, None)
     _memory.pop(profile.name, None)
+    keyring = _keyring()
     with contextlib.suppress(keyring.errors.KeyringError, RuntimeError):
         keyring.delete_password(KEYRING_SERVICE, _keyring_user(profile))

@@ -39,7 +39,7 @@ from PySide6.QtWidgets import (
 
 from opus_desktop import __version__
 from opus_desktop.errors import AppError
-from opus_desktop.opus.http import redact
+from opus_desktop.opus.replies import redact
 
 log = logging.getLogger(__name__)
 

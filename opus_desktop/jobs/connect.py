@@ -12,7 +12,8 @@ together with the profile's settings. `test_connection` does the same one step a
 time and yields each step as soon as it is known, so a worker thread can show progress;
 it stops at the first step that fails. The proxy and the timeout come from the app
 settings (settings.py) unless the profile names a proxy or the caller a timeout.
-Nothing here imports httpx or Qt.
+Nothing here imports httpx or Qt; the opus modules that do are loaded when a connection is
+first wired, so the window starts without them.
 """
 
 from __future__ import annotations
@@ -24,17 +25,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from opus_desktop import settings as app_settings
 from opus_desktop.errors import AppError
-from opus_desktop.opus.auth import TokenProvider, require_secure_url
 from opus_desktop.opus.certificate import WARN_DAYS, CertificateInfo, Credential, load_certificate
-from opus_desktop.opus.client import OpusClient
 from opus_desktop.opus.errors import CertificateError, Failure, WrongPassword
-from opus_desktop.opus.http import Transport, make_http_client
-from opus_desktop.opus.retry import RetryPolicy
 from opus_desktop.profiles import Profile, ProfileError, password_opened, password_refused
+
+if TYPE_CHECKING:
+    from opus_desktop.opus.auth import TokenProvider
+    from opus_desktop.opus.client import OpusClient
+    from opus_desktop.opus.http import Transport
+    from opus_desktop.opus.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +65,8 @@ TEST_PATIENCE = 10.0  # a connection test gives up on a call after this long, tr
 def quick_retry() -> RetryPolicy:
     """The short, bounded retry of a connection test: a service that drips its answers
     is told after two tries, not four deadlines."""
+    from opus_desktop.opus.retry import RetryPolicy
+
     policy = RetryPolicy(attempts=4, base=0.25, cap=1.0, retry_after_cap=2.0)
     policy.listen(_deaf, patience=TEST_PATIENCE)
     return policy
@@ -220,6 +226,10 @@ def connect(
 
 def _check_profile(profile: Profile) -> str:
     """The profile's connection id, once its settings and template are known to be usable."""
+    # The HTTP stack (httpx, jwt) is loaded here, when a connection is first opened, not
+    # when the window starts.
+    from opus_desktop.opus.auth import require_secure_url
+
     profile.check()
     # Checked here, not first by the client, so that a bad address is blamed on the profile.
     require_secure_url(profile.identity_url, "identity service address")
@@ -242,6 +252,10 @@ def _assemble(
     timeout: float | None,
     connect_timeout: float | None,
 ) -> Connection:
+    from opus_desktop.opus.auth import TokenProvider
+    from opus_desktop.opus.client import OpusClient
+    from opus_desktop.opus.http import make_http_client
+
     network = app_settings.load()
     direct = _on_this_computer(profile)
     http = make_http_client(

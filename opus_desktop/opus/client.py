@@ -23,11 +23,9 @@ import json
 import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-
-import httpx
+from typing import TYPE_CHECKING
 
 from opus_desktop.core.datetimes import DEFAULT_FORMAT, check_format
-from opus_desktop.opus.auth import TokenProvider, require_secure_url
 from opus_desktop.opus.errors import (
     AuthError,
     InvalidRequest,
@@ -38,7 +36,6 @@ from opus_desktop.opus.errors import (
     SettingsError,
     TooManyRecords,
 )
-from opus_desktop.opus.http import describe_reply, snippet, too_large
 from opus_desktop.opus.protocols import (
     Call,
     ConnectorProtocol,
@@ -49,7 +46,15 @@ from opus_desktop.opus.protocols import (
     Reply,
     SubmitResult,
 )
+from opus_desktop.opus.replies import describe_reply, snippet, too_large
 from opus_desktop.opus.retry import RetryPolicy
+
+# The HTTP stack comes with the http client a connection hands in: the constants here are
+# imported at start by jobs/ and the window, which must not load httpx and jwt for them.
+if TYPE_CHECKING:
+    import httpx
+
+    from opus_desktop.opus.auth import TokenProvider
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +78,8 @@ class OpusClient:
         date_format: str = DEFAULT_FORMAT,
         retry: RetryPolicy | None = None,
     ) -> None:
+        from opus_desktop.opus.auth import require_secure_url
+
         require_secure_url(api_url, "API URL")
         if not connection_id.strip():
             raise SettingsError("The connection id is empty: load the connection's template.")
@@ -185,6 +192,8 @@ class OpusClient:
 
         Appends to `arrived`, for each sending, whether the service may have acted on it.
         """
+        import httpx
+
         used: list[str] = []
 
         def send() -> httpx.Response:
@@ -260,6 +269,8 @@ class OpusClient:
 
 def _may_have_arrived(exc: httpx.TransportError) -> bool:
     """False only when the request certainly never reached the service."""
+    import httpx
+
     never_sent = (
         httpx.ConnectError,
         httpx.ConnectTimeout,

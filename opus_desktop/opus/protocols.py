@@ -16,12 +16,14 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-
-import httpx
+from typing import TYPE_CHECKING
 
 from opus_desktop.core.datetimes import format_datetime
 from opus_desktop.opus.errors import ProtocolError, SettingsError
-from opus_desktop.opus.http import describe_reply, snippet
+from opus_desktop.opus.replies import snippet
+
+if TYPE_CHECKING:  # the replies come from the client; the window imports DuePage at start
+    import httpx
 
 NO_REASON = "The service gave no reason."
 NO_DESTROY_PATH = (
@@ -417,6 +419,8 @@ def display(value: object) -> str:
 
 
 def _protocol_error(reply: Reply, what: str, problem: str) -> ProtocolError:
+    from opus_desktop.opus.http import describe_reply  # a reply came, so httpx is loaded
+
     return ProtocolError(
         f"The service's reply about {what} has {problem}, which the Opus API does not "
         f"promise: {describe_reply(reply.response)}.",

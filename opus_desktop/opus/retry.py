@@ -27,11 +27,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC
 from email.utils import parsedate_to_datetime
-
-import httpx
+from typing import TYPE_CHECKING
 
 from opus_desktop.opus.errors import Failure, ServiceUnavailable
-from opus_desktop.opus.http import DEADLINE
+from opus_desktop.opus.replies import DEADLINE
+
+# httpx is imported where an exception of its own is looked at, which only happens once a
+# call was made: jobs/ imports RetryPolicy, and the window starts without the HTTP stack.
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +132,8 @@ class RetryPolicy:
         are used up, or at once for errors that retrying cannot mend. `what` names the work
         for the message ("submitting 15 records").
         """
+        import httpx
+
         waited = 0.0  # backoff waits and the time the attempts took: what patience bounds
         for attempt in range(self.attempts):
             last = attempt == self.attempts - 1
@@ -262,6 +268,8 @@ def exponential(
 
 def transport_failure(exc: httpx.TransportError) -> Failure:
     """What a failure to get any reply is: the one place the client tells them apart."""
+    import httpx
+
     if isinstance(exc, httpx.UnsupportedProtocol | httpx.LocalProtocolError):
         return Failure.SETTINGS  # the request could not even be made: a bad URL
     causes = _causes(exc)
@@ -292,6 +300,8 @@ def _causes(exc: BaseException) -> list[BaseException]:
 def told(exc: httpx.TransportError, what: str, how_often: str = "") -> str:
     """The sentence for a call that got no reply: what happened, while doing `what`,
     `how_often` (", 6 times in a row"), and what to look at."""
+    import httpx
+
     kind = transport_failure(exc)
     cause = _failure(exc)
     if kind is Failure.REFUSED and not isinstance(exc, httpx.ProxyError):
@@ -312,6 +322,8 @@ def brief(exc: httpx.TransportError) -> str:
 
 
 def _failure(exc: httpx.TransportError, short: bool = False) -> str:
+    import httpx
+
     host = _host(exc)
     kind = transport_failure(exc)
     if kind is Failure.TLS:

@@ -18,11 +18,14 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from opus_desktop.jobs.connect import Connection, connect, password_needed
 from opus_desktop.opus.errors import CertificateError, WrongPassword
-from opus_desktop.opus.retry import RetryPolicy
 from opus_desktop.profiles import Profile, ProfileError, certificate_password
+
+if TYPE_CHECKING:
+    from opus_desktop.opus.retry import RetryPolicy
 
 # Asked with the prompt text; returns the password, or None when none is given.
 AskPassword = Callable[[str], str | None]
@@ -76,6 +79,8 @@ def opened(access: Access, profile: Profile) -> Iterator[Connection]:
 def retry_policy() -> RetryPolicy:
     """The client's own retries for each call; a run retries what is still unanswered.
     Tests make them quick."""
+    from opus_desktop.opus.retry import RetryPolicy  # httpx: loaded by the first run
+
     return RetryPolicy()
 
 

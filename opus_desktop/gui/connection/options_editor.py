@@ -40,7 +40,6 @@ from PySide6.QtWidgets import (
 
 from opus_desktop.core.schema import Column, ColumnType, Template
 from opus_desktop.core.sheet_kinds import SHEET_PATTERNS
-from opus_desktop.core.sheets import read_sheet
 from opus_desktop.errors import AppError
 from opus_desktop.gui.editor.words import count
 
@@ -350,6 +349,8 @@ class OptionsEditor(QWidget):
 
         Raises OptionsImportError (or the sheet reader's SheetError) and changes nothing.
         """
+        from opus_desktop.core.sheets import read_sheet  # the readers load when first used
+
         sheet = read_sheet(path)
         headers = {h.strip().casefold(): i for i, h in enumerate(sheet.headers) if h.strip()}
         if "column" not in headers or not ({"label", "term"} & set(headers)):

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtCore import SignalInstance
 from PySide6.QtWidgets import QSpinBox
@@ -18,7 +18,9 @@ from opus_desktop.gui.disposal.view import DueView
 from opus_desktop.gui.settings import GuiSettings
 from opus_desktop.gui.workers import Task
 from opus_desktop.profiles import Profile
-from opus_desktop.usecases.disposing import Connections
+
+if TYPE_CHECKING:  # the disposal machinery loads when the tab is first used
+    from opus_desktop.usecases.disposing import Connections
 
 
 class DisposalHost(Protocol):

@@ -21,7 +21,7 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QCoreApplication, QDateTime, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
@@ -41,12 +41,9 @@ from PySide6.QtWidgets import (
 from opus_desktop.core.schema import Template
 from opus_desktop.errors import AppError
 from opus_desktop.gui.connection.password_dialog import PasswordDialog
-from opus_desktop.gui.disposal.confirm_dialog import ConfirmDialog
-from opus_desktop.gui.disposal.destroying import Destroyer
 from opus_desktop.gui.disposal.flow import FlowLayout, group
-from opus_desktop.gui.disposal.loading import DueLoader, local_text
 from opus_desktop.gui.disposal.model import DueFilter, DueModel
-from opus_desktop.gui.disposal.outcome import OutcomePanel
+from opus_desktop.gui.disposal.parts import MadeWhenUsed
 from opus_desktop.gui.disposal.view import DueView
 from opus_desktop.gui.editor.progress import TaskStrip
 from opus_desktop.gui.editor.words import count
@@ -58,7 +55,10 @@ from opus_desktop.jobs.due import MAX_PER_PAGE
 from opus_desktop.jobs.state import Progress
 from opus_desktop.profiles import Profile
 from opus_desktop.usecases.connection import StoredPassword, stored_password
-from opus_desktop.usecases.disposing import Connections
+
+if TYPE_CHECKING:
+    from opus_desktop.gui.disposal.confirm_dialog import ConfirmDialog
+    from opus_desktop.usecases.disposing import Connections
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ def tr(text: str) -> str:
     return QCoreApplication.translate("DisposalTab", text)
 
 
-class DisposalTab(QWidget):
+class DisposalTab(MadeWhenUsed):
     """Signals: status_message(str): a sentence for the window's status bar."""
 
     status_message = Signal(str)
@@ -86,7 +86,8 @@ class DisposalTab(QWidget):
         self.setObjectName("disposal-tab")
         self.runner = runner
         self.settings = settings or GuiSettings()
-        self.connections = connections or Connections()
+        self._connections = connections
+        self._pages = None
         self.journal_path = journal_path  # None: the user's (tests pass their own)
         self.audit_path = audit_path
         self.profile: Profile | None = None
@@ -99,10 +100,6 @@ class DisposalTab(QWidget):
         self.proxy = DueFilter(self.model, self)
         self.view = DueView(self.proxy)
         self.tasks = TaskStrip(runner)
-        self.outcome = OutcomePanel()
-        self.outcome.hide()
-        self.loader = DueLoader(self, self)
-        self.destroyer = Destroyer(self, self.loader, self.outcome, self)
 
         self._build_actions()
         self._build_layout()
@@ -116,8 +113,6 @@ class DisposalTab(QWidget):
             signal.connect(self.refresh)
         self.tasks.busy_changed.connect(lambda _busy: self.refresh())
         self.tasks.failed.connect(self._task_failed)
-        self.outcome.retry_requested.connect(self.retry)
-        self.outcome.close_requested.connect(self.outcome.hide)
         self.refresh()
 
     # -- building ---------------------------------------------------------------------------
@@ -236,10 +231,8 @@ class DisposalTab(QWidget):
         listing_layout.addWidget(self.view, 1)
         listing_layout.addWidget(self.counts)
         self.split = QSplitter(Qt.Orientation.Vertical)
-        self.split.addWidget(listing)
-        self.split.addWidget(self.outcome)
+        self.split.addWidget(listing)  # the outcome panel goes below once built
         self.split.setStretchFactor(0, 3)
-        self.split.setStretchFactor(1, 2)
         self.split.setChildrenCollapsible(False)
 
         layout = QVBoxLayout(self)
@@ -256,7 +249,8 @@ class DisposalTab(QWidget):
         if profile is self.profile:
             return
         self.tasks.cancel()
-        self.connections.close()
+        if self._connections is not None:
+            self._connections.close()
         self.profile = profile
         self.template = None
         self.error = None
@@ -265,9 +259,10 @@ class DisposalTab(QWidget):
                 self.template = profile.template()
             except AppError as exc:
                 self.error = exc.message
-        self.loader.forget()
+        if self.made():
+            self.loader.forget()
+            self.outcome.hide()
         self.model.set_template(self.template)
-        self.outcome.hide()
         self.show_banner(self.error)
         self.view.fit_columns()
         self.refresh()
@@ -290,7 +285,8 @@ class DisposalTab(QWidget):
         """Stop what runs (a destroy run stops between calls and is audited as
         cancelled) and close the connection."""
         self.tasks.cancel()
-        self.connections.close()
+        if self._connections is not None:
+            self._connections.close()
         return True
 
     # -- the date ----------------------------------------------------------------------------
@@ -498,8 +494,8 @@ class DisposalTab(QWidget):
             action.setEnabled(why is None)
             action.setToolTip(why or tip)
 
-        loader = self.loader
-        all_loaded = tr("Every page is loaded.") if not loader.more_to_load else None
+        more_to_load = not self.made() or self.loader.more_to_load
+        all_loaded = tr("Every page is loaded.") if not more_to_load else None
         nothing = tr("Nothing is listed yet: Load the due records first.") if not rows else None
         no_ticks = nothing or (tr("Nothing is ticked.") if not ticked else None)
         allow(self.load_action, tr("List the first page of the records due before the date"))
@@ -540,7 +536,7 @@ class DisposalTab(QWidget):
         self.view.set_placeholder(self._placeholder(rows))
 
     def _counts_text(self, rows: int, shown: int, ticked: int) -> str:
-        if not self.loader.listed:
+        if not self.made() or not self.loader.listed:
             return ""
         text = tr("{ticked} ticked of {loaded}").format(
             ticked=f"{ticked:,}", loaded=count(rows, tr("1 loaded"), tr("{0} loaded"))
@@ -560,8 +556,10 @@ class DisposalTab(QWidget):
             )
         if self.error and not rows:
             return self.error
-        when = local_text(self.loader.before or self.before())
-        if not self.loader.listed:
+        listed = self.made() and self.loader.listed
+        moment = (self.loader.before if listed else None) or self.before()
+        when = moment.astimezone().strftime("%Y-%m-%d %H:%M")  # as loading.local_text
+        if not listed:
             return tr("Press Load to list the records whose disposal is due before {date}.").format(
                 date=when
             )
