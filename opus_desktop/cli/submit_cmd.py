@@ -89,6 +89,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--conflict",
         choices=("overwrite", "skip"),
         type=str.lower,
+        metavar="overwrite|skip",
         default="overwrite",
         help="a record whose row key exists already: overwrite it or skip it "
         "(default: %(default)s)",
@@ -116,7 +117,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.set_defaults(func=run)
 
 
-def add_outage_argument(parser: argparse.ArgumentParser) -> None:
+def add_outage_argument(parser: argparse._ActionsContainer) -> None:
     limit = app_settings.outage_limit()  # the "Give up after" setting
     parser.add_argument(
         "--outage-limit",
