@@ -178,7 +178,8 @@ def test_header_row_and_sheet_can_be_changed(qtbot: QtBot, tab: RecordsTab, shee
             "timeCreated", "timeModified"]  # fmt: skip
     dialog.sheet_combo.setCurrentText("Notes")
     qtbot.waitUntil(lambda: dialog.task is None, timeout=5_000)
-    assert "Notes" in dialog.status.text() and "header" in dialog.status.text()
+    assert "Notes" in dialog.problem.text() and "header" in dialog.problem.text()
+    assert not dialog.import_button.isEnabled()  # the sheet refused is not imported
 
 
 def test_cancel_stops_the_import_and_changes_nothing(

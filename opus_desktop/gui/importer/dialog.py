@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractItemModel,
     QCoreApplication,
+    QEvent,
     QItemSelection,
     QModelIndex,
     QPersistentModelIndex,
@@ -28,8 +28,10 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QCheckBox,
     QComboBox,
     QDialog,
@@ -45,8 +47,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSpinBox,
     QSplitter,
-    QStyledItemDelegate,
-    QStyleOptionViewItem,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -57,6 +57,7 @@ from opus_desktop.core.mapping import Mapping, auto_match
 from opus_desktop.core.schema import ColumnType
 from opus_desktop.core.sheet_kinds import SHEET_PATTERNS
 from opus_desktop.errors import AppError
+from opus_desktop.gui.importer.combo import ComboDelegate
 from opus_desktop.gui.importer.date_order import DateOrderBox, decisions
 from opus_desktop.gui.importer.mapping_model import CHOICES, MappingModel, ValueMapModel
 from opus_desktop.gui.importer.preview_model import SheetPreviewModel
@@ -75,39 +76,15 @@ from opus_desktop.usecases.rows import ColumnSet
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 MISSING_STYLE = "background: rgba(229, 57, 53, 0.28); padding: 4px; border-radius: 3px;"
+PROBLEM_STYLE = (
+    "background: rgba(229, 57, 53, 0.28); padding: 8px; border-radius: 3px; font-weight: bold;"
+)
+ENTER = (Qt.Key.Key_Return, Qt.Key.Key_Enter)
 SHEET_FILTER = f"Sheets ({SHEET_PATTERNS});;All files (*)"
 
 
 def tr(text: str) -> str:
     return QCoreApplication.translate("ImportDialog", text)
-
-
-class ComboDelegate(QStyledItemDelegate):
-    """A combo box of fixed choices for one column; `choices()` is asked each time."""
-
-    def __init__(
-        self, choices: Callable[[], list[tuple[str, str]]], parent: QWidget | None = None
-    ) -> None:
-        super().__init__(parent)
-        self.choices = choices  # (shown text, stored text) pairs
-
-    def createEditor(
-        self, parent: QWidget, option: QStyleOptionViewItem, index: AnyIndex
-    ) -> QWidget:
-        combo = QComboBox(parent)
-        for shown, stored in self.choices():
-            combo.addItem(shown, stored)
-        combo.activated.connect(lambda _: self.commitData.emit(combo))
-        return combo
-
-    def setEditorData(self, editor: QWidget, index: AnyIndex) -> None:
-        assert isinstance(editor, QComboBox)
-        at = editor.findData(index.data(Qt.ItemDataRole.EditRole) or "")
-        editor.setCurrentIndex(max(at, 0))
-
-    def setModelData(self, editor: QWidget, model: QAbstractItemModel, index: AnyIndex) -> None:
-        assert isinstance(editor, QComboBox)
-        model.setData(index, editor.currentData(), Qt.ItemDataRole.EditRole)
 
 
 class ImportDialog(QDialog):
@@ -132,6 +109,7 @@ class ImportDialog(QDialog):
         self.path: Path | None = None
         self.inspection: Inspection | None = None
         self.task: Task | None = None
+        self.refused = False  # the last file or sheet read was refused
         self._wanted: Mapping | None = None  # the mapping to show once the sheet is read
 
         self.file_edit = QLineEdit()
@@ -169,6 +147,13 @@ class ImportDialog(QDialog):
         self.date_order.changed.connect(self._date_order_chosen)
         form.addRow(tr("Date order:"), self.date_order)
         form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        # What stops the import, in words: a file refused, a mapping that cannot be read.
+        self.problem = QLabel()
+        self.problem.setObjectName("import-problem")
+        self.problem.setWordWrap(True)
+        self.problem.setStyleSheet(PROBLEM_STYLE)
+        self.problem.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.problem.hide()
 
         self.preview = SheetPreviewModel(self)
         self.preview_view = QTableView()
@@ -282,6 +267,7 @@ class ImportDialog(QDialog):
         splitter.setStretchFactor(1, 3)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
+        layout.addWidget(self.problem)
         layout.addWidget(splitter, 1)
         layout.addWidget(self.save_check)
         layout.addLayout(bottom)
@@ -338,7 +324,7 @@ class ImportDialog(QDialog):
         try:
             request = self.request()
         except (AppError, MappingError) as exc:
-            self.status.setText(str(exc))
+            self.show_problem(str(exc))
             return
         missing = self.mapping.missing()
         if missing:
@@ -355,6 +341,24 @@ class ImportDialog(QDialog):
                 return
         task = Task(lambda state: load_records(request, state), name="import")
         self._run(task, tr("Reading the rows…"), self._imported)
+
+    def show_problem(self, text: str) -> None:
+        """Say in the red bar what stops the import; an empty text hides it."""
+        self.problem.setText(text)
+        self.problem.setVisible(bool(text))
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Enter in a table edits its cell (opens the editor, or commits it) and never
+        imports: Import is the default button only outside the tables."""
+        if event.key() in ENTER and event.type() == QEvent.Type.KeyPress:
+            focus = QApplication.focusWidget()
+            for view in (self.mapping_view, self.values_view):
+                if focus is not None and (focus is view or view.isAncestorOf(focus)):
+                    if view.state() != QAbstractItemView.State.EditingState:
+                        view.edit(view.currentIndex())
+                    event.accept()  # an open editor is committed by its delegate
+                    return
+        super().keyPressEvent(event)
 
     def cancel(self) -> None:
         """Stop a running import (the dialog stays); with nothing running, close."""
@@ -389,6 +393,8 @@ class ImportDialog(QDialog):
     def _inspected(self, inspection: Inspection) -> None:
         previous = self.inspection
         self.inspection = inspection
+        self.refused = False
+        self.show_problem("")
         data = inspection.data
         self.sheet_combo.blockSignals(True)
         self.sheet_combo.clear()
@@ -452,7 +458,13 @@ class ImportDialog(QDialog):
                     if isinstance(exc, AppError)
                     else tr("Something went wrong: {0}").format(exc)
                 )
-                self.status.setText(text)
+                self.status.setText("")
+                if task.name == "inspect":  # refused: nothing to import until another is read
+                    self.refused = True
+                    self.preview.set_sheet(None)
+                    text = tr("This file cannot be imported. {0}").format(text)
+                self.show_problem(text)
+                self._mapping_changed()
 
         def finished() -> None:
             if self.task is task:
@@ -474,7 +486,9 @@ class ImportDialog(QDialog):
 
     def _update_buttons(self) -> None:
         running = self.task is not None
-        self.import_button.setEnabled(not running and self.inspection is not None)
+        self.import_button.setEnabled(
+            not running and self.inspection is not None and not self.refused
+        )
         self.cancel_button.setText(tr("Stop") if running else tr("Cancel"))
 
     def reject(self) -> None:
@@ -503,7 +517,7 @@ class ImportDialog(QDialog):
     def _mapping_changed(self) -> None:
         unmatched = self.mapping.unmatched()
         missing = self.mapping.missing()
-        if self.inspection is None:
+        if self.inspection is None or self.refused:
             self.unmatched_label.setText("")
         elif unmatched:
             self.unmatched_label.setText(
@@ -511,11 +525,12 @@ class ImportDialog(QDialog):
             )
         else:
             self.unmatched_label.setText(tr("Every header of the sheet is used."))
-        if missing:
+        if missing and self.inspection is not None and not self.refused:
             self.missing_label.setText(
-                tr("⚠ Required but fed by nothing: {0}.").format(
-                    ", ".join(c.display_name for c in missing)
-                )
+                tr(
+                    "Every record needs {0}, but no header or value feeds it yet: pick a "
+                    "header or type a value for it."
+                ).format(", ".join(c.display_name for c in missing))
             )
             self.missing_label.setStyleSheet(MISSING_STYLE)
         else:
@@ -525,7 +540,10 @@ class ImportDialog(QDialog):
         self.stale_label.setVisible(bool(self.mapping.stale))
         self.preview.set_used(set(self.mapping.sources.values()))
         self._show_date_orders()
-        self._mapping_selected(QItemSelection(), QItemSelection())
+        if self.values_view.state() != QAbstractItemView.State.EditingState:
+            # An option chosen in the labels' table leaves its labels as they are; showing
+            # them afresh would close the editor that is committing.
+            self._mapping_selected(QItemSelection(), QItemSelection())
 
     def _date_order_chosen(self, order: str | None) -> None:
         self.mapping.date_order = order
