@@ -1,8 +1,11 @@
 """The journal's SQLite file: schema and migrations, durability settings, transactions.
 
-Durability: WAL with synchronous=FULL, so every commit is on disk when it returns.
-NORMAL would survive a killed app but may lose the last commits on power loss; FULL
-costs one fsync per commit, little beside a network call.
+Durability: WAL with synchronous=FULL by default, so every commit is on disk when it
+returns. `sync_each_commit=False` is synchronous=NORMAL: a commit survives a killed or
+crashed app at once (it is in the WAL, which the operating system writes out), and is on
+disk at the next checkpoint; only a power loss or an OS crash may lose the last commits.
+Submit runs use it (usecases/submitting.py says why that is safe for them); disposal
+runs do not.
 
 Threads: one connection guarded by a lock. SQLite lets one writer in at a time anyway;
 connections per thread would only contend for the file lock and spin in busy-waits,
@@ -79,6 +82,31 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             PRIMARY KEY (profile, idx)
         ) WITHOUT ROWID""",
     ),
+    (  # 2: compact items (no rowid, no per-item time; payloads as value lists, see
+        # journal_types.encode_payload); runs know their payload fields and whether all
+        # their items are in yet (a run journalled in chunks)
+        "ALTER TABLE runs ADD COLUMN fields TEXT",
+        "ALTER TABLE runs ADD COLUMN complete INTEGER NOT NULL DEFAULT 1",
+        """CREATE TABLE items_compact (
+            run TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+            seq INTEGER NOT NULL,
+            row INTEGER,
+            key TEXT NOT NULL,
+            payload TEXT,
+            state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN
+                ('pending', 'in_flight', 'ok', 'failed', 'skipped')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            message TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (run, seq)
+        ) WITHOUT ROWID""",
+        # Older payloads stay JSON objects, which the journal still reads.
+        "INSERT INTO items_compact SELECT run, seq, row, key, payload, state, attempts, message"
+        " FROM items",
+        "DROP TABLE items",
+        "ALTER TABLE items_compact RENAME TO items",
+        "CREATE UNIQUE INDEX items_by_key ON items (run, key)",
+        "CREATE INDEX items_by_state ON items (run, state, seq)",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -104,7 +132,14 @@ class Database:
     never created nor migrated; a write to it is a JournalError saying it is read-only.
     """
 
-    def __init__(self, path: Path, busy_timeout: float = 10.0, *, read_only: bool = False) -> None:
+    def __init__(
+        self,
+        path: Path,
+        busy_timeout: float = 10.0,
+        *,
+        read_only: bool = False,
+        sync_each_commit: bool = True,
+    ) -> None:
         self.path = path
         self._lock = threading.RLock()
         self._closed = False
@@ -140,7 +175,7 @@ class Database:
                 mode = _wal(db, busy_timeout)
                 if str(mode).lower() != "wal":
                     log.warning("the journal %s runs in %s mode, not WAL", path, mode)
-                db.execute("PRAGMA synchronous=FULL")
+                db.execute(f"PRAGMA synchronous={'FULL' if sync_each_commit else 'NORMAL'}")
                 db.execute("PRAGMA foreign_keys=ON")
                 self._migrate(db)
         except BaseException:
@@ -206,6 +241,12 @@ class Database:
                         with contextlib.suppress(sqlite3.Error):
                             db.execute("ROLLBACK")
                     raise
+
+    def vacuum(self) -> None:
+        """Rewrite the file without its free pages (after payloads were dropped)."""
+        with self._lock, self._translate("compacted"):
+            self._db.execute("VACUUM")
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def _migrate(self, db: sqlite3.Connection) -> None:
         version = int(db.execute("PRAGMA user_version").fetchone()[0])

@@ -23,83 +23,42 @@ other window in messages.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import platform
-import re
-import secrets
 import sqlite3
-import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import UTC, datetime
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Any, cast, get_args
 
-from opus_desktop import paths
-from opus_desktop.jobs.database import Database
-from opus_desktop.jobs.errors import JournalError, RunInProgress, RunNotFound
+from opus_desktop.jobs.errors import DuplicateRowKey, JournalError, RunInProgress
+from opus_desktop.jobs.journal_base import JournalBase
 from opus_desktop.jobs.journal_types import (
     ITEM_STATES,
     Counts,
-    Draft,
     EndStatus,
     Item,
     ItemState,
+    Pruned,
     RunInfo,
     RunKind,
     RunStatus,
     dumps,
     item_rows,
     reasons,
-    utc_now,
 )
-from opus_desktop.jobs.locks import FileLock
 
-# Waiting this long for a run's lock lets a brief look by another window (checking
-# whether the run was interrupted) pass, without making a real conflict feel slow.
-_TAKE_TIMEOUT = 2.0
 _PAGE = 1000
 
 
-class Journal:
+class Journal(JournalBase):
     """The journal at `path` (default: paths.journal_path()). Usable from several threads.
 
     `busy_timeout`: how long to wait for another process's write; `lock_timeout`: how
-    long to wait for a run another window holds before giving up with RunInProgress.
+    long to wait for a run another window holds before giving up with RunInProgress;
+    `sync_each_commit`: see database.py.
     """
-
-    def __init__(
-        self,
-        path: Path | None = None,
-        *,
-        clock: Callable[[], datetime] = utc_now,
-        busy_timeout: float = 10.0,
-        lock_timeout: float = _TAKE_TIMEOUT,
-        read_only: bool = False,
-    ) -> None:
-        self.path = path if path is not None else paths.journal_path()
-        self._read_only = read_only  # a journal in a read-only folder: see Database
-        self._clock = clock
-        self._lock_timeout = lock_timeout
-        self._lock = threading.Lock()  # guards _owned; the database has its own
-        self._owned: dict[str, FileLock] = {}
-        self._locks_dir = self.path.with_name(self.path.name + "-locks")
-        self._store = Database(self.path, busy_timeout, read_only=read_only)
-
-    def close(self) -> None:
-        """Close the journal. Runs still held read as interrupted from now on."""
-        with self._lock:
-            for lock in self._owned.values():
-                lock.release(remove=True)
-            self._owned.clear()
-            self._store.close()
-
-    def __enter__(self) -> Journal:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # -- runs -----------------------------------------------------------------------
 
@@ -124,6 +83,94 @@ class Journal:
         transaction, so no crash can leave them pending to be sent. The new run is marked
         running and held by this journal until mark_ended() or close().
         """
+        head = (kind, profile, input_path, input_hash, template_hash, mapping, options, note)
+        return self._new_run(*head, items, skipped or {}, complete=True)
+
+    def begin_run(
+        self,
+        kind: RunKind,
+        profile: str,
+        *,
+        input_path: Path | str | None = None,
+        input_hash: str | None = None,
+        template_hash: str | None = None,
+        mapping: Mapping[str, Any] | None = None,
+        options: Mapping[str, Any] | None = None,
+        note: str = "",
+    ) -> str:
+        """Start a run whose items come in chunks (add_items), for sheets too long to hold
+        at once. Until complete_run() it is incomplete: claim() hands out nothing and it
+        cannot be resumed, so a crash meanwhile leaves a run of which nothing was sent.
+        discard_run() drops it."""
+        head = (kind, profile, input_path, input_hash, template_hash, mapping, options, note)
+        return self._new_run(*head, (), {}, complete=False)
+
+    def add_items(
+        self,
+        run_id: str,
+        items: Iterable[tuple[int | None, str, Mapping[str, Any]]],
+        skipped: Mapping[str, str] | None = None,
+    ) -> None:
+        """Append a chunk of items to a run begun with begin_run(), in one transaction;
+        `skipped` as for create_run, among this chunk's items."""
+        self._require_owned(run_id)
+        with self._transaction("updated") as db:
+            found = db.execute(
+                "SELECT complete, fields FROM runs WHERE id = ?", (run_id,)
+            ).fetchone()
+            if found["complete"]:
+                raise ValueError(f"run {run_id} is complete: no items can be added")
+            last = db.execute("SELECT max(seq) FROM items WHERE run = ?", (run_id,)).fetchone()
+            try:
+                self._insert_items(db, run_id, items, skipped or {}, found["fields"], last[0])
+            except sqlite3.IntegrityError as exc:
+                raise DuplicateRowKey(
+                    "A row key appears twice in the run; each record needs its own row key."
+                ) from exc
+
+    def known_keys(self, run_id: str, keys: Iterable[str]) -> set[str]:
+        """Those of `keys` that items of the run already use."""
+        with self._transaction("read", write=False) as db:
+            return {
+                key
+                for key in keys
+                if db.execute(
+                    "SELECT 1 FROM items WHERE run = ? AND key = ?", (run_id, key)
+                ).fetchone()
+            }
+
+    def complete_run(self, run_id: str) -> None:
+        """Every item of a run begun with begin_run() is in: it can be sent."""
+        self._require_owned(run_id)
+        with self._transaction("updated") as db:
+            db.execute("UPDATE runs SET complete = 1 WHERE id = ?", (run_id,))
+
+    def discard_run(self, run_id: str) -> None:
+        """Drop an incomplete run held here, and its items (cancelled while read in)."""
+        self._require_owned(run_id)
+        with self._transaction("updated") as db:
+            db.execute("DELETE FROM items WHERE run = ?", (run_id,))
+            db.execute("DELETE FROM runs WHERE id = ? AND complete = 0", (run_id,))
+        with self._lock:
+            lock = self._owned.pop(run_id, None)
+        if lock is not None:
+            lock.release(remove=True)
+
+    def _new_run(
+        self,
+        kind: RunKind,
+        profile: str,
+        input_path: Path | str | None,
+        input_hash: str | None,
+        template_hash: str | None,
+        mapping: Mapping[str, Any] | None,
+        options: Mapping[str, Any] | None,
+        note: str,
+        items: Iterable[tuple[int | None, str, Mapping[str, Any]]],
+        skipped: Mapping[str, str],
+        *,
+        complete: bool,
+    ) -> str:
         if kind not in get_args(RunKind):
             raise ValueError(f"unknown run kind {kind!r}")
         now = self._now()
@@ -137,7 +184,8 @@ class Journal:
                 db.execute(
                     "INSERT INTO runs (id, kind, profile, input_path, input_sha256,"
                     " template_sha256, mapping, options, started, status, owner_pid,"
-                    " owner_host, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?)",
+                    " owner_host, note, complete)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?)",
                     (
                         run_id,
                         kind,
@@ -151,26 +199,41 @@ class Journal:
                         os.getpid(),
                         platform.node(),
                         note,
+                        int(complete),
                     ),
                 )
-                db.executemany(
-                    "INSERT INTO items (run, seq, row, key, payload, updated)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    item_rows(run_id, items, now),
-                )
-                if skipped:
-                    moved = db.executemany(
-                        "UPDATE items SET state = 'skipped', message = ? WHERE run = ? AND key = ?",
-                        [(reason, run_id, key) for key, reason in skipped.items()],
-                    ).rowcount
-                    if moved != len(skipped):
-                        raise ValueError("some records to skip are not among the run's items")
+                self._insert_items(db, run_id, items, skipped, None, 0)
             except BaseException:
                 lock.release(remove=True)
                 raise
         with self._lock:
             self._owned[run_id] = lock
         return run_id
+
+    def _insert_items(
+        self,
+        db: sqlite3.Connection,
+        run_id: str,
+        items: Iterable[tuple[int | None, str, Mapping[str, Any]]],
+        skipped: Mapping[str, str],
+        fields_text: str | None,
+        last: int | None,
+    ) -> None:
+        fields: list[str] = json.loads(fields_text) if fields_text else []
+        before = len(fields)
+        db.executemany(
+            "INSERT INTO items (run, seq, row, key, payload) VALUES (?, ?, ?, ?, ?)",
+            item_rows(run_id, items, fields, (last or 0) + 1),
+        )
+        if len(fields) != before:
+            db.execute("UPDATE runs SET fields = ? WHERE id = ?", (dumps(fields), run_id))
+        if skipped:
+            moved = db.executemany(
+                "UPDATE items SET state = 'skipped', message = ? WHERE run = ? AND key = ?",
+                [(reason, run_id, key) for key, reason in skipped.items()],
+            ).rowcount
+            if moved != len(skipped):
+                raise ValueError("some records to skip are not among the run's items")
 
     def run(self, run_id: str) -> RunInfo:
         """The run with that id, a unique prefix of it, or "last" (the newest)."""
@@ -201,7 +264,8 @@ class Journal:
                 )
             ]
         found = [self.run(run_id) for run_id in ids]
-        return [info for info in found if info.status == "interrupted"]
+        # A run interrupted while read in sent nothing: there is nothing to resume.
+        return [info for info in found if info.status == "interrupted" and info.complete]
 
     def mark_started(self, run_id: str) -> str:
         """Take hold of a run (marking it running); return its id.
@@ -226,9 +290,8 @@ class Journal:
                 if left:
                     raise ValueError(f"run {run_id} still has {left} records to send")
             db.execute(
-                "UPDATE items SET state = 'pending', updated = ?"
-                " WHERE run = ? AND state = 'in_flight'",
-                (now, run_id),
+                "UPDATE items SET state = 'pending' WHERE run = ? AND state = 'in_flight'",
+                (run_id,),
             )
             db.execute(
                 "UPDATE runs SET status = ?, ended = ?, note = COALESCE(?, note) WHERE id = ?",
@@ -269,18 +332,22 @@ class Journal:
             raise ValueError("claim at least one item")
         self._require_owned(run_id)
         with self._transaction("updated") as db:
+            fields = self._fields(db, run_id, complete=True)
+            if fields is None:
+                return []  # still being read in: nothing of it may be sent yet
             rows = db.execute(
+                # Left to itself SQLite walks the primary key past every record done.
                 "SELECT seq, row, key, payload, attempts, message FROM items"
+                " INDEXED BY items_by_state"
                 " WHERE run = ? AND state = 'pending' ORDER BY seq LIMIT ?",
                 (run_id, limit),
             ).fetchall()
-            now = self._now()
             db.executemany(
-                "UPDATE items SET state = 'in_flight', attempts = attempts + 1, updated = ?"
+                "UPDATE items SET state = 'in_flight', attempts = attempts + 1"
                 " WHERE run = ? AND seq = ?",
-                [(now, run_id, row["seq"]) for row in rows],
+                [(run_id, row["seq"]) for row in rows],
             )
-        return [Item.from_row(row, claimed=True) for row in rows]
+        return [Item.from_row(row, fields, claimed=True) for row in rows]
 
     def finish(
         self,
@@ -315,12 +382,11 @@ class Journal:
         """Put in-flight items back to pending (cancelled, or a transient error given as
         `message`); keys not in flight are left alone. Returns how many moved."""
         self._require_owned(run_id)
-        now = self._now()
         with self._transaction("updated") as db:
             cursor = db.executemany(
-                "UPDATE items SET state = 'pending', message = COALESCE(?, message),"
-                " updated = ? WHERE run = ? AND key = ? AND state = 'in_flight'",
-                [(message, now, run_id, key) for key in keys],
+                "UPDATE items SET state = 'pending', message = COALESCE(?, message)"
+                " WHERE run = ? AND key = ? AND state = 'in_flight'",
+                [(message, run_id, key) for key in keys],
             )
         return max(cursor.rowcount, 0)
 
@@ -336,14 +402,20 @@ class Journal:
     def _back_to_pending(self, run_id: str, state: ItemState) -> int:
         with self._transaction("read", write=False) as db:
             run_id = self._resolve(db, run_id)
+            if self._fields(db, run_id, complete=True) is None:
+                raise JournalError(
+                    f"Run {run_id} was interrupted while its sheet was being read into the "
+                    "journal, before any of it was sent, so it cannot be resumed: send the "
+                    "sheet again as a new run."
+                )
         if state == "in_flight" and run_id in self._owned:
             # Its records in flight are on their way from this window, not left over.
             raise RunInProgress(f"Run {run_id} is already being sent from this window.")
         self._take(run_id)
         with self._transaction("updated") as db:
             cursor = db.execute(
-                "UPDATE items SET state = 'pending', updated = ? WHERE run = ? AND state = ?",
-                (self._now(), run_id, state),
+                "UPDATE items SET state = 'pending' WHERE run = ? AND state = ?",
+                (run_id, state),
             )
         return cursor.rowcount
 
@@ -363,118 +435,97 @@ class Journal:
         last = 0
         while wanted:
             with self._transaction("read", write=False) as db:
+                fields = self._fields(db, run_id) or []
                 rows = db.execute(
                     f"SELECT * FROM items WHERE run = ? AND seq > ? AND state IN ({marks})"
                     " ORDER BY seq LIMIT ?",
                     (run_id, last, *wanted, _PAGE),
                 ).fetchall()
             for row in rows:
-                yield Item.from_row(row)
+                yield Item.from_row(row, fields)
             if len(rows) < _PAGE:
                 return
             last = rows[-1]["seq"]
 
-    # -- drafts -----------------------------------------------------------------------
-
-    def save_draft(
-        self,
-        profile: str,
-        rows: Mapping[int, Any],
-        meta: Mapping[str, Any] | None = None,
-        *,
-        row_count: int | None = None,
-        replace: bool = False,
-    ) -> None:
-        """Keep the editor's unsent work for `profile`, writing only the rows given.
-
-        `rows` maps row index to that row's JSON value (None deletes the row). `replace`
-        first drops every stored row (a new sheet); `row_count` drops rows at or past it
-        (rows removed at the end). `meta` (sheet, mapping, ...) replaces the stored one
-        when given.
-        """
-        now = self._now()
-        meta_text = None if meta is None else dumps(dict(meta))
-        with self._transaction("updated") as db:
-            db.execute(
-                "INSERT INTO drafts (profile, meta, updated) VALUES (?, COALESCE(?, '{}'), ?)"
-                " ON CONFLICT (profile) DO UPDATE SET"
-                " meta = COALESCE(?, drafts.meta), updated = excluded.updated",
-                (profile, meta_text, now, meta_text),
-            )
-            if replace:
-                db.execute("DELETE FROM draft_rows WHERE profile = ?", (profile,))
-            if row_count is not None:
-                db.execute(
-                    "DELETE FROM draft_rows WHERE profile = ? AND idx >= ?", (profile, row_count)
-                )
-            db.executemany(
-                "DELETE FROM draft_rows WHERE profile = ? AND idx = ?",
-                [(profile, index) for index, value in rows.items() if value is None],
-            )
-            db.executemany(
-                "INSERT INTO draft_rows (profile, idx, data) VALUES (?, ?, ?)"
-                " ON CONFLICT (profile, idx) DO UPDATE SET data = excluded.data",
-                [(profile, index, dumps(v)) for index, v in rows.items() if v is not None],
-            )
-
-    def load_draft(self, profile: str) -> Draft | None:
-        with self._transaction("read", write=False) as db:
-            head = db.execute("SELECT * FROM drafts WHERE profile = ?", (profile,)).fetchone()
-            if head is None:
-                return None
-            rows = db.execute(
-                "SELECT idx, data FROM draft_rows WHERE profile = ? ORDER BY idx", (profile,)
-            ).fetchall()
-        return Draft(
-            profile=profile,
-            meta=json.loads(head["meta"]),
-            rows={row[0]: json.loads(row[1]) for row in rows},
-            updated=datetime.fromisoformat(head["updated"]),
-        )
-
-    def clear_draft(self, profile: str) -> None:
-        with self._transaction("updated") as db:
-            db.execute("DELETE FROM drafts WHERE profile = ?", (profile,))
-
     # -- inside -----------------------------------------------------------------------
 
-    def _now(self) -> str:
-        return self._clock().astimezone(UTC).isoformat(timespec="microseconds")
+    # -- pruning ----------------------------------------------------------------------
 
-    def _check_open(self) -> None:
-        if self._store.closed:
-            raise RuntimeError(f"the journal {self.path} is closed")
-
-    def _transaction(
-        self, doing: str, write: bool = True
-    ) -> contextlib.AbstractContextManager[sqlite3.Connection]:
-        return self._store.transaction(doing, write)
-
-    def _new_id(self, db: sqlite3.Connection) -> str:
-        while True:
-            candidate = secrets.token_hex(4)
-            if db.execute("SELECT 1 FROM runs WHERE id = ?", (candidate,)).fetchone() is None:
-                return candidate
-
-    def _resolve(self, db: sqlite3.Connection, run_id: str) -> str:
-        text = run_id.strip().lower()
-        if text == "last":
-            row = db.execute("SELECT id FROM runs ORDER BY rowid DESC LIMIT 1").fetchone()
-            if row is None:
-                raise RunNotFound("There are no runs in the journal yet.")
-            return str(row[0])
-        if re.fullmatch(r"[0-9a-f]{4,8}", text):
-            found = db.execute(
-                "SELECT id FROM runs WHERE substr(id, 1, ?) = ? LIMIT 2", (len(text), text)
+    def prune(self, older_than: timedelta) -> Pruned:
+        """Drop the stored payloads of finished submit runs that ended `older_than` ago or
+        more, then compact the file. A finished run has nothing left to send and is held
+        by no one; its records' rows, keys, states and messages stay (its report can still
+        be written), and so do the payloads of its failed and skipped records, which the
+        report lists to fix and `runs retry-failed` sends. Incomplete runs (interrupted
+        while read in, never sent) older than that are dropped whole."""
+        cutoff = (self._clock() - older_than).astimezone(UTC).isoformat(timespec="microseconds")
+        before = self._size()
+        with self._transaction("read", write=False) as db:
+            rows = db.execute(
+                "SELECT id, kind, complete, COALESCE(ended, started) AS ended FROM runs"
+                " ORDER BY rowid"
             ).fetchall()
-            if len(found) == 1:
-                return str(found[0][0])
-            if len(found) > 1:
-                raise RunNotFound(f"Several runs start with {run_id!r}; give more of the id.")
-        raise RunNotFound(
-            f"There is no run {run_id!r} in the journal. A run id is the 8-character code "
-            "printed when the run started; `opus-desktop runs list` shows them."
-        )
+        pruned: list[str] = []
+        dropped: list[str] = []
+        kept: dict[str, str] = {}
+        records = 0
+        for row in rows:
+            run_id = row["id"]
+            why = self._not_prunable(row, cutoff)
+            if why:
+                kept[run_id] = why
+                continue
+            lock = self._run_lock(run_id, 0)  # no one may take it while it is pruned
+            if lock is None:
+                kept[run_id] = "being sent"
+                continue
+            try:
+                with self._transaction("updated") as db:
+                    if not row["complete"]:
+                        db.execute("DELETE FROM items WHERE run = ?", (run_id,))
+                        db.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+                        dropped.append(run_id)
+                        continue
+                    records += db.execute(
+                        "UPDATE items SET payload = NULL WHERE run = ? AND state = 'ok'"
+                        " AND payload IS NOT NULL",
+                        (run_id,),
+                    ).rowcount
+                    pruned.append(run_id)
+            finally:
+                lock.release(remove=True)
+        if records or dropped:
+            self._store.vacuum()
+        return Pruned(tuple(pruned), tuple(dropped), kept, records, before, self._size())
+
+    def _not_prunable(self, row: sqlite3.Row, cutoff: str) -> str:
+        """Why a run keeps its payloads, or "" when they may go."""
+        if row["ended"] >= cutoff:
+            return "newer"
+        if not row["complete"]:
+            return "being read in" if row["id"] in self._owned else ""
+        if row["kind"] != "submit":
+            return "a disposal run"
+        info = self.run(row["id"])
+        if info.status == "running":
+            return "being sent"
+        if info.counts.remaining:
+            return "not finished"
+        return ""
+
+    def _size(self) -> int:
+        found = (Path(f"{self.path}{end}") for end in ("", "-wal"))
+        return sum(path.stat().st_size for path in found if path.exists())
+
+    def _fields(
+        self, db: sqlite3.Connection, run_id: str, *, complete: bool = False
+    ) -> list[str] | None:
+        """The run's payload field names; None for a run that is incomplete (if
+        `complete` is asked for) or not there."""
+        row = db.execute("SELECT fields, complete FROM runs WHERE id = ?", (run_id,)).fetchone()
+        if row is None or (complete and not row["complete"]):
+            return None
+        return cast(list[str], json.loads(row["fields"])) if row["fields"] else []
 
     def _counts(self, db: sqlite3.Connection, run_ids: list[str]) -> dict[str, Counts]:
         found: dict[str, dict[str, int]] = {run_id: {} for run_id in run_ids}
@@ -491,84 +542,12 @@ class Journal:
             status = self._current_status(row["id"])
         return RunInfo.from_row(row, counts, status)
 
-    def _current_status(self, run_id: str) -> RunStatus:
-        """The status of a run marked running: still so if some process holds it, else
-        recorded and returned as interrupted (or whatever its owner set meanwhile)."""
-        probe = self._run_lock(run_id, 0)
-        if probe is None:
-            return "running"
-        try:
-            # Still holding the lock, so nobody can take the run between the look and the write.
-            with self._transaction("updated") as db:
-                db.execute(
-                    "UPDATE runs SET status = 'interrupted' WHERE id = ? AND status = 'running'",
-                    (run_id,),
-                )
-                row = db.execute("SELECT status FROM runs WHERE id = ?", (run_id,)).fetchone()
-        finally:
-            probe.release(remove=True)
-        return cast(RunStatus, row[0])
-
-    def _take(self, run_id: str) -> None:
-        if run_id in self._owned:
-            return
-        self._check_open()
-        lock = self._run_lock(run_id, self._lock_timeout)
-        if lock is None:
-            raise RunInProgress(self._in_progress_message(run_id))
-        try:
-            with self._transaction("updated") as db:
-                db.execute(
-                    "UPDATE runs SET status = 'running', ended = NULL, owner_pid = ?,"
-                    " owner_host = ? WHERE id = ?",
-                    (os.getpid(), platform.node(), run_id),
-                )
-        except BaseException:
-            lock.release()
-            raise
-        with self._lock:
-            self._owned[run_id] = lock
-
-    def _in_progress_message(self, run_id: str) -> str:
-        with self._transaction("read", write=False) as db:
-            row = db.execute(
-                "SELECT owner_pid, owner_host FROM runs WHERE id = ?", (run_id,)
-            ).fetchone()
-        where = ""
-        if row is not None and row["owner_pid"] is not None:
-            where = f" (process {row['owner_pid']} on {row['owner_host'] or 'this computer'})"
-        return (
-            f"Run {run_id} is being worked on by another window or command{where}. "
-            "Wait for it to finish or close that window, then try again."
-        )
-
-    def _require_owned(self, run_id: str) -> None:
-        if run_id not in self._owned:
-            raise RuntimeError(
-                f"run {run_id} is not held by this journal: create it, or call "
-                "prepare_resume(), retry_failed() or mark_started() first"
-            )
-
-    def _run_lock(self, run_id: str, timeout: float) -> FileLock | None:
-        """The run's lock, now held, or None if someone else still held it after `timeout`."""
-        lock = FileLock(self._locks_dir / f"{run_id}.lock")
-        try:
-            paths.private_dir(self._locks_dir)
-            return lock if lock.acquire(timeout=timeout) else None
-        except OSError as exc:
-            raise JournalError(
-                f"The lock file {lock.path} cannot be used: {exc.strerror or exc}."
-            ) from exc
-        except paths.FolderError as exc:
-            raise JournalError(f"The lock file {lock.path} cannot be used: {exc.message}") from exc
-
     def _set_states(
         self, run_id: str, changes: Mapping[str, tuple[ItemState, str]], current: ItemState
     ) -> None:
         if not changes:
             return
         self._require_owned(run_id)
-        now = self._now()
         with self._transaction("updated") as db:
             # Checked first, so the error can name each record and its actual state.
             stray: dict[str, str] = {}
@@ -582,6 +561,6 @@ class Journal:
                 listed = ", ".join(f"{key!r} ({state})" for key, state in list(stray.items())[:10])
                 raise ValueError(f"records of run {run_id} that are not {current}: {listed}")
             db.executemany(
-                "UPDATE items SET state = ?, message = ?, updated = ? WHERE run = ? AND key = ?",
-                [(state, text, now, run_id, key) for key, (state, text) in changes.items()],
+                "UPDATE items SET state = ?, message = ? WHERE run = ? AND key = ?",
+                [(state, text, run_id, key) for key, (state, text) in changes.items()],
             )

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, cast, get_args
@@ -72,10 +72,13 @@ class RunInfo:
     owner_host: str | None
     note: str
     audit_hash: str | None  # the last audit entry written for this run (disposal)
+    # False while a run journalled in chunks is still being read in (or was interrupted
+    # then): none of it was sent, and it cannot be resumed.
+    complete: bool = True
 
     @property
     def resumable(self) -> bool:
-        return self.status != "running" and self.counts.remaining > 0
+        return self.complete and self.status != "running" and self.counts.remaining > 0
 
     @classmethod
     def from_row(cls, row: sqlite3.Row, counts: Counts, status: RunStatus) -> RunInfo:
@@ -97,6 +100,7 @@ class RunInfo:
             owner_host=row["owner_host"],
             note=row["note"],
             audit_hash=row["audit_hash"],
+            complete=bool(row["complete"]),
         )
 
 
@@ -105,18 +109,31 @@ class Item:
     seq: int  # order within the run, from 1
     row: int | None  # the source row number, for messages and results
     key: str  # the row key, unique within the run
-    payload: dict[str, Any]  # the exact object sent
+    payload: dict[str, Any]  # the exact object sent; empty once pruned (runs prune)
     state: ItemState
     attempts: int  # how many times it was claimed for sending
     message: str  # the service's last word on it
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row, claimed: bool = False) -> Item:
-        """The record in an `items` table row; `claimed`: as claim() has just taken it."""
+    def from_row(cls, row: sqlite3.Row, fields: Sequence[str], claimed: bool = False) -> Item:
+        """The record in an `items` table row, its run's payload `fields` given;
+        `claimed`: as claim() has just taken it."""
         state: ItemState = "in_flight" if claimed else row["state"]
         attempts = row["attempts"] + 1 if claimed else row["attempts"]
-        payload = json.loads(row["payload"])
+        payload = decode_payload(row["payload"], fields)
         return cls(row["seq"], row["row"], row["key"], payload, state, attempts, row["message"])
+
+
+@dataclass(frozen=True)
+class Pruned:
+    """What Journal.prune() did."""
+
+    pruned: tuple[str, ...]  # runs whose stored records' payloads were dropped
+    dropped: tuple[str, ...]  # incomplete runs (never sent) dropped whole
+    kept: Mapping[str, str]  # run id -> why it was left as it was
+    records: int  # payloads dropped
+    size_before: int  # the journal's bytes (file and WAL)
+    size_after: int
 
 
 @dataclass(frozen=True)
@@ -133,6 +150,37 @@ def utc_now() -> datetime:
 
 def dumps(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def encode_payload(payload: Mapping[str, Any], fields: list[str], known: dict[str, int]) -> str:
+    """A payload as a JSON list: a bit mask of the run's `fields` it has, then their values
+    in field order. Each field name is kept once a run (runs.fields), not once a record.
+    A field not seen before is added to `fields` (and `known`, name -> position)."""
+    mask = 0
+    for name in payload:
+        position = known.get(name)
+        if position is None:
+            position = known[name] = len(fields)
+            fields.append(name)
+        mask |= 1 << position
+    if list(payload) == fields[: len(payload)] and mask == (1 << len(payload)) - 1:
+        values = list(payload.values())  # the usual case: the fields in order, a prefix
+    else:
+        values = [payload[name] for name in fields if name in payload]
+    return dumps([mask, *values])
+
+
+def decode_payload(text: str | None, fields: Sequence[str]) -> dict[str, Any]:
+    """The payload encode_payload wrote (or a JSON object, as older journals and runs
+    without fields keep it); an empty one once pruned."""
+    if text is None:
+        return {}
+    value = json.loads(text)
+    if isinstance(value, dict):
+        return value
+    mask, *values = value
+    names = (name for bit, name in enumerate(fields) if mask >> bit & 1)
+    return dict(zip(names, values, strict=True))
 
 
 def loads_dict(text: str | None) -> dict[str, Any] | None:
@@ -152,11 +200,17 @@ def reasons(skipped: Mapping[str, str] | Iterable[str] | None) -> Mapping[str, s
 
 
 def item_rows(
-    run_id: str, items: Iterable[tuple[int | None, str, Mapping[str, Any]]], now: str
-) -> Iterator[tuple[str, int, int | None, str, str, str]]:
-    """The items as table rows, refusing a missing or repeated row key before SQLite does."""
+    run_id: str,
+    items: Iterable[tuple[int | None, str, Mapping[str, Any]]],
+    fields: list[str],
+    first: int = 1,
+) -> Iterator[tuple[str, int, int | None, str, str]]:
+    """The items as table rows from sequence number `first`, refusing a missing or
+    repeated row key before SQLite does; payloads encoded against `fields` (which grows
+    with names not seen before)."""
     seen: dict[str, str] = {}
-    for seq, (row, key, payload) in enumerate(items, 1):
+    known = {name: position for position, name in enumerate(fields)}
+    for seq, (row, key, payload) in enumerate(items, first):
         where = f"row {row}" if row is not None else f"record {seq}"
         if not isinstance(key, str) or not key.strip():
             raise ValueError(f"{where} has no row key")
@@ -166,4 +220,4 @@ def item_rows(
                 "Each record needs its own row key."
             )
         seen[key] = where
-        yield run_id, seq, row, key, dumps(dict(payload)), now
+        yield run_id, seq, row, key, encode_payload(payload, fields, known)

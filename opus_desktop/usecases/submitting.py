@@ -25,14 +25,19 @@ import logging
 import math
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
 from opus_desktop import paths
 from opus_desktop import settings as app_settings
 from opus_desktop.core.gcpause import collector_paused
+from opus_desktop.core.mapping import Mapping as SheetMapping
 from opus_desktop.core.records import Record
-from opus_desktop.core.validation import ValidationResult
+from opus_desktop.core.schema import Template
+from opus_desktop.core.sheets import open_sheet
+from opus_desktop.core.validation import ValidationResult, Validator
+from opus_desktop.core.values import ValueSettings
 from opus_desktop.errors import AppError
 from opus_desktop.jobs.connect import Connection
 from opus_desktop.jobs.journal import Journal
@@ -53,16 +58,18 @@ from opus_desktop.jobs.submit import (
     SubmitRun,
     SubmitSummary,
     conflict_option,
-    create_submit_run,
     take_run,
 )
 from opus_desktop.jobs.submit import NewRun as JournalledRun
+from opus_desktop.jobs.submit_runs import journal_submit_run
 from opus_desktop.opus.client import MAX_PER_CALL
 from opus_desktop.profiles import Profile, find_profile
 from opus_desktop.usecases.connection import Access, opened
 from opus_desktop.usecases.runs import input_change
 
 log = logging.getLogger(__name__)
+
+_READ = 1000  # rows read and checked at a time by sheet_records
 
 
 @dataclass(frozen=True)
@@ -199,6 +206,27 @@ def start_run(
         return _send(journal, connection, new.run_id, state, request.options)
 
 
+def sheet_records(
+    path: Path,
+    sheet: str | None,
+    header_row: int | None,
+    template: Template,
+    settings: ValueSettings,
+    mapping: SheetMapping | None = None,
+) -> Iterator[Record]:
+    """The sheet's rows as validated Records, made as they are read and kept by no one:
+    what a new run of a long sheet journals (the front end's own validate pass keeps only
+    the problems). A mapping that leaves a required column without a source is refused
+    (ValueError), as create_submit_run refuses its validation."""
+    stream = open_sheet(path, sheet, header_row)
+    validator = Validator(stream, template, settings, mapping)
+    if validator.blocked:
+        raise ValueError("the mapping leaves a required column without a source: nothing to send")
+    rows = iter(stream.rows)
+    while batch := list(islice(rows, _READ)):
+        yield from validator.check_rows(batch)
+
+
 def _journal(
     journal: Journal, request: NewRun, records: Records, state: RunState, sheet: str | None
 ) -> JournalledRun | None:
@@ -212,7 +240,7 @@ def _journal(
         made = records()
         if state.cancel_requested:
             return None
-        return create_submit_run(
+        return journal_submit_run(
             journal,
             request.profile.name,
             made,
@@ -221,6 +249,7 @@ def _journal(
             template_hash=_hash_or_none(request.profile.template_path),
             mapping=request.origin.mapping,
             options=options,
+            cancelled=lambda: state.cancel_requested,
         )
 
 
