@@ -20,7 +20,6 @@ from typing import Any
 
 from PySide6.QtCore import (
     QCoreApplication,
-    QEvent,
     QItemSelection,
     QModelIndex,
     QPersistentModelIndex,
@@ -31,7 +30,6 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QApplication,
     QCheckBox,
     QComboBox,
     QDialog,
@@ -57,7 +55,7 @@ from opus_desktop.core.mapping import Mapping, auto_match
 from opus_desktop.core.schema import ColumnType
 from opus_desktop.core.sheet_kinds import SHEET_PATTERNS
 from opus_desktop.errors import AppError
-from opus_desktop.gui.importer.combo import ComboDelegate
+from opus_desktop.gui.importer.combo import ComboDelegate, enter_edits
 from opus_desktop.gui.importer.date_order import DateOrderBox, decisions
 from opus_desktop.gui.importer.mapping_model import CHOICES, MappingModel, ValueMapModel
 from opus_desktop.gui.importer.preview_model import SheetPreviewModel
@@ -79,7 +77,6 @@ MISSING_STYLE = "background: rgba(229, 57, 53, 0.28); padding: 4px; border-radiu
 PROBLEM_STYLE = (
     "background: rgba(229, 57, 53, 0.28); padding: 8px; border-radius: 3px; font-weight: bold;"
 )
-ENTER = (Qt.Key.Key_Return, Qt.Key.Key_Enter)
 SHEET_FILTER = f"Sheets ({SHEET_PATTERNS});;All files (*)"
 
 
@@ -348,17 +345,9 @@ class ImportDialog(QDialog):
         self.problem.setVisible(bool(text))
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
-        """Enter in a table edits its cell (opens the editor, or commits it) and never
-        imports: Import is the default button only outside the tables."""
-        if event.key() in ENTER and event.type() == QEvent.Type.KeyPress:
-            focus = QApplication.focusWidget()
-            for view in (self.mapping_view, self.values_view):
-                if focus is not None and (focus is view or view.isAncestorOf(focus)):
-                    if view.state() != QAbstractItemView.State.EditingState:
-                        view.edit(view.currentIndex())
-                    event.accept()  # an open editor is committed by its delegate
-                    return
-        super().keyPressEvent(event)
+        # Import is the default button only outside the tables (see enter_edits).
+        if not enter_edits(event, (self.mapping_view, self.values_view)):
+            super().keyPressEvent(event)
 
     def cancel(self) -> None:
         """Stop a running import (the dialog stays); with nothing running, close."""
