@@ -8,12 +8,18 @@ lost on the way back). Tests may change the rates while the sandbox runs.
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import threading
 import time
 from dataclasses import dataclass, field
 from enum import Enum
+from pathlib import Path
+
+# Written beside the tenant's files at each start, so that a window using the sandbox's
+# profile can say which faults it injects (the window reads it; it never asks the server).
+FAULTS_FILE = "faults.json"
 
 
 class Fault(Enum):
@@ -42,6 +48,16 @@ class Faults:
                 raise ValueError(f"{name} must be between 0 and 1, not {rate}.")
         if self.latency_ms < 0 or self.retry_after < 0:
             raise ValueError("latency_ms and retry_after cannot be negative.")
+
+    def write(self, directory: Path) -> None:
+        """Note the latency and rates in `directory`/faults.json."""
+        rates = {
+            "latency_ms": self.latency_ms,
+            "throttle_rate": self.throttle_rate,
+            "fail_rate": self.fail_rate,
+            "drop_rate": self.drop_rate,
+        }
+        (Path(directory) / FAULTS_FILE).write_text(json.dumps(rates), encoding="utf-8")
 
     def retry_after_header(self) -> str:
         """Whole seconds, as HTTP wants them."""

@@ -114,6 +114,7 @@ class Sandbox:
         try:
             if config.demo and self.tenant.meta("demo_connection_id") is None:
                 self._seed_demo()
+            self.faults.write(self.directory)
             # Bound now, so that the URLs are known before serving starts.
             self._server = _Server((LOOPBACK, config.port), self)
         except BaseException:

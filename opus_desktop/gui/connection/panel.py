@@ -35,6 +35,7 @@ from opus_desktop.errors import AppError
 from opus_desktop.gui.connection.columns import ColumnsModel
 from opus_desktop.gui.connection.password_dialog import PasswordDialog
 from opus_desktop.gui.connection.profile_dialog import ProfileDialog
+from opus_desktop.gui.connection.sandbox_note import sandbox_faults
 from opus_desktop.gui.connection.steps_view import (
     StatusLine,
     StepsView,
@@ -258,6 +259,7 @@ class ConnectionPanel(QWidget):
         lines = [f"{api} · {host}"]
         if profile.sandbox:
             lines.append(tr("The sandbox tenant on this computer: demo data, no account."))
+            lines.append(sandbox_faults(profile))
         if not profile.verify_tls:
             lines.append(tr("TLS certificate checks are turned off for this profile."))
         self.summary.setText("\n".join(lines))
