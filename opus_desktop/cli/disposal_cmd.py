@@ -107,7 +107,8 @@ def run_due(args: argparse.Namespace) -> int:
         export_due(args.out, records, profile.template(), RunState())
         print(f"{count} due for disposal before {when(before)}, written to {args.out}.")
         return EXIT_OK
-    _print_table(records)
+    if records:
+        _print_table(records)
     print(f"{count} due for disposal before {when(before)}.")
     return EXIT_OK
 

@@ -4,6 +4,8 @@ bad usage said in one sentence with exit 2."""
 from __future__ import annotations
 
 import argparse
+import difflib
+import re
 from typing import Any
 
 from opus_desktop.cli.exits import EXIT_USAGE
@@ -62,7 +64,13 @@ class Parser(argparse.ArgumentParser):
         actions = self._actions_to_choose()
         if actions and message.startswith("the following arguments are required: ACTION"):
             message = f"choose an ACTION: {', '.join(actions)}"
-        self.exit(EXIT_USAGE, f"{self.prog}: {message}. Try '{self.prog} --help'.\n")
+        typed = re.match(r"argument \w+: invalid choice: '([^']*)'", message)
+        if typed and actions:
+            close = difflib.get_close_matches(typed.group(1), actions, n=1)
+            if close:
+                message = f"there is no {typed.group(1)!r}; did you mean {close[0]!r}?"
+        stop = "" if message.endswith(("?", ".")) else "."
+        self.exit(EXIT_USAGE, f"{self.prog}: {message}{stop} Try '{self.prog} --help'.\n")
 
     def _actions_to_choose(self) -> list[str]:
         for action in self._actions:

@@ -68,6 +68,7 @@ class ProgressBar:
         self._last: Progress | None = None
         self._width = 0  # of the line on screen, to blank what a shorter one leaves
         self._closed = False
+        self._written = ""  # the last plain line, not written twice in a row
 
     def _is_tty(self) -> bool:
         isatty = getattr(self.stream, "isatty", None)
@@ -107,6 +108,9 @@ class ProgressBar:
     def _draw(self, progress: Progress) -> None:
         text = describe(progress)
         if not self.tty:
+            if text == self._written:
+                return
+            self._written = text
             self.stream.write(text + "\n")
             self.stream.flush()
             return

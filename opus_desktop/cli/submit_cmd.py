@@ -237,6 +237,11 @@ def started_line(start: RunStart, report: Path | None) -> str:
                 "since this run started; its records are sent as they were prepared.\n"
             )
         what = "failed records" if start.failed_only else "records"
+        if not start.to_send:
+            return (
+                f"{note}Run {start.run_id}: no {what} to send ({start.stored:,} stored "
+                "already), so nothing is sent."
+            )
         return (
             f"{note}Run {start.run_id} resumed: {start.to_send:,} {what} to send "
             f"({start.stored:,} stored already)."
