@@ -47,7 +47,23 @@ def run(args: argparse.Namespace) -> int:
     profile = save_sandbox_profiles(sandbox)
     print(describe(sandbox))
     print(f'  Profiles written:   "{profile.name}" (Graph) and "{LEGACY_PROFILE}"')
+    print(f"  Faults:             {faults_line(args)}")
     print(f"  Demo sheet:         {demo_sheet_path()}")
     print(f"  Try:                opus-desktop profile test {profile.name}", flush=True)
     sandbox.serve_forever()
     return 0
+
+
+def faults_line(args: argparse.Namespace) -> str:
+    """The latency and fault rates the sandbox was started with, in words."""
+    rates = (
+        (args.throttle_rate, "throttled (429)"),
+        (args.fail_rate, "failing (503)"),
+        (args.drop_rate, "dropped"),
+    )
+    text = f"latency {args.latency_ms:g} ms, " + ", ".join(
+        f"{rate * 100:g} % {words}" for rate, words in rates
+    )
+    if args.latency_ms == 0 and not any(rate for rate, _ in rates):
+        return text + ": no faults (--throttle-rate, --fail-rate, --drop-rate add some)"
+    return text

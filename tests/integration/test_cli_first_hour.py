@@ -55,3 +55,19 @@ def test_retry_failed_of_a_run_without_failures_says_nothing_is_sent(
     assert code == 0
     assert "no failed records to send (3 stored already), so nothing is sent." in out
     assert err.count("3 / 3 records") <= 1
+
+
+def test_the_sandbox_says_the_faults_it_was_started_with() -> None:
+    from opus_desktop.cli import build_parser
+    from opus_desktop.cli.sandbox_cmd import faults_line
+
+    flaky = build_parser().parse_args(
+        ["sandbox", "--throttle-rate", "0.2", "--drop-rate", "0.05", "--latency-ms", "30"]
+    )
+    assert faults_line(flaky) == (
+        "latency 30 ms, 20 % throttled (429), 0 % failing (503), 5 % dropped"
+    )
+    calm = build_parser().parse_args(["sandbox"])
+    assert faults_line(calm).endswith(
+        ": no faults (--throttle-rate, --fail-rate, --drop-rate add some)"
+    )
