@@ -53,6 +53,26 @@ TESTS: dict[str, list[str]] = {
         UNIT + "test_cell_marks.py",
         UNIT + "test_sheet_formats.py",
     ],
+    "core/sheets.py": [
+        UNIT + "test_sheets.py",
+        UNIT + "test_sheet_formats.py",
+        UNIT + "test_header_row_told.py",
+        UNIT + "test_cell_marks.py",
+        UNIT + "test_column_checks.py",
+        UNIT + "test_bad_input_told.py",
+    ],
+    "core/clean.py": [UNIT + "test_sheets.py", UNIT + "test_column_checks.py"],
+    "core/column_checks.py": [
+        UNIT + "test_column_checks.py",
+        UNIT + "test_validation.py",
+        UNIT + "test_date_order.py",
+    ],
+    "core/validation.py": [
+        UNIT + "test_validation.py",
+        UNIT + "test_validation_expected.py",
+        UNIT + "test_column_checks.py",
+        UNIT + "test_date_order.py",
+    ],
     "jobs/journal.py": [
         UNIT + "test_journal_edges.py",
         UNIT + "test_journal.py",

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import re
 import struct
+import threading
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 from xml.etree.ElementTree import iterparse
@@ -50,6 +51,33 @@ def problems(path: Path, kind: str, sheet: str) -> Marks:
         "ods": ods_problems,
     }.get(kind)
     return reader(path, sheet) if reader else {}
+
+
+def problems_beside(path: Path, kind: str, sheet: str) -> Callable[[], Marks]:
+    """Start looking for the sheet's problem cells in a thread; call the result to wait.
+
+    calamine lets go of the GIL while it parses, so the second read of the file costs
+    next to no time on a machine with a core to spare.
+    """
+    found: list[Marks] = []
+    failed: list[BaseException] = []
+
+    def look() -> None:
+        try:
+            found.append(problems(path, kind, sheet))
+        except BaseException as exc:  # handed to the caller, raised there
+            failed.append(exc)
+
+    worker = threading.Thread(target=look, name="cell-marks", daemon=True)
+    worker.start()
+
+    def wait() -> Marks:
+        worker.join()
+        if failed:
+            raise failed[0]
+        return found[0]
+
+    return wait
 
 
 # -- .xls ------------------------------------------------------------------------------------

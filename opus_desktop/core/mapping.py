@@ -35,7 +35,7 @@ from typing import Any
 
 from opus_desktop.core.errors import MappingError
 from opus_desktop.core.schema import ROW_KEY, Column, ColumnType, Template
-from opus_desktop.core.sheets import SheetRow
+from opus_desktop.core.sheets import SheetRow, clean_value
 from opus_desktop.files import write_private
 from opus_desktop.jsonfile import load_json
 
@@ -466,16 +466,44 @@ class RowReader:
         names, pick = self.names, self._pick
         return [dict(zip(names, pick(row.cells), strict=False)) for row in rows]
 
+    def column(
+        self, name: str, numbers: Sequence[int], cells: Sequence[Sequence[Any]]
+    ) -> list[object]:
+        """One internal name's raw values down many rows (their numbers and cells), as
+        `self` gives them row by row; the cells may be as read (before `clean_value`)."""
+        if name == ROW_KEY and self.plan.row_key is not None:
+            compose = self._compose_cells
+            return [compose(row, number) for number, row in zip(numbers, cells, strict=True)]
+        if name in self.plan.constants:
+            return [self.plan.constants[name]] * len(cells)
+        index = self.plan.sources.get(name)
+        if index is None:
+            return [None] * len(cells)
+        given: list[object] = list(map(itemgetter(index), cells))
+        for mapped, table, multiple in self._value_maps:
+            if mapped == name:
+                given = [self._translated(clean_value(g), table, multiple) for g in given]
+        return given
+
+    @staticmethod
+    def _translated(given: object, table: dict[str, int], multiple: bool) -> object:
+        if not isinstance(given, str):
+            return given
+        return _translate_list(given, table) if multiple else table.get(label_key(given), given)
+
     def _compose(self, row: SheetRow) -> str | None:
+        return self._compose_cells(row.cells, row.number)
+
+    def _compose_cells(self, cells: Sequence[Any], number: int) -> str | None:
         pieces: list[str] = []
         assert self.plan.row_key is not None
         for is_field, part in self.plan.row_key:
             if not is_field:
                 pieces.append(str(part))
             elif part == ROW_PLACEHOLDER:
-                pieces.append(str(row.number))
+                pieces.append(str(number))
             else:
-                value = row.cells[int(part)]
+                value = clean_value(cells[int(part)])
                 if value is None:
                     return None  # reported as a missing row key, not composed half-way
                 pieces.append(_key_text(value))

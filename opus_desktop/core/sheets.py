@@ -17,9 +17,9 @@ Decisions worth knowing:
   between named ones is allowed: its column is read (as "") and ignored by the mapping.
   Anything left or right of that span is ignored.
 - Fully blank rows are skipped; the numbers of the other rows stay as Excel shows them.
-- Cells are normalised: text trimmed and empty text made None, 12.0 made 12, a date
-  made a datetime at midnight, a datetime rounded to the nearest second (Excel keeps
-  times as fractions of a day, so 08:00:07 can come back as 08:00:06.999994).
+- `rows` gives cells cleaned (`core.clean`: text trimmed, 12.0 made 12, datetimes to the
+  second); `raw_batches` gives them as calamine typed them, for validation to clean
+  only the cells it has not seen before, and the marks are looked for in a thread.
 - An Excel error (#DIV/0!, #N/A, ...) reads as an `ExcelError`, a formula saved without
   its result as `Uncalculated` (`sheet_cells`, `cell_marks`), not as an empty cell as
   calamine reads both. Text longer than Excel's 32,767 characters is kept.
@@ -39,25 +39,32 @@ import io
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
 import python_calamine
 
-from opus_desktop.core.cell_marks import problems
+from opus_desktop.core.cell_marks import problems_beside
+
+# Cleaning is re-exported: it is what `rows` gives, and `raw_batches` leaves undone.
+from opus_desktop.core.clean import CellValue as CellValue
+from opus_desktop.core.clean import clean_cells as clean_cells
+from opus_desktop.core.clean import clean_value as clean_value
+from opus_desktop.core.clean import is_blank
 from opus_desktop.core.csvtext import is_own_report_text, unprotect_cells
 from opus_desktop.core.errors import SheetError
 
 # ExcelError and Uncalculated are re-exported: validation makes a problem of either.
 from opus_desktop.core.sheet_cells import CellProblem as CellProblem
 from opus_desktop.core.sheet_cells import ExcelError as ExcelError
+from opus_desktop.core.sheet_cells import Marks, with_problems
 from opus_desktop.core.sheet_cells import Uncalculated as Uncalculated
-from opus_desktop.core.sheet_cells import with_problems
 from opus_desktop.core.sheet_kinds import SUFFIX_KINDS, FileKind, file_kind
 
-# A CellProblem is a cell that holds an error or an uncalculated formula, not a value.
-CellValue = str | int | float | bool | datetime | time | timedelta | CellProblem | None
+# A data row as read (the Excel row number, one cell per header), not yet cleaned.
+RawRow = tuple[int, list[Any]]
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods")
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
@@ -112,6 +119,21 @@ class SheetStream(SheetInfo):
     """The same as SheetData, with rows read as they are iterated (once)."""
 
     rows: Iterator[SheetRow] = field(default_factory=lambda: iter(()))
+    # The same rows before `clean_cells` (see raw_batches); reading either reads both.
+    raw: Iterator[RawRow] | None = field(default=None, kw_only=True)
+
+
+def raw_batches(sheet: SheetData | SheetStream, size: int) -> Iterator[list[RawRow]]:
+    """The data rows in batches of `size`, as calamine typed them: text untrimmed, 12.0
+    not yet 12 (`clean_cells`, which is idempotent, makes them what `rows` gives). Blank
+    rows are skipped and every row has one cell per header, as in `rows`."""
+    source: Iterator[RawRow]
+    if isinstance(sheet, SheetStream) and sheet.raw is not None:
+        source = sheet.raw
+    else:
+        source = ((row.number, row.cells) for row in sheet.rows)
+    while batch := list(islice(source, size)):
+        yield batch
 
 
 def column_letter(index: int) -> str:
@@ -246,8 +268,9 @@ def _find_excel_sheet(
             if len(folded) != 1:
                 raise _no_such_sheet(path, sheet, names)
             sheet = folded[0]
+        marks = problems_beside(path, kind.kind, sheet)
         data = _load_sheet(workbook, path, sheet)
-        return _excel_stream(path, kind, sheet, data, header_row)
+        return _excel_stream(path, kind, sheet, data, header_row, marks())
 
     # No sheet named: the first visible worksheet with a header row.
     reasons: list[SheetError] = []
@@ -256,9 +279,10 @@ def _find_excel_sheet(
             continue
         if meta.typ != python_calamine.SheetTypeEnum.WorkSheet:
             continue
+        marks = problems_beside(path, kind.kind, meta.name)
         data = _load_sheet(workbook, path, meta.name)
         try:
-            return _excel_stream(path, kind, meta.name, data, header_row)
+            return _excel_stream(path, kind, meta.name, data, header_row, marks())
         except _NoTable as exc:
             reasons.append(exc)
     if len(reasons) == 1:
@@ -275,9 +299,9 @@ def _excel_stream(
     name: str,
     data: python_calamine.CalamineSheet,
     header_row: int | None,
+    marks: Marks,
 ) -> SheetStream:
     source = f'{path.name}, sheet "{name}"'
-    marks = problems(path, kind.kind, name)
     if (data.height == 0 or data.start is None) and not marks:
         raise _NoTable(f"{source} is empty.")
     first_column = data.start[1] if data.start is not None else 0
@@ -451,22 +475,31 @@ def _stream(
     headers = [_header_text(v) for v in header_cells[start:stop]]
     _check_duplicates(headers, source, first_column + start, header_hint(header_row, guess))
 
-    def rows() -> Iterator[SheetRow]:
-        width = stop - start
-        padding: list[CellValue] = [None] * width
+    width = stop - start
+    padding: list[Any] = [None] * width
+
+    def raw() -> Iterator[RawRow]:
         for row_number, cells in seen[index + 1 :]:
             row = cells[start:stop]
             if row.count(None) != len(row):  # skip blank rows
-                yield SheetRow(row_number, row + padding[len(row) :])
-        clean = clean_cells
-        for row_number, raw in numbered:
-            row = clean(raw[start:stop])
-            if row.count(None) != len(row):
-                if len(row) < width:
-                    row += padding[len(row) :]
-                yield SheetRow(row_number, row)
+                yield row_number, row + padding[len(row) :]
+        blank = is_blank
+        for row_number, cells in numbered:
+            if start or len(cells) != width:
+                cells = cells[start:stop]
+                if len(cells) < width:
+                    cells += padding[len(cells) :]
+            if not blank(cells):
+                yield row_number, cells
 
-    stream = SheetStream(path, name, headers, number, first_column + start, rows())
+    unclean = raw()
+
+    def rows() -> Iterator[SheetRow]:
+        clean = clean_cells
+        for row_number, cells in unclean:
+            yield SheetRow(row_number, clean(cells))
+
+    stream = SheetStream(path, name, headers, number, first_column + start, rows(), raw=unclean)
     stream.header_guess = guess
     return stream
 
@@ -538,34 +571,3 @@ def _check_duplicates(headers: list[str], source: str, first_column: int, hint: 
         raise SheetError(
             f"{source}: {'; '.join(clashes)}. Give each column its own header and try again." + hint
         )
-
-
-def clean_cells(cells: Iterable[Any]) -> list[CellValue]:
-    """Normalise one row of raw cells (see the module's docstring); this is the hot loop."""
-    out: list[CellValue] = []
-    append = out.append
-    for value in cells:
-        kind = type(value)
-        if kind is str:
-            append(value.strip() or None)
-        elif kind is float:
-            append(int(value) if value.is_integer() else value)
-        elif kind is datetime:
-            append(_round_second(value) if value.microsecond else value)
-        elif kind is date:
-            append(datetime(value.year, value.month, value.day))
-        elif kind is time:
-            append(_round_time(value) if value.microsecond else value)
-        else:
-            append(value)
-    return out
-
-
-def _round_second(value: datetime) -> datetime:
-    return (value + timedelta(microseconds=500_000)).replace(microsecond=0)
-
-
-def _round_time(value: time) -> time:
-    rounded = _round_second(datetime.combine(date(2000, 1, 1), value))
-    # 23:59:59.6 would round into the next day; a time of day stops at 23:59:59.
-    return rounded.time() if rounded.day == 1 else time(23, 59, 59)

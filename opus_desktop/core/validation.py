@@ -28,141 +28,42 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 from itertools import islice, repeat
-from operator import methodcaller
 
 from opus_desktop.core import date_order
+from opus_desktop.core.column_checks import ColumnCheck, DateColumnCheck
 from opus_desktop.core.errors import CoreError, SheetError
 from opus_desktop.core.gcpause import collector_paused
 from opus_desktop.core.mapping import Mapping, Plan, RowReader, apply, auto_match
-from opus_desktop.core.records import Problem, Record, mark_duplicate_keys
-from opus_desktop.core.schema import ROW_KEY, Column, ColumnType, Template
-from opus_desktop.core.sheets import SheetData, SheetInfo, SheetRow, SheetStream, open_sheet
-from opus_desktop.core.values import ValueProblem, ValueSettings, make_converter
+from opus_desktop.core.records import Problem, Record
+from opus_desktop.core.schema import BUILT_INS, ROW_KEY, Column, ColumnType, Template
+from opus_desktop.core.sheets import (
+    RawRow,
+    SheetData,
+    SheetInfo,
+    SheetRow,
+    SheetStream,
+    clean_value,
+    open_sheet,
+    raw_batches,
+)
+from opus_desktop.core.values import ValueSettings
 
 BATCH = 512  # rows converted together, column by column
-_MEMORY = 10_000  # remembered conversions per column before the memory starts afresh
-_MISSING = object()
-_Problems = dict[int, list[Problem]]  # index in the batch -> that row's problems
 
 
-class _Column:
-    """One template column's conversion over a batch of cells, remembering what it saw.
+@dataclass
+class CheckedRows:
+    """A batch of rows checked column by column, before any Record is made of them."""
 
-    The values module already remembers text conversions; here a dictionary lookup, run
-    in C through `map`, stands in for the whole converter call for every value the
-    column repeats (labels, terms, people, dates), and only new values are converted one
-    by one. A column whose values hardly repeat (row keys, names, exact times) stops
-    remembering once that is clear, so it costs no memory.
-    """
+    numbers: list[int]  # the Excel row numbers
+    names: tuple[str, ...]  # the internal names converted (fed by the sheet or a constant)
+    values: list[list[object]]  # per name, the API values (None: empty, or a problem)
+    given: list[list[object]]  # per name, the cells as read (before `clean_value`)
+    problems: dict[int, list[Problem]]  # index in the batch -> that row's problems
 
-    def __init__(self, column: Column, settings: ValueSettings, hashable: bool) -> None:
-        self.name = column.internal_name
-        self.display_name = column.display_name
-        self.required = column.required
-        self.convert = make_converter(column, settings)
-        # List values: every record gets a list of its own, since the editor changes them.
-        self.copies = column.type in (ColumnType.MULTIPLE_CHOICE, ColumnType.PEOPLE_OR_GROUP)
-        self.remember = hashable  # False when a value map turns cells into lists
-        self.memory: dict[object, object] = {}
-        self.looked = self.found = 0
-        # Called as hook(cell, row number) before a value not seen before is converted.
-        self.hook: Callable[[object, int], None] | None = None
-        self._forget()
-
-    def _forget(self) -> None:
-        self.memory.clear()
-        if not self.required:
-            self.memory[None] = None  # an empty optional cell converts to nothing
-
-    def convert_all(
-        self, given: list[object], rows: Sequence[SheetRow], sheet: str, problems: _Problems
-    ) -> list[object]:
-        memory = self.memory
-        if self.remember:
-            results = list(map(memory.get, given, repeat(_MISSING, len(given))))
-        else:
-            results = [None if cell is None and not self.required else _MISSING for cell in given]
-        if _MISSING in results:
-            misses = [index for index, value in enumerate(results) if value is _MISSING]
-            self.looked += len(results)
-            self.found += len(results) - len(misses)
-            remember = self.remember
-            for index in misses:
-                cell = given[index]
-                # A value repeated within the batch was not in memory when `map` ran.
-                value = memory.get(cell, _MISSING) if remember else _MISSING
-                if value is not _MISSING:
-                    self.found += 1
-                else:
-                    if self.hook is not None:
-                        self.hook(cell, rows[index].number)
-                    try:
-                        value = self.convert(cell)
-                    except ValueProblem as exc:
-                        problem = Problem(
-                            rows[index].number, self.display_name, cell, exc.message, sheet
-                        )
-                        problems.setdefault(index, []).append(problem)
-                        value = None
-                    else:
-                        if remember and (type(cell) is str or type(cell) is datetime):
-                            memory[cell] = value
-                results[index] = value
-            if len(memory) > _MEMORY:
-                self._forget()
-            if remember and self.looked >= _MEMORY and self.found * 10 < self.looked:
-                self.remember = False
-                self._forget()
-        if self.copies:
-            results = [list(v) if type(v) is list else v for v in results]
-        return results
-
-
-class _DateColumn(_Column):
-    """A date column whose order its values decide: until they do, each new value is
-    looked at first, and one that reads both ways has the whole column surveyed."""
-
-    def __init__(
-        self,
-        column: Column,
-        settings: ValueSettings,
-        hashable: bool,
-        survey: Callable[[], None],
-    ) -> None:
-        super().__init__(column, settings, hashable)
-        self.column = column
-        self.settings = settings
-        self.evidence = date_order.Evidence()
-        self.survey = survey
-        self.hook = self._look
-        self.decision: date_order.Decision | None = None
-
-    def _look(self, cell: object, row: int) -> None:
-        if type(cell) is str and self.evidence.see(cell, row) is date_order.AMBIGUOUS:
-            self.survey()  # settles this column (and the other undecided ones)
-
-    def settle(self, evidence: date_order.Evidence, whole: bool = True) -> None:
-        """Decide from `evidence` (everything the column holds, unless not `whole`)."""
-        self.evidence = evidence
-        self.hook = None
-        decision = date_order.decide(self.display_name, evidence, self.settings.date_format)
-        if not whole and evidence.ambiguous:
-            decision = replace(decision, order=date_order.ASK)
-        self.decision = decision
-        self.convert = make_converter(
-            self.column, replace(self.settings, date_order=decision.order)
-        )
-        self._forget()
-
-    def told(self) -> str | None:
-        """What was decided, as a sentence (None: nothing worth saying)."""
-        if self.decision is None:
-            return date_order.decide(
-                self.display_name, self.evidence, self.settings.date_format
-            ).sentence
-        return self.decision.sentence
+    def column(self, name: str) -> list[object] | None:
+        return self.values[self.names.index(name)] if name in self.names else None
 
 
 @dataclass
@@ -282,23 +183,25 @@ class Validator:
         lists = multiple & set(chosen.values)
         self.date_order = settings.date_order or chosen.date_order
         dated = replace(settings, date_order=self.date_order)
-        columns: list[_Column] = []
+        columns: list[ColumnCheck] = []
         self.chosen_orders: list[str] = []
         for c in template:
             if c.internal_name not in fed:
                 continue
             hashable = c.internal_name not in lists
             if c.type is not ColumnType.DATE_TIME:
-                columns.append(_Column(c, settings, hashable))
+                columns.append(ColumnCheck(c, settings, hashable))
             elif self.date_order is not None or c.internal_name not in self.plan.sources:
-                columns.append(_Column(c, dated, hashable))
+                columns.append(ColumnCheck(c, dated, hashable))
                 if self.date_order is not None and c.internal_name in self.plan.sources:
                     told = date_order.chosen(c.display_name, self.date_order).sentence
                     self.chosen_orders.append(told or "")
             else:
-                columns.append(_DateColumn(c, settings, hashable, self._survey))
+                columns.append(DateColumnCheck(c, settings, hashable, self._survey))
         self.columns = tuple(columns)
         self.fed_names = tuple(c.name for c in self.columns)
+        self.key_at = self.fed_names.index(ROW_KEY) if ROW_KEY in self.fed_names else None
+        self.key_column = BUILT_INS[ROW_KEY].display_name
         self.first_row_of: dict[str, int] = {}
         self.duplicates = 0
         self.expected = expected_columns(template, settings)
@@ -307,12 +210,12 @@ class Validator:
         """How each date column's dates in digits were read, as sentences."""
         if self.date_order is not None:
             return list(self.chosen_orders)
-        told = (c.told() for c in self.columns if isinstance(c, _DateColumn))
+        told = (c.told() for c in self.columns if isinstance(c, DateColumnCheck))
         return [sentence for sentence in told if sentence]
 
     def _survey(self) -> None:
         """Look through every row of the undecided date columns once, and decide them."""
-        pending = [c for c in self.columns if isinstance(c, _DateColumn) and c.hook is not None]
+        pending = [c for c in self.columns if isinstance(c, DateColumnCheck) and c.hook is not None]
         found = {c.name: date_order.Evidence() for c in pending}
         looks = [(self.plan.sources[c.name], found[c.name].see) for c in pending]
         rows = self._all_rows()
@@ -367,69 +270,118 @@ class Validator:
         return self.check_rows([row])[0]
 
     def check_rows(self, rows: Sequence[SheetRow]) -> list[Record]:
-        """Rows as Records, converted column by column.
+        """Rows as Records, converted column by column (see `check_batch`)."""
+        batch = [(row.number, row.cells) for row in rows]
+        return self.records(self.check_batch(batch, clean=False), clean=False)
 
-        Going down a column lets a dictionary lookup (in C, through `map`) stand in for
-        the conversion of every value the column repeats: labels, terms, people, dates.
-        Only values not seen before go through the column's converter, one by one.
-        """
+    def check_batch(
+        self, batch: Sequence[RawRow], *, keep: bool = True, clean: bool = True
+    ) -> CheckedRows:
+        """A batch of rows (as `sheets.raw_batches` gives them) converted column by
+        column: only cells not seen before in their column go through its converter.
+        `keep`: the values are to be kept (records, editor rows), so lists are copied;
+        `clean`: the cells are as read (not SheetRow cells, which are clean already).
+        A repeated row key is a problem of the later row, naming the earlier one."""
         sheet = self.source.sheet
-        raws = self.read.many(rows)
-        problems: _Problems = {}
+        numbers = [number for number, _ in batch]
+        cells = [row for _, row in batch]
+        problems: dict[int, list[Problem]] = {}
+        given: list[list[object]] = []
         converted: list[list[object]] = []
+        column_of = self.read.column
         for column in self.columns:
-            given = list(map(methodcaller("get", column.name), raws))
-            converted.append(column.convert_all(given, rows, sheet, problems))
+            cells_given = column_of(column.name, numbers, cells)
+            given.append(cells_given)
+            converted.append(column.convert_all(cells_given, numbers, sheet, problems, keep, clean))
+        if self.key_at is not None:
+            self._mark_repeated_keys(converted[self.key_at], numbers, problems)
+        return CheckedRows(numbers, self.fed_names, converted, given, problems)
 
-        names, all_names = self.fed_names, self.names
+    def _mark_repeated_keys(
+        self, keys: list[object], numbers: list[int], problems: dict[int, list[Problem]]
+    ) -> None:
         first_row_of = self.first_row_of
+        if None not in keys and first_row_of.keys().isdisjoint(keys):
+            before = len(first_row_of)
+            first_row_of.update(zip(keys, numbers, strict=True))  # type: ignore[arg-type]
+            if len(first_row_of) - before == len(keys):
+                return  # no key seen before, none twice in the batch: the common case
+            for key in keys:  # undone, and done again row by row
+                first_row_of.pop(key, None)  # type: ignore[call-overload]
+        setdefault = first_row_of.setdefault
+        for index, (key, number) in enumerate(zip(keys, numbers, strict=True)):
+            if type(key) is str and setdefault(key, number) != number:
+                # The sentence mark_duplicate_keys writes.
+                message = f"The row key '{key}' is also used on row {first_row_of[key]}."
+                problem = Problem(number, self.key_column, key, message, self.source.sheet)
+                problems.setdefault(index, []).append(problem)
+                self.duplicates += 1
+
+    def records(self, checked: CheckedRows, clean: bool = True) -> list[Record]:
+        """The batch's rows as Records (`raw`: the cells cleaned, as `rows` gives them)."""
+        sheet = self.source.sheet
+        names, all_names = checked.names, self.names
+        problems = checked.problems
         records: list[Record] = []
-        by_row = zip(*converted, strict=True) if converted else repeat((), len(rows))
-        for index, (row, raw, row_values) in enumerate(zip(rows, raws, by_row, strict=True)):
+        width = len(checked.numbers)
+        by_row = zip(*checked.values, strict=True) if names else repeat((), width)
+        given = zip(*checked.given, strict=True) if names else repeat((), width)
+        for index, (number, row_values, row_given) in enumerate(
+            zip(checked.numbers, by_row, given, strict=True)
+        ):
             if None in row_values:
                 values = {n: v for n, v in zip(names, row_values, strict=True) if v is not None}
             else:
                 values = dict(zip(names, row_values, strict=True))
-            number = row.number
-            record = Record(number, values, problems.get(index, []), raw, sheet, all_names)
-            key = values.get(ROW_KEY)
-            if type(key) is str and first_row_of.setdefault(key, number) != number:
-                # Streaming keeps no earlier records: a stand-in carries the row
-                # number, so the message is the one mark_duplicate_keys writes.
-                earlier = Record(first_row_of[key], {ROW_KEY: key}, sheet=sheet)
-                self.duplicates += mark_duplicate_keys([earlier, record])
-            records.append(record)
+            cells = map(clean_value, row_given) if clean else row_given
+            raw: dict[str, object] = dict(zip(names, cells, strict=True))
+            records.append(Record(number, values, problems.get(index, []), raw, sheet, all_names))
         return records
 
     def run(
         self,
-        rows: Iterable[SheetRow],
+        rows: Iterable[SheetRow] | None = None,
         *,
         keep_records: bool = True,
         each: Callable[[Record], None] | None = None,
     ) -> ValidationResult:
+        """Check `rows` (None, or the source's own `rows`: the source read as it comes);
+        `each` is given every record; with neither it nor `keep_records`, no Record is
+        made of a row at all: only the problems are kept."""
+        source = self.source
+        batches: Iterable[Sequence[RawRow]]
+        whole = isinstance(source, SheetData | SheetStream)
+        clean = rows is None or (whole and rows is source.rows)  # type: ignore[attr-defined]
+        if clean:
+            batches = raw_batches(source, BATCH)  # type: ignore[arg-type]
+        else:
+            pairs = ((row.number, row.cells) for row in rows or ())
+            batches = iter(lambda: list(islice(pairs, BATCH)), [])
         records: list[Record] = []
         problems = list(self.sheet_problems)
         by_column: Counter[str] = Counter()
         count = invalid = 0
-        rows = iter(rows)
         watched = self.watched()
         empty: Counter[str] = Counter()
+        build = keep_records or each is not None
         with collector_paused():
-            while batch := list(islice(rows, BATCH)):
-                batch_records = self.check_rows(batch)
+            for batch in batches:
+                checked = self.check_batch(batch, keep=build, clean=clean)
                 for name in watched:
-                    empty[name] += sum(1 for r in batch_records if name not in r.values)
-                for record in batch_records:
-                    if record.problems:
-                        invalid += 1
-                        problems.extend(record.problems)
-                        by_column.update(p.column or "" for p in record.problems)
-                    if each is not None:
-                        each(record)
+                    empty[name] += checked.values[checked.names.index(name)].count(None)
+                found = checked.problems
+                invalid += len(found)
+                for index in sorted(found):
+                    problems.extend(found[index])
+                    by_column.update(p.column or "" for p in found[index])
                 count += len(batch)
-                if keep_records:
-                    records.extend(batch_records)
+                if build:
+                    batch_records = self.records(checked, clean)
+                    if each is not None:
+                        for record in batch_records:
+                            each(record)
+                    if keep_records:
+                        records.extend(batch_records)
         return ValidationResult(
             source=self.source,
             plan=self.plan,
@@ -457,4 +409,4 @@ def validate(
 ) -> ValidationResult:
     """Check every row of `sheet`; without a mapping, headers are matched automatically."""
     validator = Validator(sheet, template, settings, mapping)
-    return validator.run(sheet.rows, keep_records=keep_records, each=each)
+    return validator.run(keep_records=keep_records, each=each)

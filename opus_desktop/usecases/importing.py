@@ -13,14 +13,20 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from itertools import islice
 from pathlib import Path
 
 from opus_desktop.core.gcpause import collector_paused
 from opus_desktop.core.mapping import Mapping, Plan, auto_match
 from opus_desktop.core.records import Problem
 from opus_desktop.core.schema import Template
-from opus_desktop.core.sheets import SheetData, SheetInfo, open_sheet, read_sheet, sheet_names
+from opus_desktop.core.sheets import (
+    SheetData,
+    SheetInfo,
+    open_sheet,
+    raw_batches,
+    read_sheet,
+    sheet_names,
+)
 from opus_desktop.core.validation import BATCH, Validator
 from opus_desktop.core.values import ValueSettings
 from opus_desktop.jobs.state import RunState
@@ -110,17 +116,16 @@ def _load(request: ImportRequest, state: RunState) -> LoadedSheet:
         loaded.incomplete = True
         return loaded
     rows = loaded.rows
-    batches = iter(stream.rows)
     watched = validator.watched()
     empty: Counter[str] = Counter()
-    while batch := list(islice(batches, BATCH)):
+    for batch in raw_batches(stream, BATCH):
         if state.cancel_requested:
             loaded.cancelled = True
             break
-        records = validator.check_rows(batch)
+        checked = validator.check_batch(batch)
         for name in watched:
-            empty[name] += sum(1 for r in records if name not in r.values)
-        rows.extend(columns.rows_from_records(records, unfed, seq=len(rows)))
+            empty[name] += (checked.column(name) or []).count(None)
+        rows.extend(columns.rows_from_checked(checked, unfed, seq=len(rows)))
         state.add(stored=len(batch))
         state.set_status(f"{len(rows):,} rows read and checked")
     if not loaded.cancelled:

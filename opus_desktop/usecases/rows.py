@@ -20,6 +20,7 @@ from typing import Any, cast
 from opus_desktop.core import datetimes
 from opus_desktop.core.records import Problem, Record
 from opus_desktop.core.schema import ROW_KEY, Column, ColumnType, Template
+from opus_desktop.core.validation import CheckedRows
 from opus_desktop.core.values import (
     LIST_JOINER,
     Converter,
@@ -272,6 +273,42 @@ class ColumnSet:
                     problems[index] = message
             append(Row(values, problems, record.row, seq))
             seq += 1
+        return rows
+
+    def rows_from_checked(
+        self, checked: CheckedRows, unfed: Sequence[int] = (), seq: int = 0
+    ) -> list[Row]:
+        """`rows_from_records` for a batch checked column by column, without a Record
+        made of any row: the values are taken down the columns as they came."""
+        fed = dict(zip(checked.names, checked.values, strict=True))
+        width = len(checked.numbers)
+        nothing = [None] * width
+        columns = [fed.get(name, nothing) for name in self.names]
+        key_index = self.key_index
+        by_display = self._by_display
+        told = [(i, self.convert(i, None)[1]) for i in unfed if self.columns[i].required]
+        required = [(i, message) for i, message in told if message is not None]
+        problems = checked.problems
+        rows = [
+            Row(list(values), None, number, seq + index)
+            for index, (number, values) in enumerate(
+                zip(checked.numbers, zip(*columns, strict=True), strict=True)
+            )
+        ]
+        for index in problems.keys() if not required else range(width):
+            row = rows[index]
+            found: dict[int, str] = {}
+            for problem in problems.get(index, ()):
+                place = by_display.get(problem.column) if problem.column else None
+                if place is None:
+                    continue
+                if place == key_index and row.values[key_index] is not None:
+                    continue  # a repeated key: the KeyIndex marks it
+                row.values[place] = problem.value
+                found[place] = problem.message
+            for place, message in required:
+                found[place] = message
+            row.problems = found or None
         return rows
 
     def given_for(self, index: int, value: object, problem: str | None, new: ColumnSet) -> object:

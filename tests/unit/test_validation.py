@@ -242,12 +242,20 @@ def test_columns_with_unique_values_stop_remembering(
     info = SheetInfo(Path("u.xlsx"), "U", ["Row key", "Name", "Created", "Modified"], 1)
     validator = Validator(info, template, profile)
     validator.run(rows, keep_records=False)
-    memory = {c.name: (c.remember, len(c.memory)) for c in validator.columns}
-    assert memory["rowKey"] == (False, 0)  # unique: nothing kept
-    assert memory["leafName"] == (True, 1)
-    assert memory["timeCreated"] == (True, 24)
-    # Sorted dates repeat within a batch more than across batches: still worth keeping.
-    assert memory["timeModified"] == (True, 605)
+    memory = {c.name: len(c.memory) for c in validator.columns}
+    # Text in text columns and datetimes in date columns are taken a batch at a time:
+    # nothing is remembered of them.
+    assert memory["rowKey"] == memory["leafName"] == memory["timeModified"] == 0
+    assert memory["timeCreated"] == 24  # dates as text: each read once
+
+    # Cell by cell, a column of unique values stops remembering; repeated ones are kept.
+    mixed = [SheetRow(r.number, [r.number, 7, r.cells[2], r.cells[2]]) for r in rows]
+    validator = Validator(info, template, profile)
+    validator.run(mixed, keep_records=False)
+    kept = {c.name: (c.remember, len(c.memory)) for c in validator.columns}
+    assert kept["rowKey"] == (False, 0)  # unique numbers: nothing kept
+    assert kept["leafName"] == (True, 1)  # the number 7, as text
+    assert kept["timeCreated"][1] == 24
 
 
 def test_the_collector_is_paused_only_during_a_run(
