@@ -27,7 +27,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
             "opus-desktop due --profile Prod --before 2026-06-30T00:00:00+10:00 --out due.csv",
         ),
     )
-    due.add_argument("--profile", required=True, metavar="NAME", help="the connection profile")
+    due.add_argument(
+        "--profile",
+        required=True,
+        metavar="NAME",
+        help="the connection profile (profile list shows them)",
+    )
     due.add_argument(
         "--before",
         required=True,
@@ -79,7 +84,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--resume or --retry-failed is given",
     )
     new_run.add_argument(
-        "--profile", metavar="NAME", help="the connection profile (required for a new disposal)"
+        "--profile",
+        metavar="NAME",
+        help="the connection profile (required for a new disposal; profile list shows them)",
     )
     new_run.add_argument(
         "--input",

@@ -18,7 +18,12 @@ from opus_desktop.usecases.connection import AskPassword
 
 
 def add_input_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--profile", required=True, metavar="NAME", help="the connection profile")
+    parser.add_argument(
+        "--profile",
+        required=True,
+        metavar="NAME",
+        help="the connection profile (profile list shows them)",
+    )
     parser.add_argument(
         "--input",
         required=True,
