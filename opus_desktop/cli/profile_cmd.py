@@ -227,6 +227,8 @@ def run_add(args: argparse.Namespace) -> int:
     except ProfileRefused as exc:  # "...; the profile was not saved."
         raise ProfileError(f"{exc.message[:-1]} (--force saves it even so).") from None
     for sentence in said:
+        if sentence == profile.destroy_path_note():  # say which flag sets it
+            sentence = f"{sentence[:-1]} (--destroy-path PATH)."
         print(f"Warning: {sentence}", file=sys.stderr)
     print(
         f'Profile "{saved.name}" saved in {saved.folder}: {len(template)} columns, '

@@ -187,7 +187,7 @@ def test_a_legacy_profile_without_a_destroy_path_is_saved_and_told(
     assert err == (
         "Warning: No destroy path is set, so records cannot be marked destroyed with this "
         "legacy profile: copy the path of that call from the tenant's API page into the "
-        "profile.\n"
+        "profile (--destroy-path PATH).\n"
     )
     assert profiles.find_profile("P").destroy_path == ""
     assert main(["profile", "show", "P"]) == 0
