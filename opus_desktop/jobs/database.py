@@ -82,10 +82,11 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             PRIMARY KEY (profile, idx)
         ) WITHOUT ROWID""",
     ),
-    (  # 2: compact items (no rowid, no per-item time; payloads as value lists, see
-        # journal_types.encode_payload); runs know their payload fields and whether all
-        # their items are in yet (a run journalled in chunks)
+    (  # 2: compact items (no rowid, no per-item time; payloads deflated value lists,
+        # payloads.py); runs know their payload fields and dictionary, and whether
+        # all their items are in yet (a run journalled in chunks)
         "ALTER TABLE runs ADD COLUMN fields TEXT",
+        "ALTER TABLE runs ADD COLUMN zdict BLOB",
         "ALTER TABLE runs ADD COLUMN complete INTEGER NOT NULL DEFAULT 1",
         """CREATE TABLE items_compact (
             run TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,

@@ -23,7 +23,6 @@ other window in messages.
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import sqlite3
@@ -44,10 +43,9 @@ from opus_desktop.jobs.journal_types import (
     RunInfo,
     RunKind,
     RunStatus,
-    dumps,
-    item_rows,
     reasons,
 )
+from opus_desktop.jobs.payloads import Codec, dumps, item_rows
 
 _PAGE = 1000
 
@@ -116,13 +114,14 @@ class Journal(JournalBase):
         self._require_owned(run_id)
         with self._transaction("updated") as db:
             found = db.execute(
-                "SELECT complete, fields FROM runs WHERE id = ?", (run_id,)
+                "SELECT complete, fields, zdict FROM runs WHERE id = ?", (run_id,)
             ).fetchone()
             if found["complete"]:
                 raise ValueError(f"run {run_id} is complete: no items can be added")
             last = db.execute("SELECT max(seq) FROM items WHERE run = ?", (run_id,)).fetchone()
             try:
-                self._insert_items(db, run_id, items, skipped or {}, found["fields"], last[0])
+                codec = Codec.stored(found["fields"], found["zdict"])
+                self._insert_items(db, run_id, items, skipped or {}, codec, last[0])
             except sqlite3.IntegrityError as exc:
                 raise DuplicateRowKey(
                     "A row key appears twice in the run; each record needs its own row key."
@@ -202,7 +201,7 @@ class Journal(JournalBase):
                         int(complete),
                     ),
                 )
-                self._insert_items(db, run_id, items, skipped, None, 0)
+                self._insert_items(db, run_id, items, skipped, Codec(), 0)
             except BaseException:
                 lock.release(remove=True)
                 raise
@@ -216,17 +215,19 @@ class Journal(JournalBase):
         run_id: str,
         items: Iterable[tuple[int | None, str, Mapping[str, Any]]],
         skipped: Mapping[str, str],
-        fields_text: str | None,
+        codec: Codec,
         last: int | None,
     ) -> None:
-        fields: list[str] = json.loads(fields_text) if fields_text else []
-        before = len(fields)
+        before = (len(codec.fields), codec.zdict)
         db.executemany(
             "INSERT INTO items (run, seq, row, key, payload) VALUES (?, ?, ?, ?, ?)",
-            item_rows(run_id, items, fields, (last or 0) + 1),
+            item_rows(run_id, items, codec, (last or 0) + 1),
         )
-        if len(fields) != before:
-            db.execute("UPDATE runs SET fields = ? WHERE id = ?", (dumps(fields), run_id))
+        if (len(codec.fields), codec.zdict) != before:
+            db.execute(
+                "UPDATE runs SET fields = ?, zdict = ? WHERE id = ?",
+                (dumps(codec.fields), codec.zdict, run_id),
+            )
         if skipped:
             moved = db.executemany(
                 "UPDATE items SET state = 'skipped', message = ? WHERE run = ? AND key = ?",
@@ -332,8 +333,8 @@ class Journal(JournalBase):
             raise ValueError("claim at least one item")
         self._require_owned(run_id)
         with self._transaction("updated") as db:
-            fields = self._fields(db, run_id, complete=True)
-            if fields is None:
+            codec = self._codec(db, run_id, complete=True)
+            if codec is None:
                 return []  # still being read in: nothing of it may be sent yet
             rows = db.execute(
                 # Left to itself SQLite walks the primary key past every record done.
@@ -347,7 +348,7 @@ class Journal(JournalBase):
                 " WHERE run = ? AND seq = ?",
                 [(run_id, row["seq"]) for row in rows],
             )
-        return [Item.from_row(row, fields, claimed=True) for row in rows]
+        return [Item.from_row(row, codec, claimed=True) for row in rows]
 
     def finish(
         self,
@@ -402,7 +403,7 @@ class Journal(JournalBase):
     def _back_to_pending(self, run_id: str, state: ItemState) -> int:
         with self._transaction("read", write=False) as db:
             run_id = self._resolve(db, run_id)
-            if self._fields(db, run_id, complete=True) is None:
+            if self._codec(db, run_id, complete=True) is None:
                 raise JournalError(
                     f"Run {run_id} was interrupted while its sheet was being read into the "
                     "journal, before any of it was sent, so it cannot be resumed: send the "
@@ -435,14 +436,14 @@ class Journal(JournalBase):
         last = 0
         while wanted:
             with self._transaction("read", write=False) as db:
-                fields = self._fields(db, run_id) or []
+                codec = self._codec(db, run_id) or Codec()
                 rows = db.execute(
                     f"SELECT * FROM items WHERE run = ? AND seq > ? AND state IN ({marks})"
                     " ORDER BY seq LIMIT ?",
                     (run_id, last, *wanted, _PAGE),
                 ).fetchall()
             for row in rows:
-                yield Item.from_row(row, fields)
+                yield Item.from_row(row, codec)
             if len(rows) < _PAGE:
                 return
             last = rows[-1]["seq"]
@@ -517,15 +518,17 @@ class Journal(JournalBase):
         found = (Path(f"{self.path}{end}") for end in ("", "-wal"))
         return sum(path.stat().st_size for path in found if path.exists())
 
-    def _fields(
+    def _codec(
         self, db: sqlite3.Connection, run_id: str, *, complete: bool = False
-    ) -> list[str] | None:
-        """The run's payload field names; None for a run that is incomplete (if
+    ) -> Codec | None:
+        """How the run's payloads are stored; None for a run that is incomplete (if
         `complete` is asked for) or not there."""
-        row = db.execute("SELECT fields, complete FROM runs WHERE id = ?", (run_id,)).fetchone()
+        row = db.execute(
+            "SELECT fields, zdict, complete FROM runs WHERE id = ?", (run_id,)
+        ).fetchone()
         if row is None or (complete and not row["complete"]):
             return None
-        return cast(list[str], json.loads(row["fields"])) if row["fields"] else []
+        return Codec.stored(row["fields"], row["zdict"])
 
     def _counts(self, db: sqlite3.Connection, run_ids: list[str]) -> dict[str, Counts]:
         found: dict[str, dict[str, int]] = {run_id: {} for run_id in run_ids}

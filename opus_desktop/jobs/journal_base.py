@@ -19,8 +19,9 @@ from typing import Any, Self, cast
 from opus_desktop import paths
 from opus_desktop.jobs.database import Database
 from opus_desktop.jobs.errors import JournalError, RunInProgress, RunNotFound
-from opus_desktop.jobs.journal_types import Draft, RunStatus, dumps, utc_now
+from opus_desktop.jobs.journal_types import Draft, RunStatus, utc_now
 from opus_desktop.jobs.locks import FileLock
+from opus_desktop.jobs.payloads import dumps
 
 # Waiting this long for a run's lock lets a brief look by another window (checking
 # whether the run was interrupted) pass, without making a real conflict feel slow.

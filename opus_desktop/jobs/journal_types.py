@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, cast, get_args
 
-from opus_desktop.jobs.errors import DuplicateRowKey
+from opus_desktop.jobs.payloads import Codec
 
 RunKind = Literal["submit", "destroy"]
 RunStatus = Literal["running", "done", "cancelled", "interrupted", "stopped"]
@@ -115,12 +115,12 @@ class Item:
     message: str  # the service's last word on it
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row, fields: Sequence[str], claimed: bool = False) -> Item:
-        """The record in an `items` table row, its run's payload `fields` given;
+    def from_row(cls, row: sqlite3.Row, codec: Codec, claimed: bool = False) -> Item:
+        """The record in an `items` table row, its run's payloads read by `codec`;
         `claimed`: as claim() has just taken it."""
         state: ItemState = "in_flight" if claimed else row["state"]
         attempts = row["attempts"] + 1 if claimed else row["attempts"]
-        payload = decode_payload(row["payload"], fields)
+        payload = codec.decode(row["payload"])
         return cls(row["seq"], row["row"], row["key"], payload, state, attempts, row["message"])
 
 
@@ -148,41 +148,6 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def dumps(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-
-
-def encode_payload(payload: Mapping[str, Any], fields: list[str], known: dict[str, int]) -> str:
-    """A payload as a JSON list: a bit mask of the run's `fields` it has, then their values
-    in field order. Each field name is kept once a run (runs.fields), not once a record.
-    A field not seen before is added to `fields` (and `known`, name -> position)."""
-    mask = 0
-    for name in payload:
-        position = known.get(name)
-        if position is None:
-            position = known[name] = len(fields)
-            fields.append(name)
-        mask |= 1 << position
-    if list(payload) == fields[: len(payload)] and mask == (1 << len(payload)) - 1:
-        values = list(payload.values())  # the usual case: the fields in order, a prefix
-    else:
-        values = [payload[name] for name in fields if name in payload]
-    return dumps([mask, *values])
-
-
-def decode_payload(text: str | None, fields: Sequence[str]) -> dict[str, Any]:
-    """The payload encode_payload wrote (or a JSON object, as older journals and runs
-    without fields keep it); an empty one once pruned."""
-    if text is None:
-        return {}
-    value = json.loads(text)
-    if isinstance(value, dict):
-        return value
-    mask, *values = value
-    names = (name for bit, name in enumerate(fields) if mask >> bit & 1)
-    return dict(zip(names, values, strict=True))
-
-
 def loads_dict(text: str | None) -> dict[str, Any] | None:
     return None if text is None else cast(dict[str, Any], json.loads(text))
 
@@ -197,27 +162,3 @@ def reasons(skipped: Mapping[str, str] | Iterable[str] | None) -> Mapping[str, s
     if isinstance(skipped, Mapping):
         return skipped
     return dict.fromkeys(skipped, "")
-
-
-def item_rows(
-    run_id: str,
-    items: Iterable[tuple[int | None, str, Mapping[str, Any]]],
-    fields: list[str],
-    first: int = 1,
-) -> Iterator[tuple[str, int, int | None, str, str]]:
-    """The items as table rows from sequence number `first`, refusing a missing or
-    repeated row key before SQLite does; payloads encoded against `fields` (which grows
-    with names not seen before)."""
-    seen: dict[str, str] = {}
-    known = {name: position for position, name in enumerate(fields)}
-    for seq, (row, key, payload) in enumerate(items, first):
-        where = f"row {row}" if row is not None else f"record {seq}"
-        if not isinstance(key, str) or not key.strip():
-            raise ValueError(f"{where} has no row key")
-        if key in seen:
-            raise DuplicateRowKey(
-                f"The row key {key!r} appears twice, in {seen[key]} and in {where}. "
-                "Each record needs its own row key."
-            )
-        seen[key] = where
-        yield run_id, seq, row, key, encode_payload(payload, fields, known)

@@ -8,6 +8,7 @@ import platform
 import re
 import sqlite3
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -215,12 +216,14 @@ def test_payloads_and_settings_are_stored_as_compact_unescaped_json(
     with raw(path) as db:
         payload = db.execute("SELECT payload FROM items WHERE run = ?", (run_id,)).fetchone()
         run = db.execute("SELECT mapping, options FROM runs WHERE id = ?", (run_id,)).fetchone()
-        fields = db.execute("SELECT fields FROM runs WHERE id = ?", (run_id,)).fetchone()
+        fields = db.execute("SELECT fields, zdict FROM runs WHERE id = ?", (run_id,)).fetchone()
         draft = db.execute("SELECT data FROM draft_rows WHERE profile = 'demo'").fetchone()
         meta = db.execute("SELECT meta FROM drafts WHERE profile = 'demo'").fetchone()
-    # The field names once a run, each payload a presence mask and its values.
-    assert fields == ('["leafName","tags"]',)
-    assert payload == ('[3,"Café",[1,2]]',)
+    # The field names once a run, each payload a presence mask and its values, deflated
+    # against the run's first payloads (here the only one).
+    assert fields == ('["leafName","tags"]', '[3,"Café",[1,2]]'.encode())
+    unpack = zlib.decompressobj(-12, fields[1])
+    assert (unpack.decompress(payload[0]) + unpack.flush()).decode() == '[3,"Café",[1,2]]'
     assert run == ('{"Name":"leafName"}', '{"mode":"é"}')
     assert draft == ('{"b":"ü","c":[1]}',)
     assert meta == ('{"sheet":"Blatt ä"}',)
