@@ -19,7 +19,7 @@ from typing import Protocol, cast
 
 from PySide6 import __version__ as pyside_version
 from PySide6.QtCore import QCoreApplication, QSize, Qt, QUrl, Slot, qVersion
-from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -52,6 +52,9 @@ log = logging.getLogger(__name__)
 
 DEFAULT_SIZE = QSize(1280, 800)
 PANEL_WIDTH = 290
+# Narrower than this, the connection panel folds away so the grid keeps its columns; the
+# status bar still names the profile and sign-in, and Connection > Show the panel brings it.
+FOLD_PANEL_WIDTH = 1200
 JOIN_TIMEOUT_MS = 30_000
 
 
@@ -126,6 +129,8 @@ class MainWindow(QMainWindow):
         self.status_label.setContentsMargins(0, 0, 6, 0)
         self.statusBar().addPermanentWidget(self.status_label)
         self._sign_in = ""
+        self._narrow: bool | None = None
+        self._panel_folded = False  # hidden by a narrow window, not by the user
 
         self._build_menus()
         self._restore()
@@ -189,6 +194,8 @@ class MainWindow(QMainWindow):
         connection.addSeparator()
         self.panel_action = self.dock.toggleViewAction()
         self.panel_action.setText(tr("Show the connection &panel"))
+        self.panel_action.setShortcut(QKeySequence("F9"))
+        self.panel_action.triggered.connect(self._panel_chosen)
         connection.addAction(self.panel_action)
 
         help_menu = bar.addMenu(tr("&Help"))
@@ -330,9 +337,37 @@ class MainWindow(QMainWindow):
         if last:
             self.panel.select_profile(last)
 
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fold_panel()
+
+    def _panel_chosen(self, _: bool = False) -> None:
+        self._panel_folded = False  # the user showed or hid it: that stands
+
+    def _fold_panel(self) -> None:
+        """Fold the docked panel away when the window becomes narrow, bring it back when
+        it is wide again; in between, the user's own showing or hiding stands."""
+        narrow = self.width() < FOLD_PANEL_WIDTH
+        if narrow == self._narrow:
+            return
+        self._narrow = narrow
+        if narrow and not self.dock.isHidden() and not self.dock.isFloating():
+            self._panel_folded = True
+            self.dock.hide()
+            self.statusBar().showMessage(
+                tr("The connection panel is folded away at this width: F9 shows it."), 8000
+            )
+        elif not narrow and self._panel_folded:
+            self._panel_folded = False
+            self.dock.show()
+
     def save_settings(self) -> None:
         self.settings.set(WINDOW_GEOMETRY, self.saveGeometry())
+        if self._panel_folded:  # kept as shown: folding is the width's, not a choice
+            self.dock.show()
         self.settings.set(WINDOW_STATE, self.saveState())
+        if self._panel_folded:
+            self.dock.hide()
         self.settings.set(CURRENT_TAB, self.tabs.currentIndex())
         self.settings.sync()
 

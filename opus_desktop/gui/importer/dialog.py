@@ -55,6 +55,7 @@ from opus_desktop.core.mapping import Mapping, auto_match
 from opus_desktop.core.schema import ColumnType
 from opus_desktop.core.sheet_kinds import SHEET_PATTERNS
 from opus_desktop.errors import AppError
+from opus_desktop.gui.fit import fit_to_screen
 from opus_desktop.gui.importer.combo import ComboDelegate, enter_edits
 from opus_desktop.gui.importer.date_order import DateOrderBox, decisions
 from opus_desktop.gui.importer.mapping_model import CHOICES, MappingModel, ValueMapModel
@@ -99,7 +100,7 @@ class ImportDialog(QDialog):
         super().__init__(parent)
         self.setObjectName("import-dialog")
         self.setWindowTitle(tr("Import a sheet"))
-        self.resize(1120, 800)
+        fit_to_screen(self, 1120, 800)
         self.runner = runner
         self.profile = profile
         self.columns = columns
