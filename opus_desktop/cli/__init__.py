@@ -50,9 +50,12 @@ __all__ = [
 ]
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from opus_desktop.cli import commands
+# Arguments that open the window. Given only these, the commands' parsers are not built:
+# they import most of the app (a third of a second) before the window could show.
+WINDOW_OPTIONS = frozenset({"--sandbox", "--smoke-test"})
 
+
+def build_parser(with_commands: bool = True) -> argparse.ArgumentParser:
     parser = Parser(
         prog="opus-desktop",
         description="Opus Desktop: records into AvePoint Opus. Without a COMMAND it opens the "
@@ -67,6 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--smoke-test", action="store_true", help="open the main window and quit (packaging check)"
     )
+    if not with_commands:
+        return parser
+    from opus_desktop.cli import commands
+
     sub: argparse._SubParsersAction[argparse.ArgumentParser] = parser.add_subparsers(
         dest="command", metavar="COMMAND", parser_class=Parser
     )
@@ -89,10 +96,11 @@ def main(argv: list[str]) -> int:
 
 def _run(argv: list[str]) -> int:
     try:
-        parser = build_parser()  # reads the settings, for the defaults it shows
+        # The commands' parsers read the settings, for the defaults they show.
+        parser = build_parser(with_commands=not set(argv) <= WINDOW_OPTIONS)
         args = parser.parse_args(argv)
         func: Callable[[argparse.Namespace], int] | None = getattr(args, "func", None)
-        if args.command is None:
+        if getattr(args, "command", None) is None:
             return _gui(args)
         if func is None:
             parser.parse_args([args.command, "--help"])

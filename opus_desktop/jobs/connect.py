@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 
 from opus_desktop import settings as app_settings
 from opus_desktop.errors import AppError
-from opus_desktop.opus.certificate import WARN_DAYS, CertificateInfo, Credential, load_certificate
+from opus_desktop.opus.credentials import WARN_DAYS, CertificateInfo, Credential
 from opus_desktop.opus.errors import CertificateError, Failure, WrongPassword
 from opus_desktop.profiles import Profile, ProfileError, password_opened, password_refused
 
@@ -82,6 +82,8 @@ def _deaf(kind: Failure, status: int | None, delay: float) -> None:
 def open_certificate(profile: Profile, password: str | None) -> Credential:
     """The profile's certificate and key, refused (CertificateError) unless valid now. A
     typed password that opens it is remembered; a kept one that does not is forgotten."""
+    from opus_desktop.opus.certificate import load_certificate  # cryptography: when used
+
     try:
         credential = load_certificate(
             pfx=Path(profile.cert_pfx) if profile.cert_pfx else None,
@@ -111,6 +113,8 @@ def password_needed(profile: Profile) -> bool:
     A .pfx is normally protected, an exported PEM key sometimes; the answer comes from
     trying, so an unprotected file never makes anyone type a password.
     """
+    from opus_desktop.opus.certificate import load_certificate
+
     try:
         load_certificate(
             pfx=Path(profile.cert_pfx) if profile.cert_pfx else None,

@@ -2,15 +2,15 @@
 
 Opus signs nothing itself: the app proves who it is by signing a short JWT with the private
 key of the certificate registered for its client id (see auth.py). This module turns the
-user's files into a `Credential` and every way they can be wrong into one sentence.
+user's files into a `Credential` and every way they can be wrong into one sentence. What a
+certificate is once read (CertificateInfo, Credential) lives in credentials.py, which
+does not load cryptography: the window shows them and starts without it.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cryptography import x509
@@ -21,82 +21,11 @@ from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
+from opus_desktop.opus.credentials import WARN_DAYS as WARN_DAYS
+from opus_desktop.opus.credentials import CertificateInfo as CertificateInfo
+from opus_desktop.opus.credentials import Credential as Credential
+from opus_desktop.opus.credentials import PasswordNeeded as PasswordNeeded
 from opus_desktop.opus.errors import CertificateError, WrongPassword
-
-WARN_DAYS = 30
-
-
-class PasswordNeeded(CertificateError):
-    """The .pfx or the PEM key is protected by a password, and none was given."""
-
-
-@dataclass(frozen=True)
-class CertificateInfo:
-    """What the GUI shows about a certificate: who, until when, which one."""
-
-    path: Path
-    subject: str
-    issuer: str
-    not_before: datetime
-    not_after: datetime
-    thumbprint: str  # SHA-1 of the DER certificate, hex, upper case
-    x5t: str  # the same SHA-1, base64url without padding
-    certificate: x509.Certificate = field(repr=False, compare=False)
-
-    def remaining(self, now: datetime | None = None) -> timedelta:
-        return self.not_after - (now or datetime.now(UTC))
-
-    @property
-    def days_left(self) -> int:
-        """Whole days until expiry; negative once it has expired."""
-        return self.remaining().days
-
-    @property
-    def expired(self) -> bool:
-        return self.remaining() <= timedelta(0)
-
-    @property
-    def expires_soon(self) -> bool:
-        """Less than 30 days left (an expired certificate counts too)."""
-        return self.remaining() < timedelta(days=WARN_DAYS)
-
-    def validity_problem(self, now: datetime | None = None) -> str | None:
-        """Why the certificate is not valid at `now`, in a sentence without its full stop;
-        None when it is valid."""
-        moment = now or datetime.now(UTC)
-        if moment >= self.not_after:
-            return (
-                f"The certificate {self.subject} in {self.path.name} expired on "
-                f"{_day(self.not_after)}"
-            )
-        if moment < self.not_before:
-            return (
-                f"The certificate {self.subject} in {self.path.name} is not valid before "
-                f"{_day(self.not_before)}"
-            )
-        return None
-
-    def check_usable(self, now: datetime | None = None) -> None:
-        """Raise CertificateError if the certificate is not valid at `now`."""
-        moment = now or datetime.now(UTC)
-        problem = self.validity_problem(moment)
-        if problem is None:
-            return
-        if moment >= self.not_after:
-            advice = (
-                "Create a new one, register it for the app in AvePoint Online Services > "
-                "App registrations, and choose it in the profile."
-            )
-        else:
-            advice = "If that date is already past, this computer's clock is wrong."
-        raise CertificateError(f"{problem}. {advice}")
-
-
-@dataclass(frozen=True)
-class Credential(CertificateInfo):
-    """A certificate together with its private key, ready to sign client assertions."""
-
-    private_key: rsa.RSAPrivateKey = field(repr=False, compare=False)
 
 
 def load_certificate(
@@ -343,7 +272,3 @@ def _readable_name(name: x509.Name) -> str:
     if common and org:
         return f"{common} ({org})"
     return common or org or name.rfc4514_string() or "(no name)"
-
-
-def _day(moment: datetime) -> str:
-    return moment.strftime("%d %B %Y")

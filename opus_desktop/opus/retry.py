@@ -19,21 +19,18 @@ from __future__ import annotations
 
 import logging
 import random
-import socket
-import ssl
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 
 from opus_desktop.opus.errors import Failure, ServiceUnavailable
 from opus_desktop.opus.replies import DEADLINE
 
-# httpx is imported where an exception of its own is looked at, which only happens once a
-# call was made: jobs/ imports RetryPolicy, and the window starts without the HTTP stack.
+# httpx (and ssl, socket) are imported where an exception is looked at, which only happens
+# once a call was made: jobs/ imports RetryPolicy, and the window starts without them.
 if TYPE_CHECKING:
     import httpx
 
@@ -231,6 +228,8 @@ def asked_wait(response: httpx.Response, clock: Callable[[], float] = time.time)
     try:
         seconds = float(value)
     except ValueError:
+        from email.utils import parsedate_to_datetime  # an HTTP date: rare
+
         try:
             moment = parsedate_to_datetime(value)
         except (TypeError, ValueError, IndexError):
@@ -268,6 +267,9 @@ def exponential(
 
 def transport_failure(exc: httpx.TransportError) -> Failure:
     """What a failure to get any reply is: the one place the client tells them apart."""
+    import socket
+    import ssl
+
     import httpx
 
     if isinstance(exc, httpx.UnsupportedProtocol | httpx.LocalProtocolError):

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from opus_desktop.jobs.connect import certificate_warning, password_needed
-from opus_desktop.opus.certificate import Credential, PasswordNeeded, load_certificate
+from opus_desktop.opus.credentials import Credential, PasswordNeeded
 from opus_desktop.opus.errors import CertificateError, WrongPassword
 from opus_desktop.profiles import Profile, ProfileError, save_profile
 from opus_desktop.usecases.connection import AskPassword
@@ -122,6 +122,8 @@ def add_profile(
 
 
 def _load(profile: Profile, password: str | None) -> Credential:
+    from opus_desktop.opus.certificate import load_certificate  # cryptography: when used
+
     pfx = Path(profile.cert_pfx) if profile.cert_pfx else None
     return load_certificate(
         pfx=pfx,

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from opus_desktop.opus.certificate import Credential
+from opus_desktop.opus.credentials import Credential
 from opus_desktop.profiles import Profile
 from opus_desktop.usecases.connection import remembered_password
 from opus_desktop.usecases.profile_checks import CertificateCheck, check_certificate
