@@ -7,7 +7,6 @@ import errno
 
 from opus_desktop.cli.exits import EXIT_USAGE, fail
 from opus_desktop.cli.parsing import examples
-from opus_desktop.files import os_error_sentence
 from opus_desktop.sandbox.command import add_arguments, config_from, describe
 from opus_desktop.sandbox_profiles import LEGACY_PROFILE, demo_sheet_path, save_sandbox_profiles
 
@@ -33,15 +32,13 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         sandbox = Sandbox(config_from(args))
-    except OSError as exc:
-        if exc.errno == errno.EADDRINUSE:
+    except (ValueError, OSError) as exc:
+        if isinstance(exc, OSError) and exc.errno == errno.EADDRINUSE:
             return fail(
                 f"the sandbox cannot start: port {args.port} is in use (another sandbox "
                 "still running?); choose another --port, or leave --port out for a free one.",
                 EXIT_USAGE,
             )
-        return fail(f"the sandbox cannot start: {os_error_sentence(exc)}", EXIT_USAGE)
-    except ValueError as exc:
         reason = str(exc).rstrip(".")
         return fail(f"the sandbox cannot start: {reason[:1].lower()}{reason[1:]}.", EXIT_USAGE)
     profile = save_sandbox_profiles(sandbox)

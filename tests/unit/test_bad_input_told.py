@@ -375,9 +375,9 @@ def test_a_sandbox_in_a_read_only_folder_says_so(
     (folder / "sandbox.sqlite3").mkdir(parents=True)  # SQLite cannot open it, even as root
     with monkeypatch.context() as patch:
         patch.setattr(tenant.os, "access", lambda path, mode: False)
-        code, out, _ = cli(capsys, "sandbox", "--port", "0")
-    assert code == 2
-    assert out.strip() == (
+        code, out, err = cli(capsys, "sandbox", "--port", "0")
+    assert (code, out) == (2, "")
+    assert err.strip() == (
         f"opus-desktop: the sandbox cannot start: its tenant cannot be kept in {folder}: the "
         "folder is read-only (set OPUS_DESKTOP_HOME to a folder you can write to)."
     )
