@@ -4,14 +4,17 @@ RUN is the 8-character id printed when a run started, a unique start of it, or `
 `resume` sends what is pending and, again, what was in flight when the run stopped (the
 same row key and payload, so that is safe); stored records are never sent again.
 `retry-failed` sends the records that failed again, after they were fixed in Opus or the
-cause went away.
+cause went away. `prune` drops the stored payloads of finished runs to make the journal
+smaller; their outcomes stay.
 """
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from pathlib import Path
 
+from opus_desktop.cli.argtypes import int_between
 from opus_desktop.cli.exits import EXIT_OK
 from opus_desktop.cli.inputs import terminal_prompt
 from opus_desktop.cli.submit_cmd import (
@@ -25,20 +28,41 @@ from opus_desktop.jobs.journal_types import RunInfo
 from opus_desktop.jobs.state import RunState
 from opus_desktop.jobs.submit import SubmitSummary
 from opus_desktop.usecases.connection import Access
-from opus_desktop.usecases.runs import check_report_path, list_runs, run_info, show_run
+from opus_desktop.usecases.runs import (
+    check_report_path,
+    list_runs,
+    prune_runs,
+    run_info,
+    show_run,
+)
 from opus_desktop.usecases.submitting import Announce, Continue, RunStart, continue_run
 
 SHOWN = 10
 LISTED = 20
+PRUNE_DAYS = 30
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser("runs", help="list, show, resume or retry submit runs")
+    parser = sub.add_parser(
+        "runs",
+        help="list, show, resume or retry submit runs",
+        description="The runs in the journal: list them, show one with its failures, resume "
+        "one that stopped, send a run's failed records again, or prune finished runs.",
+    )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
 
-    actions.add_parser("list", help=f"the newest {LISTED} runs").set_defaults(func=run_list)
+    actions.add_parser(
+        "list",
+        help=f"the newest {LISTED} runs",
+        description=f"The newest {LISTED} runs, newest first: their counts, status and input.",
+    ).set_defaults(func=run_list)
 
-    show = actions.add_parser("show", help="one run's counts, state and failures")
+    show = actions.add_parser(
+        "show",
+        help="one run's counts, state and failures",
+        description="One run's counts, status, settings and first failed rows; --report "
+        "writes every row's outcome.",
+    )
     show.add_argument("run", metavar="RUN", help="a run id, or 'last'")
     show.add_argument(
         "--report",
@@ -48,17 +72,45 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     show.set_defaults(func=run_show)
 
-    resume = actions.add_parser("resume", help="continue a run that stopped or was interrupted")
+    resume = actions.add_parser(
+        "resume",
+        help="continue a run that stopped or was interrupted",
+        description="Send what a run has not sent yet, and again what was in flight when it "
+        "stopped (the same row key and payload: safe); stored records are never sent again.",
+    )
     resume.add_argument("run", metavar="RUN", help="a run id, or 'last'")
     add_outage_argument(resume)
     add_parallel_argument(resume)
     resume.set_defaults(func=run_resume, failed=False)
 
-    retry = actions.add_parser("retry-failed", help="send a run's failed records again")
+    retry = actions.add_parser(
+        "retry-failed",
+        help="send a run's failed records again",
+        description="Send a run's failed records again, as they were journalled, once they "
+        "were fixed in Opus or the cause went away.",
+    )
     retry.add_argument("run", metavar="RUN", help="a run id, or 'last'")
     add_outage_argument(retry)
     add_parallel_argument(retry)
     retry.set_defaults(func=run_resume, failed=True)
+
+    prune = actions.add_parser(
+        "prune",
+        help="drop finished runs' stored payloads, keeping their outcomes and reports",
+        description="Make the journal smaller: for each submit run that has nothing left to "
+        "send and ended long enough ago, drop the payloads of its stored records (what was "
+        "sent). Every record's row, key, state and message stays, so its report can still be "
+        "written; failed and skipped records keep their payloads, to fix and send again. "
+        "Runs interrupted while their sheet was read in (nothing of them sent) go whole.",
+    )
+    prune.add_argument(
+        "--older-than",
+        type=int_between(0, 36500),
+        default=PRUNE_DAYS,
+        metavar="DAYS",
+        help=f"only runs that ended at least this many days ago (default {PRUNE_DAYS})",
+    )
+    prune.set_defaults(func=run_prune)
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -138,6 +190,52 @@ def run_resume(args: argparse.Namespace) -> int:
         return continue_run(request, state, told)
 
     return finish(drive(send, None), None)
+
+
+def run_prune(args: argparse.Namespace) -> int:
+    done = prune_runs(args.older_than)
+    days = f"{args.older_than} day{'s' * (args.older_than != 1)}"
+    if done.pruned:
+        print(
+            f"Dropped the stored payloads of {done.records:,} stored record"
+            f"{'s' * (done.records != 1)} in {_runs(done.pruned)}: {', '.join(done.pruned)}."
+        )
+        print(
+            "Kept: every record's row, key, state and message (their reports can still be "
+            "written), and the payloads of failed and skipped records (to fix and send again)."
+        )
+    if done.dropped:
+        print(
+            f"Dropped {_runs(done.dropped)} interrupted while the sheet was read in, of which "
+            f"nothing was sent: {', '.join(done.dropped)}."
+        )
+    reasons: dict[str, list[str]] = {}
+    for run_id, why in done.kept.items():
+        reasons.setdefault(why, []).append(run_id)
+    said = {
+        "newer": f"ended less than {days} ago",
+        "not finished": "not finished (resume them first)",
+        "being sent": "being sent right now",
+        "being read in": "being read in right now",
+        "a disposal run": "disposal runs (their payloads are the audit's)",
+        "nothing to drop": "no stored record's payload left to drop",
+    }
+    for why, ids in reasons.items():
+        listed = ", ".join(ids[:10]) + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
+        print(f"Kept as they are, {said.get(why, why)}: {_runs(ids)} ({listed}).")
+    if not done.pruned and not done.dropped:
+        print(f"Nothing to prune: no finished submit run ended {days} ago or more.")
+    else:
+        print(f"The journal: {_mb(done.size_before)} before, {_mb(done.size_after)} now.")
+    return EXIT_OK
+
+
+def _runs(ids: Sequence[str]) -> str:
+    return f"{len(ids):,} run{'s' * (len(ids) != 1)}"
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1e6:,.1f} MB" if size >= 1e6 else f"{size / 1e3:,.0f} KB"
 
 
 def _when(info: RunInfo) -> str:

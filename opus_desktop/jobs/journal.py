@@ -487,12 +487,16 @@ class Journal(JournalBase):
                         db.execute("DELETE FROM runs WHERE id = ?", (run_id,))
                         dropped.append(run_id)
                         continue
-                    records += db.execute(
+                    gone = db.execute(
                         "UPDATE items SET payload = NULL WHERE run = ? AND state = 'ok'"
                         " AND payload IS NOT NULL",
                         (run_id,),
                     ).rowcount
+                if gone:
+                    records += gone
                     pruned.append(run_id)
+                else:
+                    kept[run_id] = "nothing to drop"
             finally:
                 lock.release(remove=True)
         if records or dropped:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from opus_desktop import paths
 from opus_desktop.core.reports import ReportError
 from opus_desktop.jobs.journal import Journal
-from opus_desktop.jobs.journal_types import Item, RunInfo
+from opus_desktop.jobs.journal_types import Item, Pruned, RunInfo
 from opus_desktop.jobs.report import ReportSummary, file_sha256, write_run_report
 
 
@@ -115,3 +116,10 @@ def check_report_path(path: Path | None) -> None:
         raise ReportError(f"{path.name}: a report must be an .xlsx or a .csv file.")
     if not path.resolve().parent.is_dir():
         raise ReportError(f"Cannot write {path}: the folder {path.parent} does not exist.")
+
+
+def prune_runs(days: int, journal_path: Path | None = None) -> Pruned:
+    """`runs prune`: drop the stored payloads of the submit runs finished `days` ago or
+    more (Journal.prune says what stays)."""
+    with Journal(journal_path) as journal:
+        return journal.prune(timedelta(days=days))
