@@ -12,9 +12,22 @@ One run per sheet and profile at a time: a new or resumed run of an input file (
 its SHA-256) holds a SheetLock (jobs/locks.py) while it sends, and a second one with the
 same profile is refused (SheetInUse, naming the run that sends) unless `allow_parallel`.
 The lock is the operating system's, held by the sending process: a run that crashed
-blocks nothing. A new run is
-journalled by `jobs.submit.create_submit_run` and sent by `SubmitRun`; a resumed one is
-taken by `jobs.submit.take_run`. The run's own RunState is the only channel back.
+blocks nothing.
+
+Submit runs open the journal with `sync_each_commit=False` (WAL, synchronous=NORMAL: no
+fsync per claim and per outcome). A killed or crashed app loses no commit; a power cut or
+an OS crash may lose the last ones, never one in the middle (the WAL is replayed up to
+its first torn frame). What that can do: records claimed or stored just before read as
+pending or in flight again, and are sent again on resume (or, if even the run's last
+chunk was lost, the run reads as never complete and the sheet is sent as a new run). A
+record sent again carries the same row key and the payload journalled for it, and Opus
+keys records by row key: Overwrite writes the same values again, Skip leaves the stored
+one and answers it stored. So nothing is duplicated; at worst a record is sent twice.
+Disposal runs keep a sync per commit: a destroy journalled as done must stay so.
+
+A new run is journalled by `jobs.submit_runs.journal_submit_run` and sent by `SubmitRun`;
+a resumed one is taken by `jobs.submit.take_run`. The run's own RunState is the only
+channel back.
 """
 
 from __future__ import annotations
@@ -176,7 +189,7 @@ def start_run(
     origin = request.origin
     sheet = _hash_or_none(origin.input_path) if origin.input_path is not None else None
     with (
-        Journal(request.journal_path) as journal,
+        Journal(request.journal_path, sync_each_commit=False) as journal,
         _sheet_held(
             journal, profile.name, sheet, origin.input_path, request.options.allow_parallel
         ) as lock,
@@ -296,7 +309,7 @@ def _sheet_of(info: RunInfo) -> str | None:
 def continue_run(request: Continue, state: RunState, announce: Announce = _ignore) -> SubmitSummary:
     """`runs resume` or `runs retry-failed`: stored records are never sent again."""
     state.set_status("Opening the run")
-    with Journal(request.journal_path) as journal:
+    with Journal(request.journal_path, sync_each_commit=False) as journal:
         run = journal.run(request.run_id)
         profile = find_profile(run.profile)
         held = _sheet_held(
