@@ -76,10 +76,8 @@ def _note(text: str) -> QLabel:
     font = label.font()
     font.setPointSizeF(font.pointSizeF() * 0.92)
     label.setFont(font)
-    palette = label.palette()
-    quiet = palette.color(QPalette.ColorRole.PlaceholderText)
-    palette.setColor(QPalette.ColorRole.WindowText, quiet)
-    label.setPalette(palette)
+    # A role, not a colour taken now: the note follows a switch to the dark palette.
+    label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
     return label
 
 
