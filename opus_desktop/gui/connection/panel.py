@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import datetime, timedelta
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
@@ -84,6 +85,7 @@ class ConnectionPanel(QWidget):
         self._finding: Task | None = None  # looking up the stored password
         self.outcome: ConnectionOutcome | None = None
         self._token_until: float | None = None  # time.monotonic() when the token expires
+        self._expires_at = ""  # the same, on this computer's clock (HH:MM), for the line
         self.dialog: QDialog | None = None
         self.sign_in_short = ""
 
@@ -455,6 +457,7 @@ class ConnectionPanel(QWidget):
 
     def _count_down(self, left: float) -> None:
         self._token_until = time.monotonic() + left
+        self._expires_at = (datetime.now().astimezone() + timedelta(seconds=left)).strftime("%H:%M")
         self._countdown.start()
         self._tick()
 
@@ -476,7 +479,9 @@ class ConnectionPanel(QWidget):
         text = format_left(left)
         self._show_sign_in(
             "ok",
-            tr("Signed in; the token is valid for another {left}.").format(left=text),
+            tr("Signed in; the token is valid for another {left}, until {clock}.").format(
+                left=text, clock=self._expires_at
+            ),
             tr("signed in, token {left}").format(left=text),
         )
 
