@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from itertools import repeat
-from operator import add, attrgetter, itemgetter
+from operator import add, attrgetter, itemgetter, methodcaller
 
 from opus_desktop.core import date_order, datetimes
 from opus_desktop.core.records import Problem
@@ -34,18 +34,21 @@ _EXACT_INTEGERS = 2**53
 _HALF_SECOND = timedelta(microseconds=500_000)
 _TO_SECONDS = itemgetter(slice(0, 19))
 _ZONE = attrgetter("tzinfo")
+_WHOLE_SECOND = methodcaller("replace", microsecond=0)
 _MIDNIGHT = "{} 00:00:00".format
 _WHOLE_KINDS = frozenset({str, datetime, date, float, int})  # what `Whole`s take
 # Kinds of cell whose conversion depends on the value alone and that compare equal only
 # to cells that convert the same (1 and 1.0 do; True == 1, so bool is left out).
 _REMEMBERED = frozenset({str, datetime, date, time, float, int})
 Problems = dict[int, list[Problem]]  # index in the batch -> that row's problems
-# A whole batch of one kind at once: the results, or None to go cell by cell.
-Whole = Callable[[list[object], set[type]], list[object] | None]
+# A whole batch of one kind at once: the results, or None to go cell by cell. The third
+# argument is False when the values are only looked at, never kept (validate without a
+# report): a date column then gives datetimes to the second, standing for their text.
+Whole = Callable[[list[object], set[type], bool], list[object] | None]
 
 
 def _single_text(required: bool) -> Whole:
-    def whole(given: list[object], kinds: set[type]) -> list[object] | None:
+    def whole(given: list[object], kinds: set[type], keep: bool) -> list[object] | None:
         if kinds != {str}:
             return None
         texts: list[str] = list(map(str.strip, given))  # type: ignore[arg-type]
@@ -64,7 +67,7 @@ def _single_text(required: bool) -> Whole:
 
 
 def _multiple_text(required: bool) -> Whole:
-    def whole(given: list[object], kinds: set[type]) -> list[object] | None:
+    def whole(given: list[object], kinds: set[type], keep: bool) -> list[object] | None:
         if kinds != {str} or "\r" in "".join(given):  # type: ignore[arg-type]
             return None
         texts: list[str] = list(map(str.strip, given))  # type: ignore[arg-type]
@@ -85,7 +88,7 @@ def _plain_dates() -> Whole:
     # time) repeat, so their text is remembered: str() costs ten lookups.
     days: dict[object, object] = {}
 
-    def whole(given: list[object], kinds: set[type]) -> list[object] | None:
+    def whole(given: list[object], kinds: set[type], keep: bool) -> list[object] | None:
         if kinds == {date}:
             texts = list(map(days.get, given))
             if None in texts:
@@ -105,12 +108,14 @@ def _plain_dates() -> Whole:
             moved = list(map(add, given, repeat(_HALF_SECOND)))
         except OverflowError:  # the last half second of the year 9999
             return None
+        if not keep:  # str() is most of the cost, and nothing would read the text
+            return list(map(_WHOLE_SECOND, moved))
         return list(map(_TO_SECONDS, map(str, moved)))
 
     return whole
 
 
-def _numbers(given: list[object], kinds: set[type]) -> list[object] | None:
+def _numbers(given: list[object], kinds: set[type], keep: bool) -> list[object] | None:
     if kinds == {int}:
         return list(given)
     # Beyond 2**53 a cleaned cell (an int) and the float itself would part ways.
@@ -170,14 +175,15 @@ class ColumnCheck:
         clean: bool = True,
     ) -> list[object]:
         """The API values of `given` (None for an empty cell or a problem, which goes in
-        `problems` under the cell's index); `copies`: lists of their own, for keeping;
-        `clean`: the cells are as read, not yet cleaned (`clean_value`)."""
+        `problems` under the cell's index); `copies`: the values are kept (lists of their
+        own; False lets a date column give datetimes for text, see `Whole`); `clean`: the
+        cells are as read, not yet cleaned (`clean_value`)."""
         kinds = set(map(type, given))
         results: list[object] | None = None
         if self.whole is not None:  # never text in a date column's: no hook to call
-            results = self.whole(given, kinds)
+            results = self.whole(given, kinds, copies)
             if results is None and len(kinds) > 1:
-                results = self._whole_parts(given, kinds)
+                results = self._whole_parts(given, kinds, copies)
             if results is not None and _MISSING not in results:
                 return results
         memory = self.memory
@@ -195,7 +201,9 @@ class ColumnCheck:
             results = [list(v) if type(v) is list else v for v in results]
         return results
 
-    def _whole_parts(self, given: list[object], kinds: set[type]) -> list[object] | None:
+    def _whole_parts(
+        self, given: list[object], kinds: set[type], keep: bool
+    ) -> list[object] | None:
         """A batch of several kinds (a few bad or empty cells among dates, say): each kind
         the column takes whole is taken so; the other cells are left _MISSING."""
         assert self.whole is not None
@@ -204,7 +212,7 @@ class ColumnCheck:
         taken = False
         for kind in kinds & _WHOLE_KINDS:
             places = [index for index, found in enumerate(typed) if found is kind]
-            done = self.whole([given[index] for index in places], {kind})
+            done = self.whole([given[index] for index in places], {kind}, keep)
             if done is not None:
                 taken = True
                 for index, value in zip(places, done, strict=True):
