@@ -74,6 +74,8 @@ class Profile:
     # The Graph API documents createdBy and modifiedBy as required, the legacy seed and the
     # templates as optional: on Graph an empty one is a warning, or with this a problem.
     require_created_by: bool = False
+    # A Modified time earlier than the Created time: a warning, or with this a problem.
+    refuse_modified_before_created: bool = False
 
     @property
     def folder(self) -> Path:
@@ -109,6 +111,7 @@ class Profile:
             choices=self.choices,
             terms=self.terms,
             expected=GRAPH_REQUIRED if warned else (),
+            refuse_modified_before_created=self.refuse_modified_before_created,
         )
 
     def check(self) -> None:

@@ -72,7 +72,9 @@ TESTS: dict[str, list[str]] = {
         UNIT + "test_validation_expected.py",
         UNIT + "test_column_checks.py",
         UNIT + "test_date_order.py",
+        UNIT + "test_time_order.py",
     ],
+    "core/time_order.py": [UNIT + "test_time_order.py"],
     "jobs/journal.py": [
         UNIT + "test_journal_edges.py",
         UNIT + "test_journal.py",

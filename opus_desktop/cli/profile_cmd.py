@@ -118,6 +118,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "a warning (the Graph API documents both as required)",
     )
     add.add_argument(
+        "--refuse-modified-before-created",
+        action="store_true",
+        help="a record whose Modified time is earlier than its Created time is a problem "
+        "(default: a warning on the Modified time cell; the record can still be sent)",
+    )
+    add.add_argument(
         "--force",
         action="store_true",
         help="save even when the certificate check fails (e.g. before the certificate's "
@@ -213,6 +219,7 @@ def run_add(args: argparse.Namespace) -> int:
         date_format=args.date_format,
         destroy_path=args.destroy_path.strip().strip("/"),
         require_created_by=args.require_created_by,
+        refuse_modified_before_created=args.refuse_modified_before_created,
         choices=choices,
         terms=terms,
         mapping=mapping,
@@ -280,6 +287,8 @@ def run_show(args: argparse.Namespace) -> int:
                 else "warned about when empty, with Modified by",
             )
         )
+    told = "refused" if profile.refuse_modified_before_created else "warned about"
+    lines.append(("Modified time", f"{told} when earlier than the Created time"))
     if not profile.verify_tls:
         lines.append(("WARNING", "TLS certificate verification is turned off for this profile"))
     for label, value in lines:

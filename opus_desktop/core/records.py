@@ -37,6 +37,8 @@ class Record:
     raw: dict[str, object] = field(default_factory=dict)  # internal name -> value as given
     sheet: str | None = None
     columns: tuple[str, ...] = ()  # the template's internal names, in order
+    # Told, but not in the way of sending: a Modified time earlier than the Created time.
+    warnings: list[Problem] = field(default_factory=list)
 
     @property
     def row_key(self) -> str | None:

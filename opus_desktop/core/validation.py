@@ -47,6 +47,7 @@ from opus_desktop.core.sheets import (
     open_sheet,
     raw_batches,
 )
+from opus_desktop.core.time_order import CREATED, MODIFIED, TimeOrder, order_warning
 from opus_desktop.core.values import ValueSettings
 
 BATCH = 512  # rows converted together, column by column
@@ -61,6 +62,7 @@ class CheckedRows:
     values: list[list[object]]  # per name, the API values (None: empty, or a problem)
     given: list[list[object]]  # per name, the cells as read (before `clean_value`)
     problems: dict[int, list[Problem]]  # index in the batch -> that row's problems
+    warnings: dict[int, list[Problem]] = field(default_factory=dict)  # the same, told only
 
     def column(self, name: str) -> list[object] | None:
         return self.values[self.names.index(name)] if name in self.names else None
@@ -80,6 +82,7 @@ class ValidationResult:
     problems_by_column: Counter[str] = field(default_factory=Counter)
     date_orders: list[str] = field(default_factory=list)  # how each date column was read
     warnings: list[str] = field(default_factory=list)  # told, but no row is invalid for them
+    cell_warnings: list[Problem] = field(default_factory=list)  # the cells told of, by row
 
     @property
     def valid_rows(self) -> int:
@@ -201,6 +204,9 @@ class Validator:
         self.columns = tuple(columns)
         self.fed_names = tuple(c.name for c in self.columns)
         self.key_at = self.fed_names.index(ROW_KEY) if ROW_KEY in self.fed_names else None
+        timed = CREATED in self.fed_names and MODIFIED in self.fed_names
+        self.time_order = TimeOrder(settings, source.sheet) if timed else None
+        self.cell_warnings: list[Problem] = []  # every row's, as they were checked
         self.key_column = BUILT_INS[ROW_KEY].display_name
         self.first_row_of: dict[str, int] = {}
         self.duplicates = 0
@@ -257,12 +263,14 @@ class Validator:
         return [c.internal_name for c in self.expected if c.internal_name in fed]
 
     def warnings(self, empty: Counter[str], rows: int) -> list[str]:
-        """What to warn of, given the empty cells of the watched columns in `rows` rows."""
+        """What to warn of, given the empty cells of the watched columns in `rows` rows
+        (and the cells warned of as the rows were checked)."""
         fed = set(self.fed_names)
-        said = (
+        said = [
             gap_warning(c, empty[c.internal_name], rows, c.internal_name in fed)
             for c in self.expected
-        )
+        ]
+        said.append(order_warning(self.cell_warnings))
         return [sentence for sentence in said if sentence]
 
     def check(self, row: SheetRow) -> Record:
@@ -295,7 +303,15 @@ class Validator:
             converted.append(column.convert_all(cells_given, numbers, sheet, problems, keep, clean))
         if self.key_at is not None:
             self._mark_repeated_keys(converted[self.key_at], numbers, problems)
-        return CheckedRows(numbers, self.fed_names, converted, given, problems)
+        warnings: dict[int, list[Problem]] = {}
+        if self.time_order is not None:
+            made, changed = self.fed_names.index(CREATED), self.fed_names.index(MODIFIED)
+            self.time_order.check(
+                converted[made], converted[changed], given[changed], numbers, problems, warnings
+            )
+            for index in sorted(warnings):
+                self.cell_warnings.extend(warnings[index])
+        return CheckedRows(numbers, self.fed_names, converted, given, problems, warnings)
 
     def _mark_repeated_keys(
         self, keys: list[object], numbers: list[int], problems: dict[int, list[Problem]]
@@ -335,7 +351,10 @@ class Validator:
                 values = dict(zip(names, row_values, strict=True))
             cells = map(clean_value, row_given) if clean else row_given
             raw: dict[str, object] = dict(zip(names, cells, strict=True))
-            records.append(Record(number, values, problems.get(index, []), raw, sheet, all_names))
+            record = Record(number, values, problems.get(index, []), raw, sheet, all_names)
+            if index in checked.warnings:
+                record.warnings = checked.warnings[index]
+            records.append(record)
         return records
 
     def run(
@@ -395,6 +414,7 @@ class Validator:
             problems_by_column=by_column,
             date_orders=self.date_orders(),
             warnings=self.warnings(empty, count),
+            cell_warnings=list(self.cell_warnings),
         )
 
 

@@ -52,6 +52,9 @@ class ValueSettings:
     # Internal names of columns the API documents as required that the template leaves
     # optional (Graph: createdBy, modifiedBy): validation warns when they are empty.
     expected: tuple[str, ...] = ()
+    # A Modified time earlier than the Created time: a warning on the Modified time cell,
+    # or with this a problem that keeps the record from being sent.
+    refuse_modified_before_created: bool = False
 
     def __post_init__(self) -> None:
         datetimes.check_format(self.date_format)
