@@ -1,5 +1,5 @@
 """The window starts without what only later work needs: the HTTP stack and sign-in (httpx,
-jwt), the keyring, the sheet writers and readers, and the disposal machinery. Each loads
+jwt, cryptography), the keyring, the sheet writers, and the disposal machinery. Each loads
 when first used. Checked in a fresh interpreter, since this one has imported them all."""
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ LATER = (
     "opus_desktop.documents",
     "opus_desktop.opus.auth",
     "opus_desktop.opus.http",
+    "cryptography",
 )
 
 SHOW_THE_WINDOW = """
