@@ -44,13 +44,17 @@ class FileField(QWidget):
 
     changed = Signal()
 
-    def __init__(self, title: str, filters: str, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, title: str, filters: str, parent: QWidget | None = None, name: str = ""
+    ) -> None:
         super().__init__(parent)
         self._title = title
         self._filters = filters
         self.edit = QLineEdit()
+        self.edit.setAccessibleName(name or title)  # what a screen reader calls the field
         self.edit.setClearButtonEnabled(True)
         self.button = QPushButton(tr("Browse..."))
+        self.button.setAccessibleName(title)
         self.button.clicked.connect(self._browse)
         self.edit.textChanged.connect(self.changed)
         layout = QHBoxLayout(self)
@@ -91,13 +95,19 @@ class CertificatePage(QWidget):
         self.use_pfx.setChecked(True)
 
         self.pfx = FileField(
-            tr("Choose the .pfx file"), tr("Certificates (*.pfx *.p12);;All files (*)")
+            tr("Choose the .pfx file"),
+            tr("Certificates (*.pfx *.p12);;All files (*)"),
+            name=tr(".pfx file"),
         )
         self.cert_pem = FileField(
-            tr("Choose the PEM certificate"), tr("Certificates (*.pem *.crt *.cer);;All files (*)")
+            tr("Choose the PEM certificate"),
+            tr("Certificates (*.pem *.crt *.cer);;All files (*)"),
+            name=tr("PEM certificate"),
         )
         self.key_pem = FileField(
-            tr("Choose the PEM private key"), tr("Private keys (*.pem *.key);;All files (*)")
+            tr("Choose the PEM private key"),
+            tr("Private keys (*.pem *.key);;All files (*)"),
+            name=tr("PEM private key"),
         )
         self.password = QLineEdit()
         self.password.setEchoMode(QLineEdit.EchoMode.Password)

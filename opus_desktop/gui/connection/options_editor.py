@@ -221,6 +221,7 @@ class OptionsEditor(QWidget):
         self.options_model = OptionsModel(self)
 
         self.columns_view = QListView()
+        self.columns_view.setAccessibleName(tr("Choice and term columns"))
         self.columns_view.setModel(self.columns_model)
         self.columns_view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.columns_view.setMaximumWidth(220)
@@ -228,6 +229,7 @@ class OptionsEditor(QWidget):
         self.columns_view.selectionModel().currentChanged.connect(self._column_chosen)
 
         self.table = QTableView()
+        self.table.setAccessibleName(tr("Options of the column"))
         self.table.setModel(self.options_model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.horizontalHeader().setStretchLastSection(True)

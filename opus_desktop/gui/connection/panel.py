@@ -153,6 +153,7 @@ class ConnectionPanel(QWidget):
         self.columns_title = section(tr("Columns"))
         self.columns_model = ColumnsModel(self)
         self.columns_view = QTableView()
+        self.columns_view.setAccessibleName(tr("Columns of the connection"))
         self.columns_view.setModel(self.columns_model)
         self.columns_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.columns_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)

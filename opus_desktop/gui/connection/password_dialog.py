@@ -33,6 +33,7 @@ class PasswordDialog(QDialog):
         )
         label.setWordWrap(True)
         self.password = QLineEdit()
+        self.password.setAccessibleName(tr("Password"))
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
         self.password.setPlaceholderText(tr("Password"))
         self.keep = QCheckBox(tr("Remember it in the system keyring"))

@@ -99,6 +99,7 @@ class DisposalTab(MadeWhenUsed):
         self.model = DueModel(self)
         self.proxy = DueFilter(self.model, self)
         self.view = DueView(self.proxy)
+        self.view.setAccessibleName(tr("Records due for disposal"))
         self.tasks = TaskStrip(runner)
 
         self._build_actions()
@@ -157,6 +158,7 @@ class DisposalTab(MadeWhenUsed):
     def _build_layout(self) -> None:
         self.before_edit = QDateTimeEdit(QDateTime.currentDateTime())
         self.before_edit.setObjectName("due-before")
+        self.before_edit.setAccessibleName(tr("Due before"))
         self.before_edit.setDisplayFormat("yyyy-MM-dd HH:mm")
         self.before_edit.setCalendarPopup(True)
         self.before_edit.setToolTip(
@@ -169,12 +171,14 @@ class DisposalTab(MadeWhenUsed):
         self.now_button.clicked.connect(self.set_before_now)
         self.page_size = QSpinBox()
         self.page_size.setObjectName("page-size")
+        self.page_size.setAccessibleName(tr("Page size"))
         self.page_size.setRange(1, MAX_PER_PAGE)
         self.page_size.setValue(MAX_PER_PAGE)
         self.page_size.setToolTip(tr("How many records each call asks Opus for (1 to 100)"))
 
         self.filter_edit = QLineEdit()
         self.filter_edit.setObjectName("due-filter")
+        self.filter_edit.setAccessibleName(tr("Filter the list"))
         self.filter_edit.setPlaceholderText(tr("Filter: any text in any column"))
         self.filter_edit.setClearButtonEnabled(True)
         self.filter_edit.setMinimumWidth(220)

@@ -79,6 +79,7 @@ class PreviewPane(QWidget):
         self.title = QLabel(tr("What will be sent"))
         self.text = QPlainTextEdit()
         self.text.setObjectName("preview-text")
+        self.text.setAccessibleName(tr("What will be sent"))
         self.text.setReadOnly(True)
         self.text.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         self.text.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))

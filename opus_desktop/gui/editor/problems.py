@@ -145,6 +145,7 @@ class ProblemsPanel(QWidget):
         self.title.setObjectName("problems-title")
         self.table = QTableView()
         self.table.setObjectName("problems-view")
+        self.table.setAccessibleName(tr("Problems"))
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)

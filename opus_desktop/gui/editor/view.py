@@ -50,6 +50,7 @@ class RecordsView(QTableView):
         self.setModel(self.all_rows)
         self._follow_selection()
         self.setObjectName("records-view")
+        self.setAccessibleName(tr("Records"))
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectItems)
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.setEditTriggers(

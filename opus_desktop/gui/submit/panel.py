@@ -117,6 +117,7 @@ class SubmitPanel(QWidget):
         skip_note = _note(tr("The record in Opus is left as it is; only new row keys are added."))
 
         self.concurrency = QSpinBox()
+        self.concurrency.setAccessibleName(tr("Calls at a time"))
         self.concurrency.setRange(1, MAX_CONCURRENCY)
         self.concurrency.setValue(4)
         self.concurrency.setToolTip(
