@@ -42,9 +42,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time
 from itertools import islice
 from pathlib import Path
-from typing import Any
-
-import python_calamine
+from typing import TYPE_CHECKING, Any
 
 from opus_desktop.core.cell_marks import problems_beside
 
@@ -62,6 +60,9 @@ from opus_desktop.core.sheet_cells import ExcelError as ExcelError
 from opus_desktop.core.sheet_cells import Marks, with_problems
 from opus_desktop.core.sheet_cells import Uncalculated as Uncalculated
 from opus_desktop.core.sheet_kinds import SUFFIX_KINDS, FileKind, file_kind
+
+if TYPE_CHECKING:  # calamine loads with the first workbook read
+    import python_calamine
 
 # A data row as read (the Excel row number, one cell per header), not yet cleaned.
 RawRow = tuple[int, list[Any]]
@@ -211,6 +212,8 @@ def open_sheet(path: Path, sheet: str | None = None, header_row: int | None = No
 
 
 def _open_workbook(path: Path, kind: FileKind) -> python_calamine.CalamineWorkbook:
+    import python_calamine  # the reader loads with the first workbook, not at start
+
     try:
         if SUFFIX_KINDS.get(path.suffix.lower()) == kind.kind:
             return python_calamine.CalamineWorkbook.from_path(str(path))
@@ -231,6 +234,8 @@ def _open_workbook(path: Path, kind: FileKind) -> python_calamine.CalamineWorkbo
 def _load_sheet(
     workbook: python_calamine.CalamineWorkbook, path: Path, name: str
 ) -> python_calamine.CalamineSheet:
+    import python_calamine
+
     try:
         return workbook.get_sheet_by_name(name)
     except python_calamine.WorksheetNotFound:
@@ -260,6 +265,8 @@ def _find_excel_sheet(
     sheet: str | None,
     header_row: int | None,
 ) -> SheetStream:
+    import python_calamine
+
     if sheet is not None:
         names = list(workbook.sheet_names)
         if sheet not in names:

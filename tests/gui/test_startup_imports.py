@@ -1,6 +1,7 @@
-"""The window starts without what only later work needs: the HTTP stack and sign-in (httpx,
-jwt, cryptography), the keyring, the sheet writers, and the disposal machinery. Each loads
-when first used. Checked in a fresh interpreter, since this one has imported them all."""
+"""The window starts without what only later work needs: the HTTP stack and sign-in
+(httpx, jwt, cryptography), the keyring, the sheet writers and readers, and the disposal
+machinery. Each loads when first used. Checked in a fresh interpreter, since this one has
+imported them all."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ LATER = (
     "keyring",
     "openpyxl",
     "xlsxwriter",
+    "python_calamine",
     "opus_desktop.usecases.disposing",
     "opus_desktop.jobs.disposal",
     "opus_desktop.documents",
