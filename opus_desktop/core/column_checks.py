@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from itertools import repeat
-from operator import add, attrgetter, itemgetter, methodcaller
+from operator import add, attrgetter, itemgetter
 
 from opus_desktop.core import date_order, datetimes
 from opus_desktop.core.records import Problem
@@ -34,7 +34,6 @@ _EXACT_INTEGERS = 2**53
 _HALF_SECOND = timedelta(microseconds=500_000)
 _TO_SECONDS = itemgetter(slice(0, 19))
 _ZONE = attrgetter("tzinfo")
-_WHOLE_SECOND = methodcaller("replace", microsecond=0)
 _MIDNIGHT = "{} 00:00:00".format
 _WHOLE_KINDS = frozenset({str, datetime, date, float, int})  # what `Whole`s take
 # Kinds of cell whose conversion depends on the value alone and that compare equal only
@@ -43,7 +42,8 @@ _REMEMBERED = frozenset({str, datetime, date, time, float, int})
 Problems = dict[int, list[Problem]]  # index in the batch -> that row's problems
 # A whole batch of one kind at once: the results, or None to go cell by cell. The third
 # argument is False when the values are only looked at, never kept (validate without a
-# report): a date column then gives datetimes to the second, standing for their text.
+# report): a date column then gives its dates and datetimes as they are (not rounded to
+# the second), standing for their text; core.time_order rounds the few it looks at.
 Whole = Callable[[list[object], set[type], bool], list[object] | None]
 
 
@@ -89,6 +89,8 @@ def _plain_dates() -> Whole:
     days: dict[object, object] = {}
 
     def whole(given: list[object], kinds: set[type], keep: bool) -> list[object] | None:
+        if not keep and (kinds == {date} or (kinds == {datetime} and not any(map(_ZONE, given)))):
+            return list(given)  # nothing reads the text: see `Whole`
         if kinds == {date}:
             texts = list(map(days.get, given))
             if None in texts:
@@ -108,8 +110,6 @@ def _plain_dates() -> Whole:
             moved = list(map(add, given, repeat(_HALF_SECOND)))
         except OverflowError:  # the last half second of the year 9999
             return None
-        if not keep:  # str() is most of the cost, and nothing would read the text
-            return list(map(_WHOLE_SECOND, moved))
         return list(map(_TO_SECONDS, map(str, moved)))
 
     return whole

@@ -11,7 +11,7 @@ or unusable cell is never compared.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from operator import lt
 
 from opus_desktop.core import datetimes
@@ -56,7 +56,8 @@ class TimeOrder:
         made = [pair[1] for pair in pairs]
         changed = [pair[2] for pair in pairs]
         kinds = set(map(type, made)) | set(map(type, changed))
-        if kinds == {datetime} or (kinds == {str} and self.lexical):
+        # Rounding keeps the order, so a row found earlier here is looked at to the second.
+        if kinds in ({datetime}, {date}) or (kinds == {str} and self.lexical):
             found = list(map(lt, changed, made))  # type: ignore[arg-type]
             if True not in found:
                 return  # the common case: a comparison in C for each row, and no more
@@ -72,10 +73,13 @@ class TimeOrder:
             told.setdefault(index, []).append(problem)
 
     def _moment(self, value: object) -> datetime | None:
-        """A converted value as a time to compare: a datetime (validate without keeping
-        records), or the text as sent, read back in the profile's pattern."""
+        """A converted value as a time to compare, to the second: a date or datetime as the
+        sheet holds it (validate without keeping records), or the text as sent, read back
+        in the profile's pattern."""
         if type(value) is datetime:
-            return value
+            return datetimes.round_to_second(value)
+        if type(value) is date:
+            return datetime(value.year, value.month, value.day)
         if type(value) is not str:
             return None
         if value not in self._read:

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -195,3 +195,16 @@ def test_profile_add_takes_the_setting_and_show_says_it(
     assert "Modified time:   warned about when earlier than the Created time" in (
         capsys.readouterr().out
     )
+
+
+@pytest.mark.parametrize("kept", [True, False])
+def test_a_date_without_a_time_is_its_midnight(tmp_path: Path, kept: bool) -> None:
+    rows = [HEADERS, ["A", "a", date(2024, 1, 3), datetime(2024, 1, 2, 23, 59, 59, 700_000)],
+            ["B", "b", date(2024, 1, 3), datetime(2024, 1, 2, 23, 59, 59, 400_000)],
+            ["C", "c", datetime(2024, 1, 3, 0, 0, 0, 300_000), date(2024, 1, 3)]]  # fmt: skip
+    path = write_workbook(tmp_path / "d.xlsx", {"Records": rows})
+    result = validate(open_sheet(path), demo_template(), demo_settings(), keep_records=kept)
+    # 23:59:59.7 rounds to midnight, the same second: only row 3 is earlier.
+    assert [(w.row, w.value) for w in result.cell_warnings] == [
+        (3, datetime(2024, 1, 2, 23, 59, 59))
+    ]
