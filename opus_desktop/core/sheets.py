@@ -324,32 +324,45 @@ def _excel_stream(
 
 
 def _open_csv(path: Path, header_row: int | None) -> SheetStream:
+    # Read as a stream, a block at a time: a whole copy of a long file (its bytes, its
+    # text and a StringIO of it: five times its size) was most of a submit's memory.
     try:
-        raw = path.read_bytes()
+        encoding = _csv_encoding(path)
+        with path.open(encoding=encoding, newline="") as file:
+            text = file.read(_HEAD)  # what the delimiter and the report marker need
+    except UnicodeDecodeError:
+        decode_text(path.read_bytes(), path.name)  # says which byte is not
+        raise
     except OSError as exc:
         raise SheetError(f"Cannot read {path}: {exc.strerror or exc}.") from None
-    text = decode_text(raw, path.name)
-    if not text.strip():
+    if not text.strip() and len(text) < _HEAD:
         raise SheetError(f"{path.name} is empty.")
     delimiter = sniff_delimiter(text)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+
+    def whole() -> str:
+        return decode_text(path.read_bytes(), path.name)
 
     def numbered() -> Iterator[tuple[int, list[Any]]]:
         # Each row is held back until the next is read, so the last can be checked for a
         # quote never closed: csv then reads the rest of the file into its last cell.
         held: tuple[int, list[Any]] | None = None
         start = lines = 0  # the line the held row starts on; lines read so far
-        try:
-            for number, cells in enumerate(reader, start=1):
-                if held is not None:
-                    yield held
-                held, start, lines = (number, cells), lines + 1, reader.line_num
-        except csv.Error as exc:
-            _check_quotes(text, lines + 1, delimiter, path.name)
-            raise SheetError(f"{path.name}, line {reader.line_num}: {exc}.") from None
+        with path.open(encoding=encoding, newline="") as file:
+            reader = csv.reader(file, delimiter=delimiter)
+            try:
+                for number, cells in enumerate(reader, start=1):
+                    if held is not None:
+                        yield held
+                    held, start, lines = (number, cells), lines + 1, reader.line_num
+            except csv.Error as exc:
+                _check_quotes(whole(), lines + 1, delimiter, path.name)
+                raise SheetError(f"{path.name}, line {reader.line_num}: {exc}.") from None
+            except UnicodeDecodeError:
+                whole()  # says which byte is not
+                raise
         if held is not None:
             if held[1] and _LINE_BREAK.search(held[1][-1]):
-                _check_quotes(text, start, delimiter, path.name)
+                _check_quotes(whole(), start, delimiter, path.name)
             yield held
 
     if not is_own_report_text(text):
@@ -386,6 +399,31 @@ def _check_quotes(text: str, line: int, delimiter: str, name: str) -> None:
                 continue
             position = close + 1
             break
+
+
+_HEAD = 65537  # characters sniff_delimiter looks at, and one more (is there more?)
+_BLOCK = 1 << 20
+
+
+def _csv_encoding(path: Path) -> str:
+    """The encoding decode_text would read the file in, found a block at a time."""
+    with path.open("rb") as file:
+        start = file.read(4)
+        if start.startswith(codecs.BOM_UTF8):
+            return "utf-8-sig"  # a byte that is not is told when the stream reaches it
+        if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return "utf-16"
+        for encoding in ("utf-8", "cp1252"):
+            file.seek(0)
+            decoder = codecs.getincrementaldecoder(encoding)()
+            try:
+                while block := file.read(_BLOCK):
+                    decoder.decode(block)
+                decoder.decode(b"", final=True)
+            except UnicodeDecodeError:
+                continue
+            return encoding
+    return "latin-1"  # five bytes have no character in Windows-1252; Latin-1 maps them all
 
 
 def decode_text(raw: bytes, name: str = "the file") -> str:
