@@ -7,7 +7,8 @@ A CSV of each size is generated once (in <temp>/opus-desktop-bench/), a sandbox 
 this process, and each size is sent by the real command line in a child process
 (`opus-desktop submit`), so the peak memory (the child's ru_maxrss) is the client's
 alone. Printed per size: wall time, records per second, peak memory, the CSV's size and
-the journal's after the run (the SQLite file and its WAL), and their ratio. Targets:
+the journal's after the run (the SQLite file and its WAL), their ratio, and the peak
+memory of reading the run's records as the window's Runs tab does. Targets:
 peak <= 300 MB at any size; journal <= 1.5x the CSV. `--million` adds 1,000,000 rows
 (several minutes). Prints figures only; nothing is asserted.
 """
@@ -97,6 +98,25 @@ def submit(home: Path, path: Path, concurrency: int) -> dict[str, float]:
     return {"wall": wall, "peak": peak, "journal": journal_bytes(home)}
 
 
+def runs_tab_peak(home: Path) -> float:
+    """Peak memory of a child that reads the last run's records as the window's Runs tab
+    does (usecases.runs.read_items)."""
+    code = (
+        "import resource, sys; from opus_desktop import paths; "
+        "from opus_desktop.usecases.runs import read_items; "
+        "info, rows = read_items(paths.journal_path(), 'last'); "
+        "assert len(rows) == info.counts.total, (len(rows), info.counts); "
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
+    )
+    env = dict(os.environ, OPUS_DESKTOP_HOME=str(home))
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=ROOT
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"reading the run failed:\n{done.stderr}")
+    return float(done.stdout.split()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[10_000, 100_000])
@@ -116,7 +136,7 @@ def main() -> None:
     )
     print(
         f"{'rows':>9}  {'time':>7}  {'records/s':>9}  {'peak':>7}  {'CSV':>8}  "
-        f"{'journal':>8}  {'ratio':>5}"
+        f"{'journal':>8}  {'ratio':>5}  {'Runs tab':>8}"
     )
     for rows in sorted(sizes):
         path = csv_path(rows)
@@ -125,13 +145,15 @@ def main() -> None:
             with Sandbox(SandboxConfig(directory=home / f"sandbox-{len(results)}-{rows}")) as box:
                 save_sandbox_profiles(box)
                 results.append(submit(home, path, args.concurrency))
+                results[-1]["tab"] = runs_tab_peak(home)
         wall = statistics.median(r["wall"] for r in results)
         peak = statistics.median(r["peak"] for r in results)
         size = statistics.median(r["journal"] for r in results)
         csv_size = path.stat().st_size
         print(
             f"{rows:>9,}  {wall:>6.1f}s  {rows / wall:>9,.0f}  {peak:>4.0f} MB  "
-            f"{csv_size / 1e6:>5.1f} MB  {size / 1e6:>5.1f} MB  {size / csv_size:>5.2f}"
+            f"{csv_size / 1e6:>5.1f} MB  {size / 1e6:>5.1f} MB  {size / csv_size:>5.2f}  "
+            f"{statistics.median(r['tab'] for r in results):>5.0f} MB"
         )
 
 

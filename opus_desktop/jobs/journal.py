@@ -431,6 +431,25 @@ class Journal(JournalBase):
             run_id = self._resolve(db, run_id)
         return self._pages(run_id, wanted)
 
+    def outcomes(self, run_id: str) -> Iterator[tuple[int, int | None, str, str, int, str]]:
+        """A run's items in order as (seq, row, key, state, attempts, message), without
+        their payloads: what a list of a million records needs. Read page by page."""
+        with self._transaction("read", write=False) as db:
+            run_id = self._resolve(db, run_id)
+        last = 0
+        while True:
+            with self._transaction("read", write=False) as db:
+                rows = db.execute(
+                    "SELECT seq, row, key, state, attempts, message FROM items"
+                    " WHERE run = ? AND seq > ? ORDER BY seq LIMIT ?",
+                    (run_id, last, _PAGE * 10),
+                ).fetchall()
+            for row in rows:
+                yield tuple(row)
+            if len(rows) < _PAGE * 10:
+                return
+            last = rows[-1][0]
+
     def _pages(self, run_id: str, wanted: list[ItemState]) -> Iterator[Item]:
         marks = ", ".join("?" * len(wanted))
         last = 0

@@ -8,14 +8,17 @@ written = run_report(path, run_id)
 from __future__ import annotations
 
 import os
+from array import array
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import overload
 
 from opus_desktop import paths
 from opus_desktop.core.reports import ReportError
 from opus_desktop.jobs.journal import Journal
-from opus_desktop.jobs.journal_types import Item, Pruned, RunInfo
+from opus_desktop.jobs.journal_types import ITEM_STATES, Item, Pruned, RunInfo
 from opus_desktop.jobs.report import ReportSummary, file_sha256, write_run_report
 
 
@@ -46,10 +49,56 @@ def read_runs(path: Path, limit: int = 1000) -> list[RunInfo]:
         return journal.runs(limit=limit)
 
 
-def read_items(path: Path, run_id: str) -> tuple[RunInfo, list[Item]]:
-    """A run and every one of its items, in order."""
+class ItemRows(Sequence[Item]):
+    """A run's items for a list, without their payloads (Item.payload is empty), kept as
+    columns: about 80 bytes a record, where Items with payloads take kilobytes. An Item
+    is made when one is asked for."""
+
+    def __init__(self, rows: Iterable[tuple[int, int | None, str, str, int, str]]) -> None:
+        self._seq = array("q")
+        self._row = array("q")
+        self._attempts = array("l")
+        self._state = bytearray()
+        self._keys: list[str] = []
+        self._messages: dict[int, str] = {}  # index -> message, for those that have one
+        codes: dict[str, int] = {state: code for code, state in enumerate(ITEM_STATES)}
+        for index, (seq, row, key, state, attempts, message) in enumerate(rows):
+            self._seq.append(seq)
+            self._row.append(-1 if row is None else row)
+            self._keys.append(key)
+            self._state.append(codes[state])
+            self._attempts.append(attempts)
+            if message:
+                self._messages[index] = message
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    @overload
+    def __getitem__(self, index: int) -> Item: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Item]: ...
+    def __getitem__(self, index: int | slice) -> Item | list[Item]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        row = self._row[index]
+        return Item(
+            self._seq[index],
+            None if row < 0 else row,
+            self._keys[index],
+            {},
+            ITEM_STATES[self._state[index]],
+            self._attempts[index],
+            self._messages.get(index, ""),
+        )
+
+
+def read_items(path: Path, run_id: str) -> tuple[RunInfo, ItemRows]:
+    """A run and every one of its items in order, without payloads (ItemRows)."""
     with reading(path) as journal:
-        return journal.run(run_id), list(journal.items(run_id))
+        return journal.run(run_id), ItemRows(journal.outcomes(run_id))
 
 
 def run_info(run: str, journal_path: Path | None = None) -> RunInfo:

@@ -13,6 +13,7 @@ in a worker.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -446,7 +447,7 @@ class RunsTab(QWidget):
             self._opening = None
 
     @Slot(object)
-    def _items_read(self, result: tuple[RunInfo, list[Item]]) -> None:
+    def _items_read(self, result: tuple[RunInfo, Sequence[Item]]) -> None:
         run, items = result
         self.opened_run = run.id
         self.items_model.set_run(run.kind, items)
