@@ -15,6 +15,7 @@ from opus_desktop import settings
 from opus_desktop.jobs import connect as connect_module
 from opus_desktop.jobs import submit
 from opus_desktop.jobs.connect import connect, test_connection
+from opus_desktop.opus import http as http_module
 from opus_desktop.profiles import Profile
 from opus_desktop.settings import (
     CONCURRENCY,
@@ -176,15 +177,16 @@ def test_each_unusable_value_falls_back_alone(caplog: pytest.LogCaptureFixture) 
 
 @pytest.fixture
 def made(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
-    """The arguments of every HTTP client jobs.connect makes."""
+    """The arguments of every HTTP client jobs.connect makes (it imports the maker when it
+    wires a connection, so the spy goes where it is imported from)."""
     calls: list[dict[str, Any]] = []
-    real = connect_module.make_http_client
+    real = http_module.make_http_client
 
     def spy(**kwargs: Any) -> Any:
         calls.append(kwargs)
         return real(**kwargs)
 
-    monkeypatch.setattr(connect_module, "make_http_client", spy)
+    monkeypatch.setattr(http_module, "make_http_client", spy)
     return calls
 
 
