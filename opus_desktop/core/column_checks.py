@@ -82,33 +82,70 @@ def _multiple_text(required: bool) -> Whole:
     return whole
 
 
+class _Texts:
+    """The text of dates and datetimes a column repeats (dates received, times to the
+    day): a lookup is a tenth of str(). A column whose values hardly repeat stops
+    looking them up once that is clear."""
+
+    def __init__(self, write: Callable[[object], str]) -> None:
+        self.write = write
+        self.known: dict[object, str] = {}
+        self.looked = self.found = 0
+        self.useful = True
+
+    def __call__(self, given: list[object]) -> list[object]:
+        if not self.useful:
+            return [self.write(value) for value in given]
+        texts: list[object] = list(map(self.known.get, given))
+        self.looked += len(texts)
+        if None in texts:
+            known, write = self.known, self.write
+            if len(known) > _MEMORY:
+                known.clear()
+            for index, text in enumerate(texts):
+                if text is None:
+                    value = given[index]
+                    found = known.get(value)  # repeated within the batch
+                    if found is None:
+                        found = known[value] = write(value)
+                    else:
+                        self.found += 1
+                    texts[index] = found
+                else:
+                    self.found += 1
+        else:
+            self.found += len(texts)
+        if self.looked >= _MEMORY and self.found * 10 < self.looked:
+            self.useful = False
+            self.known.clear()
+        return texts
+
+
+def _rounded_text(value: object) -> str:
+    return str(value + _HALF_SECOND)[:19]  # type: ignore[operator]
+
+
 def _plain_dates() -> Whole:
     # The default pattern is str() of a naive datetime, cut after the seconds; half a
-    # second added first rounds to the nearest one, as round_to_second does. Dates (no
-    # time) repeat, so their text is remembered: str() costs ten lookups.
-    days: dict[object, object] = {}
+    # second added first rounds to the nearest one, as round_to_second does.
+    days = _Texts(_MIDNIGHT)
+    moments = _Texts(_rounded_text)
 
     def whole(given: list[object], kinds: set[type], keep: bool) -> list[object] | None:
         if not keep and (kinds == {date} or (kinds == {datetime} and not any(map(_ZONE, given)))):
             return list(given)  # nothing reads the text: see `Whole`
         if kinds == {date}:
-            texts = list(map(days.get, given))
-            if None in texts:
-                if len(days) > _MEMORY:
-                    days.clear()
-                for index, text in enumerate(texts):
-                    if text is None:
-                        day = given[index]
-                        known = days.get(day)  # repeated within the batch
-                        texts[index] = (
-                            known if known is not None else days.setdefault(day, _MIDNIGHT(day))
-                        )
-            return texts
+            return days(given)
         if kinds != {datetime} or any(map(_ZONE, given)):
             return None
+        if moments.useful:
+            try:
+                return moments(given)
+            except OverflowError:  # the last half second of the year 9999
+                return None
         try:
             moved = list(map(add, given, repeat(_HALF_SECOND)))
-        except OverflowError:  # the last half second of the year 9999
+        except OverflowError:
             return None
         return list(map(_TO_SECONDS, map(str, moved)))
 

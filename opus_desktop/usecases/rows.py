@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
+from operator import attrgetter, itemgetter
 from typing import Any, cast
 
 from opus_desktop.core import datetimes
@@ -391,6 +392,9 @@ class KeyIndex:
 
     def build(self, rows: Iterable[Row]) -> None:
         """Index rows from scratch (rows in creation order, as a sheet is read)."""
+        rows = list(rows)
+        if self._build_unique(rows):
+            return
         groups: dict[str, list[Row]] = {}
         key_of = self.key_of
         for row in rows:
@@ -405,6 +409,22 @@ class KeyIndex:
         for group in groups.values():
             if len(group) > 1:
                 self._settle(group)
+
+    def _build_unique(self, rows: list[Row]) -> bool:
+        """`build` for the common sheet, every row's key text and no two alike: a few
+        passes in C. False (nothing done) for any other."""
+        keys = list(map(itemgetter(self.key_index), map(attrgetter("values"), rows)))
+        if set(map(type, keys)) - {str} or "" in keys:
+            return False
+        if any(map(attrgetter("problems"), rows)):
+            at = self.key_index
+            if any(row.problems is not None and at in row.problems for row in rows):
+                return False
+        groups = dict(zip(keys, [[row] for row in rows], strict=True))
+        if len(groups) != len(rows):
+            return False
+        self.groups = groups
+        return True
 
     def add(self, row: Row) -> list[Change]:
         """Register the row under its key; return the rows whose duplicate mark changed."""
