@@ -4,7 +4,7 @@
 
 Every run is a fresh process in an empty OPUS_DESKTOP_HOME (as `make package` smoke-tests
 the bundle), started one after another (bare, app, bundle, bare, app, ...) so that a busy
-machine weighs on each alike. Two figures a run:
+machine weighs on each alike. Three figures a run:
 
   shown   from starting the process to the window shown and the event loop running: the
           app's OPUS_DESKTOP_TEST_HOOK (called once its window is shown) prints the clock;
@@ -12,6 +12,8 @@ machine weighs on each alike. Two figures a run:
   smoke   `--smoke-test` less its 0.5 s wait (the window shown, closed, the process gone),
           the bare window waiting as long; the only figure the frozen bundle gives, since
           it cannot import a hook from outside
+  cpu     the CPU time the process used (user and system): on a busy machine the steadier
+          figure, since the wait costs none and other processes' work is not counted
 
 Medians of --runs, after one run of each that is not counted; the goal is app and bundle
 <= 0.3 s beyond the bare window. Python runs with its bytecode cache (in a folder of its
@@ -25,12 +27,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,6 +42,7 @@ GOAL = 0.3  # seconds beyond the bare window
 SMOKE_WAIT = 0.5  # gui/app.py's SMOKE_TEST_MS
 BUNDLE = ROOT / "dist" / "opus-desktop" / "opus-desktop"
 SHOWN = "shown-at"
+BARE_NAME = "bare QMainWindow"
 
 BARE = f"""
 import sys, time
@@ -61,20 +66,29 @@ def shown(window):
 """
 
 
-def run(command: list[str], env: dict[str, str]) -> tuple[float | None, float]:
-    """(seconds to the shown line or None, seconds to the process's end less the wait)."""
+@dataclass(frozen=True)
+class Run:
+    shown: float | None  # seconds to the shown line (None: the bundle prints none)
+    smoke: float  # seconds to the process's end, less the wait
+    cpu: float  # CPU seconds, user and system
+
+
+def run(command: list[str], env: dict[str, str]) -> Run:
     with tempfile.TemporaryDirectory(prefix="opus-startup-") as home:
         env = {**env, "OPUS_DESKTOP_HOME": home, "QT_QPA_PLATFORM": "offscreen"}
+        used = resource.getrusage(resource.RUSAGE_CHILDREN)
         began = time.time()
         done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
         ended = time.time()
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed (exit {done.returncode}): {done.stderr}")
     shown = None
     for line in done.stdout.splitlines():
         if line.startswith(SHOWN):
             shown = float(line.split()[1]) - began
-    return shown, ended - began - SMOKE_WAIT
+    cpu = (after.ru_utime - used.ru_utime) + (after.ru_stime - used.ru_stime)
+    return Run(shown, ended - began - SMOKE_WAIT, cpu)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -92,8 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     python_path = os.pathsep.join(filter(None, [str(hooks), base.get("PYTHONPATH", "")]))
     app_env = {**base, "PYTHONPATH": python_path, "OPUS_DESKTOP_TEST_HOOK": "startup_hook:shown"}
 
-    kinds: dict[str, Callable[[], tuple[float | None, float]]] = {
-        "bare QMainWindow": lambda: run([sys.executable, "-c", BARE], base),
+    kinds: dict[str, Callable[[], Run]] = {
+        BARE_NAME: lambda: run([sys.executable, "-c", BARE], base),
         "opus-desktop": lambda: run(
             [sys.executable, "-m", "opus_desktop", "--smoke-test"], app_env
         ),
@@ -102,31 +116,37 @@ def main(argv: list[str] | None = None) -> int:
         kinds["bundle"] = lambda: run([str(args.bundle), "--smoke-test"], base)
     for measure in kinds.values():  # the bytecode cache, the disk cache
         measure()
-    results: dict[str, list[tuple[float | None, float]]] = {kind: [] for kind in kinds}
+    results: dict[str, list[Run]] = {kind: [] for kind in kinds}
     for _ in range(runs):
         for kind, measure in kinds.items():
             results[kind].append(measure())
 
-    print(f"Start-up to a shown main window, medians of {runs} fresh processes (seconds)")
-    print(f"{'':18} {'shown':>7} {'beyond bare':>12} {'smoke':>7} {'beyond bare':>12}")
+    figures = ("shown", "smoke", "cpu")
     medians = {
-        kind: (
-            statistics.median(s for s, _ in found if s is not None) if found[0][0] else None,
-            statistics.median(w for _, w in found),
-        )
+        kind: {f: median([getattr(r, f) for r in found]) for f in figures}
         for kind, found in results.items()
     }
-    bare_shown, bare_smoke = medians["bare QMainWindow"]
-    for kind, (shown, smoke) in medians.items():
-        shown_text = f"{shown:7.3f}" if shown is not None else f"{'-':>7}"
-        beyond = (
-            f"{shown - bare_shown:+12.3f}" if shown is not None and bare_shown else f"{'-':>12}"
-        )
-        print(f"{kind:18} {shown_text} {beyond} {smoke:7.3f} {smoke - bare_smoke:+12.3f}")
+    print(f"Start-up to a shown main window, medians of {runs} fresh processes (seconds)")
+    print(f"{'':18}" + "".join(f" {f:>7} {'beyond bare':>12}" for f in figures))
+    bare = medians[BARE_NAME]
+    for kind, found in medians.items():
+        line = f"{kind:18}"
+        for f in figures:
+            value, reference = found[f], bare[f]
+            if value is None or reference is None:
+                line += f" {'-':>7} {'-':>12}"
+            else:
+                line += f" {value:7.3f} {value - reference:+12.3f}"
+        print(line)
     if "bundle" not in kinds:
         print(f"bundle: skipped, {args.bundle} is not there (make package builds it)")
     print(f"goal: <= {GOAL:.1f} s beyond the bare window")
     return 0
+
+
+def median(values: list[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return statistics.median(known) if known else None
 
 
 if __name__ == "__main__":
