@@ -121,6 +121,32 @@ class _Texts:
         return texts
 
 
+class _Shared:
+    """One text object for each text a kept column repeats (people, case numbers):
+    calamine makes a string per cell, and 100,000 copies of three addresses would stay
+    loaded. A column whose texts hardly repeat stops sharing once that is clear."""
+
+    def __init__(self) -> None:
+        self.known: dict[object, object] = {}
+        self.looked = self.found = 0
+        self.useful = True
+
+    def __call__(self, values: list[object]) -> list[object]:
+        if not self.useful:
+            return values
+        known = self.known
+        if len(known) > _MEMORY:
+            known.clear()
+        before = len(known)
+        shared = list(map(known.setdefault, values, values))
+        self.looked += len(values)
+        self.found += len(values) - (len(known) - before)
+        if self.looked >= _MEMORY and self.found * 10 < self.looked:
+            self.useful = False
+            known.clear()
+        return shared
+
+
 def _rounded_text(value: object) -> str:
     return str(value + _HALF_SECOND)[:19]  # type: ignore[operator]
 
@@ -187,6 +213,8 @@ class ColumnCheck:
         self.required = column.required
         self.convert = make_converter(column, settings)
         self.whole = whole_batch(column, settings)
+        texts = column.type in (ColumnType.SINGLE_TEXT, ColumnType.MULTIPLE_TEXT)
+        self.shared = _Shared() if texts else None
         # List values: every record gets a list of its own, since the editor changes them.
         self.copies = column.type in (ColumnType.MULTIPLE_CHOICE, ColumnType.PEOPLE_OR_GROUP)
         self.remember = hashable  # False when a value map turns cells into lists
@@ -222,7 +250,7 @@ class ColumnCheck:
             if results is None and len(kinds) > 1:
                 results = self._whole_parts(given, kinds, copies)
             if results is not None and _MISSING not in results:
-                return results
+                return self.shared(results) if copies and self.shared else results
         memory = self.memory
         remember = self.remember and bool not in kinds
         if results is not None:
