@@ -26,6 +26,7 @@ LATER = (
     "opus_desktop.opus.auth",
     "opus_desktop.opus.http",
     "cryptography",
+    "opus_desktop.gui.connection.profile_dialog",
 )
 
 SHOW_THE_WINDOW = """

@@ -35,7 +35,6 @@ from PySide6.QtWidgets import (
 from opus_desktop.errors import AppError
 from opus_desktop.gui.connection.columns import ColumnsModel
 from opus_desktop.gui.connection.password_dialog import PasswordDialog
-from opus_desktop.gui.connection.profile_dialog import ProfileDialog
 from opus_desktop.gui.connection.sandbox_note import sandbox_faults
 from opus_desktop.gui.connection.steps_view import (
     StatusLine,
@@ -290,12 +289,19 @@ class ConnectionPanel(QWidget):
 
     @Slot()
     def add_profile(self) -> None:
-        self._open_dialog(ProfileDialog(None, self))
+        self._open_dialog(self._profile_dialog(None))
 
     @Slot()
     def edit_profile(self) -> None:
         if self._current is not None:
-            self._open_dialog(ProfileDialog(self._current, self))
+            self._open_dialog(self._profile_dialog(self._current))
+
+    def _profile_dialog(self, profile: Profile | None) -> QDialog:
+        # The profile editor (its pages, the options editor, the certificate checks) loads
+        # when first opened: the window starts without it.
+        from opus_desktop.gui.connection.profile_dialog import ProfileDialog
+
+        return ProfileDialog(profile, self)
 
     def _open_dialog(self, dialog: QDialog) -> None:
         # No lambda holding the dialog is connected to it: PySide crashes when a dialog
@@ -310,6 +316,8 @@ class ConnectionPanel(QWidget):
         dialog, self.dialog = self.dialog, None
         if result != QDialog.DialogCode.Accepted:
             return
+        from opus_desktop.gui.connection.profile_dialog import ProfileDialog  # loaded already
+
         if isinstance(dialog, ProfileDialog) and dialog.saved_profile is not None:
             self.reload(select=dialog.saved_profile.name)
         elif isinstance(dialog, PasswordDialog):
