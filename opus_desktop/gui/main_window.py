@@ -198,6 +198,14 @@ class MainWindow(QMainWindow):
         self.panel_action.triggered.connect(self._panel_chosen)
         connection.addAction(self.panel_action)
 
+        # Ctrl+1, 2, 3: the tabs, from anywhere in the window (Ctrl+Tab needs the focus in them).
+        for number in range(self.tabs.count()):
+            go = QAction(self.tabs.tabText(number), self)
+            go.setShortcut(QKeySequence(f"Ctrl+{number + 1}"))
+            go.triggered.connect(lambda _=False, at=number: self._go_to_tab(at))
+            self.addAction(go)
+            self.tabs.setTabToolTip(number, f"{self.tabs.tabText(number)} (Ctrl+{number + 1})")
+
         help_menu = bar.addMenu(tr("&Help"))
         self._action(help_menu, tr("Open the &log folder"), self.open_log_folder)
         about = self._action(help_menu, tr("&About Opus Desktop"), self.show_about)
@@ -340,6 +348,13 @@ class MainWindow(QMainWindow):
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self._fold_panel()
+
+    def _go_to_tab(self, number: int) -> None:
+        self.tabs.setCurrentIndex(number)
+        shown = self.tabs.currentWidget()
+        if shown is not None and not shown.isAncestorOf(QApplication.focusWidget()):
+            shown.setFocus(Qt.FocusReason.ShortcutFocusReason)
+            shown.focusNextChild()  # the first control of the tab, in the layout's order
 
     def _panel_chosen(self, _: bool = False) -> None:
         self._panel_folded = False  # the user showed or hid it: that stands

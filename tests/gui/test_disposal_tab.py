@@ -192,7 +192,7 @@ def test_page_through_tick_forty_filter_sort_destroy_exactly_those(
     assert tab.model.checked_keys() == ticked
     assert tab.counts.text() == "40 ticked of 250 loaded · all pages"
     model_check(tab.proxy)  # sorted by the ticks
-    assert tab.destroy_action.text() == "Mark 40 destroyed..."
+    assert tab.destroy_action.iconText() == "Mark 40 destroyed..."
 
     confirm(qtbot, tab, "Retention over under schedule 4.2", "40")
 

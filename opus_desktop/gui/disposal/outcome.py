@@ -289,8 +289,9 @@ class OutcomePanel(QWidget):
         self.view.addAction(self.copy_rows_action)
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
 
-        self.open_button = QPushButton(tr("Open certificate"))
+        self.open_button = QPushButton(tr("&Open certificate"))
         self.open_button.setObjectName("open-certificate")
+        self.open_button.setAutoDefault(True)  # Enter opens it, as Space does
         self.open_button.clicked.connect(self.open_certificate)
         self.folder_button = QPushButton(tr("Show folder"))
         self.folder_button.clicked.connect(self.open_folder)
@@ -411,6 +412,8 @@ class OutcomePanel(QWidget):
             )
         self.detail.setText("\n".join(notes))
         self._update_buttons()
+        if self.open_button.isEnabled() and self.isVisible():
+            self.open_button.setFocus(Qt.FocusReason.OtherFocusReason)  # Enter opens it
 
     def show_failure(self, message: str) -> None:
         """The action stopped before an outcome could be read."""

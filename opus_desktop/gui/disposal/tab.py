@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QCoreApplication, QDateTime, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QDateTimeEdit,
     QLabel,
     QLineEdit,
@@ -94,6 +95,7 @@ class DisposalTab(MadeWhenUsed):
         self.template: Template | None = None
         self.error: str | None = None  # the last failure, shown while nothing is listed
         self.busy_with = ""  # what the running task does, for tooltips
+        self._list_next = False  # a load runs: the list takes the focus when it ends
         self._before_is_now = True  # untouched: "now" is taken afresh at each Load
 
         self.model = DueModel(self)
@@ -127,10 +129,11 @@ class DisposalTab(MadeWhenUsed):
 
     def _build_actions(self) -> None:
         self.load_action = self._action(tr("&Load"), self.load, "load-due")
+        self.load_action.setShortcut(QKeySequence("Ctrl+L"))
         self.load_more_action = self._action(tr("Load &more"), self.load_more, "load-more")
         self.load_all_action = self._action(tr("Load &all"), self.load_all, "load-all")
         self.tick_shown_action = self._action(tr("Tick &shown"), self.tick_shown, "tick-shown")
-        self.tick_all_action = self._action(tr("Tick a&ll"), self.tick_all, "tick-all")
+        self.tick_all_action = self._action(tr("Tic&k all"), self.tick_all, "tick-all")
         self.clear_action = self._action(tr("&Clear ticks"), self.clear_ticks, "clear-ticks")
         self.import_action = self._action(
             tr("&Import signed-off sheet..."), self.import_sheet, "import-signed-off"
@@ -333,6 +336,7 @@ class DisposalTab(MadeWhenUsed):
             tr("Loading the list again clears the {n} ticks.").format(n=f"{ticked:,}"),
         ):
             return
+        self._list_next = True
         self.loader.load()
 
     def load_more(self) -> None:
@@ -414,6 +418,12 @@ class DisposalTab(MadeWhenUsed):
     def _task_ended(self) -> None:
         self.busy_with = ""
         self.refresh()
+        # From the keyboard, the list is next: unless the user is in a field of the tab.
+        focus = QApplication.focusWidget()
+        lost = focus is None or not focus.isEnabled() or not self.isAncestorOf(focus)
+        listed, self._list_next = self._list_next, False
+        if listed and lost and self.isVisible() and self.model.rowCount():
+            self.view.setFocus(Qt.FocusReason.OtherFocusReason)
 
     @Slot(object)
     def _task_failed(self, exc: BaseException) -> None:
@@ -530,9 +540,9 @@ class DisposalTab(MadeWhenUsed):
             tr("Mark the ticked records destroyed in Opus, after a confirmation"),
             nothing or (tr("Tick the records to mark destroyed first.") if not ticked else None),
         )
-        title = tr("Mark {n} destroyed...").format(n=f"{ticked:,}") if ticked else ""
-        self.destroy_action.setText(title or tr("Mark &destroyed..."))
-        self.destroy_action.setIconText(title or tr("Mark destroyed..."))
+        title = tr("Mark {n} &destroyed...").format(n=f"{ticked:,}") if ticked else ""
+        self.destroy_action.setText(title or tr("Mark &destroyed..."))  # Alt+D, D in the menu
+        self.destroy_action.setIconText((title or tr("Mark destroyed...")).replace("&", ""))
         for widget in (self.before_edit, self.now_button, self.page_size):
             widget.setEnabled(self.profile is not None and not busy)
         self.filter_edit.setEnabled(rows > 0 or bool(self.filter_edit.text()))

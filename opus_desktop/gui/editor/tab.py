@@ -351,6 +351,7 @@ class RecordsTab(QWidget):
         self.view.fit_columns()
         if loaded.rows:
             self.view.go_to(0, 1)
+            self.view.setFocus(Qt.FocusReason.OtherFocusReason)  # the keyboard goes on in the grid
         note = loaded.summary()
         if loaded.sheet_problems:
             note += " " + " ".join(p.message for p in loaded.sheet_problems)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QPalette
+from PySide6.QtGui import QAction, QKeySequence, QPalette
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -131,13 +131,25 @@ class SubmitPanel(QWidget):
         self.submit_button = QPushButton(tr("Submit"))
         self.submit_button.setObjectName("submit-button")
         self.submit_button.setDefault(True)
+        self.submit_button.setToolTip(tr("Send the rows to Opus (Ctrl+Enter)"))
+        # An action, not the button's shortcut: the button's text changes, and with it
+        # Qt resets a button's shortcut. Active while the panel shows (the Records tab).
+        send = QAction(tr("Submit"), self)
+        send.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])
+        send.triggered.connect(self._send_key)
+        self.addAction(send)
+        first = QAction(tr("Go to first"), self)
+        first.setShortcut(QKeySequence("F8"))
+        first.triggered.connect(lambda _=False: self.go_to_first_invalid())
+        self.addAction(first)
         self.submit_button.clicked.connect(lambda: self.submit())
         self.blocked = QLabel()
         self.blocked.setWordWrap(True)
         self.blocked.setObjectName("submit-blocked")
         self.go_first = QPushButton(tr("Go to first"))
+        self.go_first.setToolTip(tr("Go to the first cell Opus would refuse (F8)"))
         self.go_first.clicked.connect(self.go_to_first_invalid)
-        self.valid_only = QCheckBox(tr("Send the valid rows only"))
+        self.valid_only = QCheckBox(tr("Send the &valid rows only"))
         self.valid_only.setObjectName("submit-valid-only")
         self.valid_only.setToolTip(
             tr(
@@ -484,6 +496,10 @@ class SubmitPanel(QWidget):
             done,
         )
         return True
+
+    def _send_key(self, _: bool = False) -> None:
+        if self.submit_button.isEnabled():
+            self.submit_button.animateClick()
 
     def go_to_first_invalid(self) -> bool:
         model = self.model
