@@ -351,8 +351,8 @@ class MainWindow(QMainWindow):
 
     def _go_to_tab(self, number: int) -> None:
         self.tabs.setCurrentIndex(number)
-        shown = self.tabs.currentWidget()
-        if shown is not None and not shown.isAncestorOf(QApplication.focusWidget()):
+        shown, focus = self.tabs.currentWidget(), QApplication.focusWidget()
+        if shown is not None and (focus is None or not shown.isAncestorOf(focus)):
             shown.setFocus(Qt.FocusReason.ShortcutFocusReason)
             shown.focusNextChild()  # the first control of the tab, in the layout's order
 
