@@ -140,6 +140,35 @@ class Origin:
     mapping: Mapping[str, Any] | None = None
     editor: bool = False
     dates: tuple[str, ...] = ()  # how each date column was read (ValidationResult.date_orders)
+    # The input as it was when the front end checked it (file_stamp before the check):
+    # the run reads it again to journal it, and refuses a file that changed in between.
+    checked: FileStamp | None = None
+
+
+@dataclass(frozen=True)
+class FileStamp:
+    size: int
+    modified_ns: int
+
+
+def file_stamp(path: Path) -> FileStamp | None:
+    """What tells that a file changed: its size and modification time (None: unreadable)."""
+    try:
+        info = Path(path).stat()
+    except OSError:
+        return None
+    return FileStamp(info.st_size, info.st_mtime_ns)
+
+
+class SheetChanged(AppError):
+    """The input changed after it was checked: what would be sent is not what was checked."""
+
+
+def _changed(path: Path) -> SheetChanged:
+    return SheetChanged(
+        f"{path.name} changed after it was checked: nothing was sent. Run it again to check "
+        "and send the sheet as it is now."
+    )
 
 
 # A new run's records: a sheet's validation, or records (the editor's, their problems
@@ -249,8 +278,13 @@ def _journal(
     options = _kept_options(request)
     if sheet is not None and not unchanged:
         options["sheet_sha256"] = sheet
+    path, checked = request.origin.input_path, request.origin.checked
+    if path is not None and checked is not None and file_stamp(path) != checked:
+        raise _changed(path)
     with collector_paused():  # the records made for the run are many, and short-lived
         made = records()
+        if path is not None and checked is not None and not isinstance(made, ValidationResult):
+            made = _unchanged_to_the_end(made, path, checked)
         if state.cancel_requested:
             return None
         return journal_submit_run(
@@ -264,6 +298,16 @@ def _journal(
             options=options,
             cancelled=lambda: state.cancel_requested,
         )
+
+
+def _unchanged_to_the_end(
+    records: Iterable[Record], path: Path, checked: FileStamp
+) -> Iterator[Record]:
+    """`records`, then SheetChanged if the file changed while they were read: raised
+    before the run is complete, so the journal drops it and nothing is sent."""
+    yield from records
+    if file_stamp(path) != checked:
+        raise _changed(path)
 
 
 @contextlib.contextmanager
