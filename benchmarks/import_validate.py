@@ -7,8 +7,8 @@ The workbook is generated once with openpyxl's write-only mode and kept in
 (ru_maxrss: Python objects and calamine's own Rust allocations alike) is that
 measurement's alone. Prints the median of the repeats, wall and CPU time, the ratio of
 each mode to the raw read, and the peak memory, against the targets: validate <= 1.3x
-the raw read, the editor's import <= 1.6x, peak <= 400 MB. CPU time is shown beside wall time because on a busy machine it is the
-steadier of the two.
+the raw read, the editor's import <= 1.6x, peak <= 400 MB. CPU time is shown beside
+wall time because on a busy machine it is the steadier of the two.
 
 Modes, each in its own process:
   raw       python-calamine alone: open, parse the sheet, iterate every row
