@@ -122,9 +122,9 @@ def test_connection_test_against_the_sandbox_shows_every_step(
     assert "valid for 60 minutes" in panel.steps.detail(TOKEN)
     assert panel.steps.detail(DISCOVERY).startswith("token endpoint http://127.0.0.1:")
     assert panel.steps.detail(DUE_RECORDS).startswith("the service answered")
-    # Passed steps take one line; the whole sentence is in the tooltip.
+    # Passed steps too are wrapped whole, the sentence in the tooltip as well.
     label = panel.steps.rows[CERTIFICATE][2]
-    assert not label.wordWrap() and label.toolTip() == panel.steps.detail(CERTIFICATE)
+    assert label.wordWrap() and label.toolTip() == panel.steps.detail(CERTIFICATE)
     assert panel.sign_in.status == "ok"
     assert "Signed in; the token is valid for another" in panel.sign_in_text()
     left = outcome.token_left()

@@ -7,7 +7,6 @@ import math
 import re
 
 from PySide6.QtCore import QCoreApplication, QEvent, Qt
-from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
@@ -93,42 +92,26 @@ def breakable(text: str, every: int = 16) -> str:
 
 
 class DetailLabel(QLabel):
-    """A step's sentence: wrapped in full, or one line elided with the rest in its tooltip.
-
-    Steps that passed take one line each, so the panel stays short; a failure or a
-    warning is shown whole, since that is the sentence the user has to act on.
-    """
+    """A step's sentence, wrapped in full: the panel is narrow (290 px) and a cut sentence
+    hid the address or certificate the user wanted to check. The tooltip holds it too,
+    in one line, for copying by eye."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.detail = ""
-        self._whole = True
+        self.setWordWrap(True)
         self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # Ignored: the label takes the column's width and wraps to it, never widens the panel.
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         small = self.font()
         small.setPointSizeF(max(small.pointSizeF() * 0.92, 7.0))
         self.setFont(small)
 
-    def set_detail(self, detail: str, whole: bool) -> None:
-        self.detail, self._whole = detail, whole
-        self.setWordWrap(whole)
-        self.setToolTip("" if whole else detail)
+    def set_detail(self, detail: str) -> None:
+        self.detail = detail
+        self.setToolTip(detail)
+        self.setText(breakable(detail))
         self.setVisible(bool(detail))
-        self._fit()
-
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        if not self._whole:
-            self._fit()
-
-    def _fit(self) -> None:
-        if self._whole:
-            self.setText(breakable(self.detail))
-        else:
-            width = max(self.width(), 40)
-            self.setText(
-                self.fontMetrics().elidedText(self.detail, Qt.TextElideMode.ElideRight, width)
-            )
 
 
 class StepsView(QWidget):
@@ -188,7 +171,7 @@ class StepsView(QWidget):
         self.states[name] = status
         self._paint_icon(name)
         title.setEnabled(status != "waiting")
-        label.set_detail(detail, whole=status in ("failed", "warning"))
+        label.set_detail(detail)
 
     def _paint_icon(self, name: str) -> None:
         icon = self.rows[name][0]
