@@ -115,6 +115,29 @@ def dark_palette() -> QPalette:
     return palette
 
 
+# Fusion frames a tick box or radio button in the Window colour darkened by 40 % (and
+# lightened by 10 %): on a dark window that frame all but vanishes.
+INDICATOR_CLASSES = ("QCheckBox", "QRadioButton")
+_FUSION_OUTLINE = 1.4 / 1.1
+
+
+def indicator_palette(palette: QPalette) -> QPalette:
+    """`palette` for tick boxes and radio buttons on a dark scheme: their Window role (which
+    they never fill, only derive the frame from) set so the frame comes out in the
+    placeholder text's grey, clear on the dark window."""
+    framed = QPalette(palette)
+    grey = palette.color(QPalette.ColorRole.PlaceholderText)
+    for group in (QPalette.ColorGroup.Active, QPalette.ColorGroup.Inactive):
+        framed.setColor(
+            group,
+            QPalette.ColorRole.Window,
+            QColor.fromHsvF(
+                grey.hsvHueF(), grey.hsvSaturationF(), min(grey.valueF() * _FUSION_OUTLINE, 1.0)
+            ),
+        )
+    return framed
+
+
 def apply_colour_scheme(app: QApplication, scheme: Qt.ColorScheme | None = None) -> None:
     """Use the palette of `scheme` (default: what the system says now).
 
@@ -125,6 +148,9 @@ def apply_colour_scheme(app: QApplication, scheme: Qt.ColorScheme | None = None)
     app.setPalette(QPalette())  # an empty palette: back to the platform's and the style's
     if scheme == Qt.ColorScheme.Dark and not is_dark(app.palette()):
         app.setPalette(dark_palette())
+    palette = app.palette()
+    for name in INDICATOR_CLASSES:  # set for both schemes, so a switch back undoes it
+        app.setPalette(indicator_palette(palette) if is_dark(palette) else palette, name)
 
 
 def make_application(argv: list[str] | None = None) -> QApplication:
