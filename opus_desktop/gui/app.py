@@ -117,7 +117,7 @@ def dark_palette() -> QPalette:
 
 # Fusion frames a tick box or radio button in the Window colour darkened by 40 % (and
 # lightened by 10 %): on a dark window that frame all but vanishes.
-INDICATOR_CLASSES = ("QCheckBox", "QRadioButton")
+INDICATOR_CLASSES = (b"QCheckBox", b"QRadioButton")
 _FUSION_OUTLINE = 1.4 / 1.1
 
 

@@ -55,10 +55,10 @@ def frame_colour(qtbot: QtBot, box: QWidget) -> tuple[QColor, QColor]:
 
 @pytest.mark.parametrize("kind", [QCheckBox, QRadioButton])
 def test_the_dark_palette_frames_indicators_clearly(
-    qapp: QApplication, qtbot: QtBot, scheme: None, kind: type[QWidget]
+    qapp: QApplication, qtbot: QtBot, scheme: None, kind: type[QCheckBox] | type[QRadioButton]
 ) -> None:
     apply_colour_scheme(qapp, Qt.ColorScheme.Dark)
-    window, frame = frame_colour(qtbot, kind("Dry run"))  # type: ignore[call-arg]
+    window, frame = frame_colour(qtbot, kind("Dry run"))
     assert window.lightness() < 80  # the dark palette is on
     assert contrast(frame, window) >= 3.0  # WCAG's least for a control's outline
 
