@@ -117,7 +117,7 @@ def dark_palette() -> QPalette:
 
 # Fusion frames a tick box or radio button in the Window colour darkened by 40 % (and
 # lightened by 10 %): on a dark window that frame all but vanishes.
-INDICATOR_CLASSES = (b"QCheckBox", b"QRadioButton")
+INDICATOR_CLASSES = ("QCheckBox", "QRadioButton")
 _FUSION_OUTLINE = 1.4 / 1.1
 
 
@@ -150,7 +150,8 @@ def apply_colour_scheme(app: QApplication, scheme: Qt.ColorScheme | None = None)
         app.setPalette(dark_palette())
     palette = app.palette()
     for name in INDICATOR_CLASSES:  # set for both schemes, so a switch back undoes it
-        app.setPalette(indicator_palette(palette) if is_dark(palette) else palette, name)
+        framed = indicator_palette(palette) if is_dark(palette) else palette
+        app.setPalette(framed, name)  # type: ignore[arg-type]  # the stub says bytes; PySide6 takes str
 
 
 def make_application(argv: list[str] | None = None) -> QApplication:
