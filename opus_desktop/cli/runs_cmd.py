@@ -18,6 +18,7 @@ from opus_desktop.cli.argtypes import int_between
 from opus_desktop.cli.exits import EXIT_OK
 from opus_desktop.cli.inputs import terminal_prompt
 from opus_desktop.cli.submit_cmd import (
+    REPORT_HELP,
     add_outage_argument,
     add_parallel_argument,
     drive,
@@ -45,7 +46,7 @@ PRUNE_DAYS = 30
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "runs",
-        help="list, show, resume or retry submit runs",
+        help="list, show, resume, retry or prune runs",
         description="The runs in the journal: list them, show one with its failures, resume "
         "one that stopped, send a run's failed records again, or prune finished runs.",
     )
@@ -68,7 +69,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--report",
         type=Path,
         metavar="OUT.xlsx",
-        help="write every row's outcome and the failed rows, ready to fix and send again",
+        help=REPORT_HELP,
     )
     show.set_defaults(func=run_show)
 
