@@ -57,6 +57,7 @@ from opus_desktop.usecases.submitting import (
     RunStart,
     dry_run_report,
     dry_run_sheet,
+    file_stamp,
     sheet_records,
     start_run,
 )
@@ -143,6 +144,7 @@ def run(args: argparse.Namespace) -> int:
     template = profile.template()
     settings = settings_of(args, profile)
     mapping = mapping_of(args, profile)
+    checked = file_stamp(args.input)  # before the check: the run refuses a sheet changed since
     sheet = open_input(args)
     # Only a dry run keeps the records; a run journals them as the sheet is read again
     # (sheet_records), so memory stays flat however long the sheet.
@@ -172,6 +174,7 @@ def run(args: argparse.Namespace) -> int:
             sheet.header_row,
             mapping=json.loads(mapping.to_json()) if mapping is not None else None,
             dates=tuple(result.date_orders),
+            checked=checked,
         ),
     )
 

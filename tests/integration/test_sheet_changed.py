@@ -6,11 +6,12 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from opus_desktop import paths
-from opus_desktop.cli import main
+from opus_desktop.cli import main, submit_cmd
 from opus_desktop.core.records import Record
 from opus_desktop.jobs.journal import Journal
 from opus_desktop.jobs.state import RunState
@@ -117,3 +118,27 @@ def test_submit_keeps_the_stamp_of_the_sheet_it_checked(
     with Journal(paths.journal_path()) as journal:
         (run,) = journal.runs(5)
     assert run.counts.ok == 5
+
+
+def test_submit_refuses_a_sheet_saved_again_after_its_check(
+    sandbox: Sandbox,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    profile_of(sandbox)
+    path = write_sheet(tmp_path / "s.csv", 5)
+    checked = submit_cmd.validate
+
+    def check_then_save(*args: Any, **kwargs: Any) -> Any:
+        result = checked(*args, **kwargs)
+        touched(path)  # saved in Excel while the terminal showed the problems
+        return result
+
+    monkeypatch.setattr(submit_cmd, "validate", check_then_save)
+    code = main(["submit", "--profile", "Sandbox", "--input", str(path)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "s.csv changed after it was checked: nothing was sent." in err
+    assert sandbox.stats().get("records_written", 0) == 0
+    assert no_runs()
