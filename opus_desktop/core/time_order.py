@@ -24,6 +24,13 @@ CREATED, MODIFIED = "timeCreated", "timeModified"
 CREATED_NAME = BUILT_INS[CREATED].display_name
 MODIFIED_NAME = BUILT_INS[MODIFIED].display_name
 SHOWN_ROWS = 5  # row numbers a summary names
+SENTENCE_START = f"The {MODIFIED_NAME} "
+SENTENCE_MIDDLE = f" is earlier than the {CREATED_NAME} "
+
+
+def is_order_sentence(text: object) -> bool:
+    """Whether a cell's problem is this check's (the editor tells it from a value's own)."""
+    return type(text) is str and text.startswith(SENTENCE_START) and SENTENCE_MIDDLE in text
 
 
 class TimeOrder:
@@ -72,6 +79,16 @@ class TimeOrder:
             problem = Problem(numbers[index], MODIFIED_NAME, cell, sentence, self.sheet)
             told.setdefault(index, []).append(problem)
 
+    def compare(self, created: object, modified: object) -> str | None:
+        """The sentence for one row whose converted `modified` is earlier than `created`
+        (the editor, after an edit), else None; empty values are never compared."""
+        if created is None or modified is None:
+            return None
+        first, then = self._moment(created), self._moment(modified)
+        if first is None or then is None or not then < first:
+            return None
+        return self._sentence(first, then)
+
     def _moment(self, value: object) -> datetime | None:
         """A converted value as a time to compare, to the second: a date or datetime as the
         sheet holds it (validate without keeping records), or the text as sent, read back
@@ -92,10 +109,7 @@ class TimeOrder:
         return self._read[value]
 
     def _sentence(self, created: datetime, modified: datetime) -> str:
-        said = (
-            f"The Modified time {self.write(modified)} is earlier than the Created time "
-            f"{self.write(created)}"
-        )
+        said = f"{SENTENCE_START}{self.write(modified)}{SENTENCE_MIDDLE}{self.write(created)}"
         if self.refuse:
             return f"{said}: correct one of them (the profile refuses a record modified first)."
         return f"{said}: check the two (Opus takes them as they are)."

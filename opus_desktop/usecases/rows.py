@@ -21,6 +21,7 @@ from typing import Any, cast
 from opus_desktop.core import datetimes
 from opus_desktop.core.records import Problem, Record
 from opus_desktop.core.schema import ROW_KEY, Column, ColumnType, Template
+from opus_desktop.core.time_order import CREATED, MODIFIED, TimeOrder, is_order_sentence
 from opus_desktop.core.validation import CheckedRows
 from opus_desktop.core.values import (
     LIST_JOINER,
@@ -43,7 +44,16 @@ SortKey = Callable[["Row"], tuple[Any, ...]]
 class Row:
     """One record in the editor. `seq` orders rows by creation, whatever the sort."""
 
-    __slots__ = ("duplicate_of", "message", "problems", "seq", "source", "status", "values")
+    __slots__ = (
+        "duplicate_of",
+        "message",
+        "order",
+        "problems",
+        "seq",
+        "source",
+        "status",
+        "values",
+    )
 
     def __init__(
         self,
@@ -59,6 +69,16 @@ class Row:
         self.status = ""
         self.message = ""
         self.duplicate_of: Row | None = None
+        # A Modified time earlier than the Created time: the sentence on the Modified time
+        # cell, a warning (or also in `problems` where the profile refuses it).
+        self.order: str | None = None
+
+    def copy(self, seq: int) -> Row:
+        """A new row with the same cells (not yet sent, no duplicate mark)."""
+        values = [list(v) if isinstance(v, list) else v for v in self.values]
+        row = Row(values, dict(self.problems) if self.problems else None, None, seq)
+        row.order = self.order
+        return row
 
     @property
     def invalid(self) -> bool:
@@ -90,6 +110,10 @@ class ColumnSet:
         self.names: tuple[str, ...] = tuple(template.internal_names)
         self.key_index = self.names.index(ROW_KEY)
         self._by_display = {c.display_name: i for i, c in enumerate(self.columns)}
+        timed = CREATED in self.names and MODIFIED in self.names
+        self._time_order = TimeOrder(settings, None) if timed else None
+        self.created_at = self.names.index(CREATED) if timed else None
+        self.modified_at = self.names.index(MODIFIED) if timed else None
         self._converters: list[Converter] = [make_converter(c, settings) for c in self.columns]
         self._labels: list[dict[int, str] | None] = []
         for column in self.columns:
@@ -207,6 +231,44 @@ class ColumnSet:
             return duplicate_message(str(row.values[index]), row.duplicate_of)
         return None
 
+    def cell_warning(self, row: Row, index: int) -> str | None:
+        """The warning on a cell (a Modified time earlier than the Created time), unless
+        the profile makes it a problem."""
+        if (
+            row.order is None
+            or index != self.modified_at
+            or self.settings.refuse_modified_before_created
+        ):
+            return None
+        return row.order
+
+    def own_problem(self, row: Row, index: int) -> str | None:
+        """The cell's problem with its own value (the time order left out): what an undo
+        puts back, the order being checked again after it."""
+        found = row.problems.get(index) if row.problems is not None else None
+        return None if found is not None and is_order_sentence(found) else found
+
+    def mark_order(self, row: Row) -> None:
+        """Compare the row's Created and Modified time again (after an edit of either, or
+        new settings): the Modified time cell's warning, or its problem when refused."""
+        order, made, changed = self._time_order, self.created_at, self.modified_at
+        if order is None or made is None or changed is None:
+            return
+        problems = row.problems
+        if problems is not None and is_order_sentence(problems.get(changed)):
+            del problems[changed]
+            if not problems:
+                row.problems = problems = None
+        row.order = None
+        if problems is not None and (made in problems or changed in problems):
+            return  # an unusable cell is never compared
+        sentence = order.compare(row.values[made], row.values[changed])
+        row.order = sentence
+        if sentence is not None and self.settings.refuse_modified_before_created:
+            if row.problems is None:
+                row.problems = {}
+            row.problems[changed] = sentence
+
     def row_problems(self, row: Row) -> list[tuple[int, str]]:
         """(column index, sentence) for every problem of the row, in column order."""
         found = dict(row.problems) if row.problems is not None else {}
@@ -241,7 +303,9 @@ class ColumnSet:
             values.append(value)
             if problem is not None:
                 problems[index] = problem
-        return Row(values, problems, None, seq)
+        row = Row(values, problems, None, seq)
+        self.mark_order(row)
+        return row
 
     def rows_from_records(
         self, records: Iterable[Record], unfed: Sequence[int] = (), seq: int = 0
@@ -257,6 +321,7 @@ class ColumnSet:
         for record in records:
             values = list(map(record.values.get, names))
             problems: dict[int, str] | None = None
+            order: str | None = None
             for problem in record.problems:
                 index = by_display.get(problem.column) if problem.column else None
                 if index is None:
@@ -265,14 +330,20 @@ class ColumnSet:
                     continue  # a repeated key: the KeyIndex marks it
                 if problems is None:
                     problems = {}
-                values[index] = problem.value
+                if is_order_sentence(problem.message):
+                    order = problem.message  # refused: the converted value stays
+                else:
+                    values[index] = problem.value
                 problems[index] = problem.message
             for index, message in required:
                 if message is not None:
                     if problems is None:
                         problems = {}
                     problems[index] = message
-            append(Row(values, problems, record.row, seq))
+            row = Row(values, problems, record.row, seq)
+            if record.warnings or order is not None:
+                row.order = order or record.warnings[0].message
+            append(row)
             seq += 1
         return rows
 
@@ -296,6 +367,8 @@ class ColumnSet:
                 zip(checked.numbers, zip(*columns, strict=True), strict=True)
             )
         ]
+        for index, warned in checked.warnings.items():
+            rows[index].order = warned[0].message
         for index in problems.keys() if not required else range(width):
             row = rows[index]
             found: dict[int, str] = {}
@@ -305,7 +378,10 @@ class ColumnSet:
                     continue
                 if place == key_index and row.values[key_index] is not None:
                     continue  # a repeated key: the KeyIndex marks it
-                row.values[place] = problem.value
+                if is_order_sentence(problem.message):
+                    row.order = problem.message  # refused: the converted value stays
+                else:
+                    row.values[place] = problem.value
                 found[place] = problem.message
             for place, message in required:
                 found[place] = message
@@ -360,7 +436,7 @@ def recheck_rows(
         values: list[object] = []
         problems: dict[int, str] = {}
         for index in range(width):
-            old_problem = row.problems.get(index) if row.problems is not None else None
+            old_problem = old.own_problem(row, index)
             given = old.given_for(index, row.values[index], old_problem, new)
             value, problem = new.convert(index, given)
             values.append(value)
@@ -368,6 +444,7 @@ def recheck_rows(
                 problems[index] = problem
         copy = Row(values, problems, row.source, row.seq)
         copy.status, copy.message = row.status, row.message
+        new.mark_order(copy)
         fresh.append(copy)
     return fresh
 

@@ -17,6 +17,7 @@ from opus_desktop.usecases.rows import FAILED, PENDING, SENT, SKIPPED, STORED, R
 
 INVALID_COLOUR = QColor(229, 57, 53, 72)  # translucent: readable over light and dark bases
 REFUSED_COLOUR = QColor(255, 160, 0, 72)  # the cell the service named when it refused the row
+WARNING_COLOUR = QColor(250, 204, 21, 80)  # told, but sent: a Modified time before the Created
 _DISPLAY = int(Qt.ItemDataRole.DisplayRole.value)
 _DECORATION = int(Qt.ItemDataRole.DecorationRole.value)
 _EDIT = int(Qt.ItemDataRole.EditRole.value)
@@ -70,6 +71,18 @@ def refused_data(row: Row, role: int) -> Any:
         return row_status_icon(FAILED)
     if role == _TOOLTIP:
         return row.message
+    return None
+
+
+def warning_data(sentence: str, role: int) -> Any:
+    """A cell warned of (the row can still be sent): a yellow tint, the warning triangle,
+    and the sentence in the tooltip, so it reads apart from a problem's red and "!"."""
+    if role == _BACKGROUND:
+        return WARNING_COLOUR
+    if role == _DECORATION:
+        return status_icon("warning")
+    if role == _TOOLTIP:
+        return tr("Warning: {0}").format(sentence)
     return None
 
 

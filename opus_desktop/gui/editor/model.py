@@ -34,6 +34,7 @@ from opus_desktop.gui.editor.looks import (
     status_data,
     status_header,
     status_text,
+    warning_data,
 )
 from opus_desktop.gui.editor.words import count
 from opus_desktop.usecases.rows import (
@@ -247,6 +248,8 @@ class RecordsModel(QAbstractTableModel):
             return problem
         if problem is None and row.status == FAILED and self._refused.get(row) == at:
             return refused_data(row, role)
+        if problem is None and row.order is not None and columns.cell_warning(row, at):
+            return warning_data(row.order, role)
         if role == _BACKGROUND:
             return INVALID_COLOUR if problem is not None else None
         if role == _DECORATION:
@@ -378,15 +381,8 @@ class RecordsModel(QAbstractTableModel):
             return []
         copies: list[Row] = []
         for position in chosen:
-            original = self._rows[position]
-            copy = Row(
-                [list(v) if isinstance(v, list) else v for v in original.values],
-                dict(original.problems) if original.problems else None,
-                None,
-                self._next_seq,
-            )
+            copies.append(self._rows[position].copy(self._next_seq))
             self._next_seq += 1
-            copies.append(copy)
         label = count(len(copies), tr("Duplicate a row"), tr("Duplicate {0} rows"))
         self.undo_stack.push(InsertRows(self, chosen[-1] + 1, copies, label))
         return copies
@@ -472,7 +468,7 @@ class RecordsModel(QAbstractTableModel):
         before: list[CellState] = []
         after: list[CellState] = []
         for row, at, text in edits:
-            old_problem = row.problems.get(at) if row.problems is not None else None
+            old_problem = self._columns.own_problem(row, at)  # the time order is checked again
             before.append((row, at, row.values[at], old_problem, row.status, row.message))
             value, problem = self._columns.convert(at, text)
             status, message = row.status, row.message
@@ -486,6 +482,7 @@ class RecordsModel(QAbstractTableModel):
         the position index when the rows have not moved since."""
         self._sorted = None
         key_index = self._keys.key_index
+        timed = {self._columns.created_at, self._columns.modified_at} if self._columns else ()
         edited = {id(row): row for row, *_ in states}
         for row in edited.values():
             self._tally(row, -1)
@@ -506,6 +503,8 @@ class RecordsModel(QAbstractTableModel):
             if at == key_index:
                 marks += self._keys.remove(row, old_key)
                 marks += self._keys.add(row)
+        for row in {id(row): row for row, at, *_ in states if at in timed}.values():
+            self._columns.mark_order(row)  # type: ignore[union-attr]
         for row in edited.values():
             self._tally(row, 1)
         others = self._retally(marks, edited)

@@ -1,4 +1,5 @@
-"""The problems panel: every cell Opus would refuse, with its row, column and sentence.
+"""The problems panel: every cell Opus would refuse, with its row, column and sentence,
+and the cells warned of (a Modified time earlier than the Created time), marked apart.
 
 The list follows the grid's order. It is rebuilt once per burst of changes (a paste of
 a thousand cells refreshes it once) and only the part that changed is replaced, so the
@@ -30,10 +31,11 @@ from PySide6.QtWidgets import (
 from opus_desktop.gui.editor import icons
 from opus_desktop.gui.editor.model import RecordsModel
 from opus_desktop.gui.editor.words import count as count_of
+from opus_desktop.gui.icons import status_icon
 from opus_desktop.usecases.rows import Row
 
 AnyIndex = QModelIndex | QPersistentModelIndex
-Entry = tuple[Row, int, str]  # the row, its template column index, the sentence
+Entry = tuple[Row, int, str, bool]  # the row, its template column index, the sentence, a warning
 
 
 def tr(text: str, n: int = -1) -> str:
@@ -50,6 +52,7 @@ class ProblemsModel(QAbstractTableModel):
         super().__init__(parent)
         self.records = records
         self._entries: list[Entry] = []
+        self.warnings = 0  # of the entries, how many are warnings
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(0)
@@ -80,17 +83,22 @@ class ProblemsModel(QAbstractTableModel):
             self.beginInsertRows(QModelIndex(), head, len(new) - tail - 1)
             old[head:head] = new[head : len(new) - tail]
             self.endInsertRows()
-        self.count_changed.emit(len(old))
+        self.warnings = sum(1 for entry in old if entry[3])
+        self.count_changed.emit(len(old) - self.warnings)
 
     def _collect(self) -> list[Entry]:
         columns = self.records.columns
         if columns is None:
             return []
         found: list[Entry] = []
-        row_problems = columns.row_problems
+        row_problems, warned = columns.row_problems, columns.cell_warning
         for row in self.records.rows():
             if row.problems is not None or row.duplicate_of is not None:
-                found.extend((row, index, text) for index, text in row_problems(row))
+                found.extend((row, index, text, False) for index, text in row_problems(row))
+            if row.order is not None and columns.modified_at is not None:
+                warning = warned(row, columns.modified_at)
+                if warning is not None:
+                    found.append((row, columns.modified_at, warning, True))
         return found
 
     def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
@@ -102,9 +110,11 @@ class ProblemsModel(QAbstractTableModel):
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
             return None
-        row, at, text = self._entries[index.row()]
+        row, at, text, warning = self._entries[index.row()]
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
+            if column == self.PROBLEM and warning:
+                return tr("Warning: {0}").format(text)
             if column == self.ROW:
                 return str(row.source) if row.source is not None else tr("new")
             if column == self.COLUMN:
@@ -112,9 +122,9 @@ class ProblemsModel(QAbstractTableModel):
                 return columns.columns[at].display_name if columns is not None else ""
             return text
         if role == Qt.ItemDataRole.ToolTipRole and column == self.PROBLEM:
-            return text
+            return tr("Warning: {0}").format(text) if warning else text
         if role == Qt.ItemDataRole.DecorationRole and column == self.ROW:
-            return icons.problem()
+            return status_icon("warning") if warning else icons.problem()
         if role == Qt.ItemDataRole.TextAlignmentRole and column == self.ROW:
             return Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
         return None
@@ -130,7 +140,7 @@ class ProblemsModel(QAbstractTableModel):
 
 
 def _same(a: Entry, b: Entry) -> bool:
-    return a[0] is b[0] and a[1] == b[1] and a[2] == b[2]
+    return a[0] is b[0] and a[1] == b[1] and a[2] == b[2] and a[3] == b[3]
 
 
 class ProblemsPanel(QWidget):
@@ -170,18 +180,27 @@ class ProblemsPanel(QWidget):
 
     def _count_changed(self, count: int) -> None:
         records = self.model.records
+        warnings = self.model.warnings
+        told = count_of(warnings, tr("1 warning"), tr("{0} warnings")) if warnings else ""
         if records.columns is None or records.rowCount() == 0:
             self.title.setText(tr("Problems"))
-        elif count == 0:
+        elif count == 0 and not warnings:
             self.title.setText(tr("No problems: every row can be sent."))
+        elif count == 0:
+            self.title.setText(
+                tr(
+                    "No problems: every row can be sent; {0} to check — click one to go to its cell"
+                ).format(told)
+            )
         else:
             self.title.setText(
                 count_of(count, tr("1 problem"), tr("{0} problems"))
                 + count_of(records.invalid_rows, tr(" in 1 row"), tr(" in {0} rows"))
+                + (tr(", {0}").format(told) if told else "")
                 + tr(" — click one to go to its cell")
             )
 
     def _activated(self, index: QModelIndex) -> None:
         if index.isValid():
-            row, at, _ = self.model.entry(index.row())
+            row, at = self.model.entry(index.row())[:2]
             self.jump.emit(row, at)
