@@ -255,6 +255,15 @@ class ProfileDialog(QDialog):
                 "leaves them empty is warned about; with it, it is not sent."
             )
         )
+        self.refuse_modified_first = QCheckBox(
+            tr("Do not send a record whose Modified time is earlier than its Created time")
+        )
+        self.refuse_modified_first.setToolTip(
+            tr(
+                "Opus stores both times as given. Without this, such a record is warned "
+                "about and sent; with it, it is a problem and is not sent."
+            )
+        )
         form = QFormLayout(page)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
         form.addRow(tr("Connection template:"), self.template_field)
@@ -265,6 +274,7 @@ class ProfileDialog(QDialog):
         form.addRow(tr("When a record exists:"), self.conflict_option)
         form.addRow(tr("Concurrency:"), self.concurrency)
         form.addRow("", self.require_created_by)
+        form.addRow("", self.refuse_modified_first)
         return page
 
     # -- loading and reading the fields ---------------------------------------------------
@@ -287,6 +297,7 @@ class ProfileDialog(QDialog):
         )
         self.concurrency.setValue(profile.concurrency)
         self.require_created_by.setChecked(profile.require_created_by)
+        self.refuse_modified_first.setChecked(profile.refuse_modified_before_created)
         if self.original is not None:
             self.certificate.load(profile)
             self._read_template(profile.template_path)
@@ -314,6 +325,7 @@ class ProfileDialog(QDialog):
             conflict_option=str(self.conflict_option.currentData()),
             concurrency=self.concurrency.value(),
             require_created_by=self.require_created_by.isChecked(),
+            refuse_modified_before_created=self.refuse_modified_first.isChecked(),
             choices=self.options.choices(),
             terms=self.options.terms(),
         )
