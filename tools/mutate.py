@@ -61,7 +61,11 @@ TESTS: dict[str, list[str]] = {
         UNIT + "test_column_checks.py",
         UNIT + "test_bad_input_told.py",
     ],
-    "core/clean.py": [UNIT + "test_sheets.py", UNIT + "test_column_checks.py"],
+    "core/clean.py": [
+        UNIT + "test_time_order_cases.py",
+        UNIT + "test_sheets.py",
+        UNIT + "test_column_checks.py",
+    ],
     "core/column_checks.py": [
         UNIT + "test_column_checks.py",
         UNIT + "test_validation.py",
@@ -74,7 +78,7 @@ TESTS: dict[str, list[str]] = {
         UNIT + "test_date_order.py",
         UNIT + "test_time_order.py",
     ],
-    "core/time_order.py": [UNIT + "test_time_order.py"],
+    "core/time_order.py": [UNIT + "test_time_order.py", UNIT + "test_time_order_cases.py"],
     "jobs/journal.py": [
         UNIT + "test_journal_edges.py",
         UNIT + "test_journal.py",
