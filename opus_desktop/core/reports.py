@@ -5,7 +5,9 @@
   rows, widths, columns whose text wraps): the run report, the disposal manifest.
 - `write_validation_report(path, result, template, settings)`: a workbook with a sheet
   "Problems" (Row, Column, Value, Problem) and a sheet "Records" (the row number, every
-  template column as the text that would be sent, and Status: valid or invalid).
+  template column as the text that would be sent, and Status: valid or invalid). A cell
+  warned of (a Modified time earlier than the Created time) is listed among the problems
+  of its row, its sentence starting "Warning: "; its row stays valid.
   As CSV the two sheets become two files side by side: OUT.csv holds the problems,
   OUT.records.csv the records.
 - `ValidationReport`: the same report written record by record while a sheet is
@@ -57,6 +59,7 @@ from opus_desktop.core.xlsx_writer import XlsxBook, XlsxSheet
 
 __all__ = [
     "PROBLEM_HEADERS",
+    "WARNING_MARK",
     "ReportError",
     "SheetSpec",
     "ValidationReport",
@@ -74,6 +77,7 @@ __all__ = [
 ]
 
 PROBLEM_HEADERS = ("Row", "Column", "Value", "Problem")
+WARNING_MARK = "Warning: "  # a Problems line that is a warning: the row can still be sent
 STATUS_VALID, STATUS_INVALID = "valid", "invalid"
 WIDTH_SAMPLE = 50  # rows looked at to choose column widths
 
@@ -404,16 +408,22 @@ class ValidationReport:
     ) -> None:
         self._writer.close(ok=kind is None)
 
-    def add_problems(self, problems: Iterable[Problem]) -> None:
+    def add_problems(self, problems: Iterable[Problem], *, warnings: bool = False) -> None:
+        """Lines of the Problems sheet; `warnings` marks each sentence as a warning."""
+        mark = WARNING_MARK if warnings else ""
         for problem in problems:
-            self._problems.append([problem.row, problem.column, problem.value, problem.message])
+            message = mark + problem.message
+            self._problems.append([problem.row, problem.column, problem.value, message])
 
     def add(self, record: Record, *, with_problems: bool = True) -> None:
-        """One record's row in "Records" and, unless told otherwise, its problems."""
+        """One record's row in "Records" and, unless told otherwise, its problems and
+        warnings."""
         self._records.append(self.record_row(record))
         self.rows += 1
         if with_problems and record.problems:
             self.add_problems(record.problems)
+        if with_problems and record.warnings:
+            self.add_problems(record.warnings, warnings=True)
 
     def record_row(self, record: Record) -> list[object]:
         """The cells of a record's row in "Records"."""
@@ -444,7 +454,11 @@ def write_validation_report(
         report.add_problems(result.sheet_problems)
         for record in result.records:
             report.add(record, with_problems=False)
-        report.add_problems(p for p in result.problems if p not in result.sheet_problems)
+        told = [(p, False) for p in result.problems if p not in result.sheet_problems]
+        told += [(p, True) for p in result.cell_warnings]
+        told.sort(key=lambda pair: pair[0].row or 0)  # stable: a row's problems, then warnings
+        for problem, warning in told:
+            report.add_problems([problem], warnings=warning)
 
 
 def validate_into_report(
