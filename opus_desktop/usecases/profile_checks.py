@@ -1,6 +1,6 @@
 """Checking a profile's certificate before the profile is saved, for both front ends.
 
-    check = check_certificate(profile, password)          # the window, as fields change
+    check = check_certificate(profile, password, in_window=True)   # the window, as fields change
     saved, said = add_profile(profile, template, ask=prompt, force=args.force)   # the CLI
 
 The checks are those that signing in would make later, made now so that a profile that
@@ -23,6 +23,14 @@ from opus_desktop.opus.credentials import Credential, PasswordNeeded
 from opus_desktop.opus.errors import CertificateError, WrongPassword
 from opus_desktop.profiles import Profile, ProfileError, save_profile
 from opus_desktop.usecases.connection import AskPassword
+
+# What to do about a password-protected certificate checked without a password, in the
+# words of each front end: the window has fields for both, the command line a flag.
+GIVE_PASSWORD = {
+    False: "name the environment variable that holds it with --cert-password-env VAR, "
+    "or run the command in a terminal to type it in",
+    True: "name the environment variable that holds it, or type it in",
+}
 
 
 @dataclass(frozen=True)
@@ -52,6 +60,8 @@ def check_certificate(
     password: str | None = None,
     ask: AskPassword | None = None,
     now: datetime | None = None,
+    *,
+    in_window: bool = False,
 ) -> CertificateCheck:
     """Check the profile's certificate as signing in would, without saving or keeping
     anything. `password` is one typed in or kept already; without it the variable the
@@ -83,7 +93,7 @@ def check_certificate(
         return CertificateCheck(
             None,
             f"{certificate} is protected by a password, and none was given to check it with: "
-            "name the environment variable that holds it, or type it in.",
+            f"{GIVE_PASSWORD[in_window]}.",
         )
     except CertificateError as exc:
         return CertificateCheck(None, exc.message)
@@ -104,12 +114,13 @@ def add_profile(
     ask: AskPassword | None = None,
     force: bool = False,
     now: datetime | None = None,
+    in_window: bool = False,
 ) -> tuple[Profile, list[str]]:
     """Check the profile, its certificate first, then save it; returns the saved profile
     and the sentences to tell (warnings, and a forced problem). ProfileRefused when the
     certificate check fails and `force` is not given: nothing is written then."""
     profile.check()
-    check = check_certificate(profile, password, ask, now)
+    check = check_certificate(profile, password, ask, now, in_window=in_window)
     said = list(check.warnings)
     if check.problem is not None:
         if not force:

@@ -160,7 +160,8 @@ def test_a_protected_pfx_without_a_password_or_a_terminal_is_refused(
     assert code == 2
     assert err == (
         "opus-desktop: app.pfx is protected by a password, and none was given to check it "
-        f"with: name the environment variable that holds it, or type it in{NOT_SAVED}\n"
+        "with: name the environment variable that holds it with --cert-password-env VAR, "
+        f"or run the command in a terminal to type it in{NOT_SAVED}\n"
     )
 
 

@@ -235,7 +235,7 @@ class CertificatePage(QWidget):
                 "Choose the app's certificate: a .pfx file, or a PEM certificate and key."
             )
         else:
-            self._check = check_certificate(profile, self.password_to_try())
+            self._check = check_certificate(profile, self.password_to_try(), in_window=True)
         self._show()
         self.changed.emit()
 

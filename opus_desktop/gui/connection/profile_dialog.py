@@ -480,6 +480,7 @@ class ProfileDialog(QDialog):
             template,
             password=self.certificate.password_to_try(),
             force=self.certificate.forced,
+            in_window=True,
         )
         if moved and original is not None:
             remove_profile(original.name)
