@@ -46,7 +46,11 @@ def build_parser() -> argparse.ArgumentParser:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The sandbox's flags, shared with `opus-desktop sandbox`."""
     parser.add_argument(
-        "--port", type=int, default=0, help="port on 127.0.0.1 (default: any free port)"
+        "--port",
+        type=int,
+        default=0,
+        metavar="PORT",
+        help="port on 127.0.0.1 (default: any free port)",
     )
     parser.add_argument(
         "--dir",
@@ -54,21 +58,46 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="folder for the sandbox's state (default: in the app's data)",
     )
-    parser.add_argument("--latency-ms", type=float, default=0, help="delay before every API reply")
     parser.add_argument(
-        "--fail-rate", type=float, default=0, help="share of API calls answered 503"
+        "--latency-ms",
+        type=float,
+        default=0,
+        metavar="MS",
+        help="delay before every API reply, in milliseconds",
     )
     parser.add_argument(
-        "--throttle-rate", type=float, default=0, help="share of API calls answered 429"
+        "--fail-rate",
+        type=float,
+        default=0,
+        metavar="RATE",
+        help="share of API calls answered 503, from 0 to 1",
     )
     parser.add_argument(
-        "--drop-rate", type=float, default=0, help="share of API calls done but not answered"
+        "--throttle-rate",
+        type=float,
+        default=0,
+        metavar="RATE",
+        help="share of API calls answered 429, from 0 to 1",
     )
     parser.add_argument(
-        "--token-ttl", type=int, default=3600, help="access token lifetime in seconds"
+        "--drop-rate",
+        type=float,
+        default=0,
+        metavar="RATE",
+        help="share of API calls done but not answered, from 0 to 1",
     )
     parser.add_argument(
-        "--date-format", default=DEFAULT_DATE_FORMAT, help="the tenant's date format"
+        "--token-ttl",
+        type=int,
+        default=3600,
+        metavar="SECONDS",
+        help="access token lifetime in seconds",
+    )
+    parser.add_argument(
+        "--date-format",
+        default=DEFAULT_DATE_FORMAT,
+        metavar="PATTERN",
+        help="the tenant's date format",
     )
 
 
