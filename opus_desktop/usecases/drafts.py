@@ -238,6 +238,8 @@ def _decode(
                 if row is not None:
                     row.status = GRID_STATUS[item.state]
                     row.message = item.message if item.state != "ok" else ""
+        for row in rows:  # a warning is not stored with the row: the times are compared again
+            columns.mark_order(row)
         keys = KeyIndex(columns.key_index)
         keys.build(sorted(rows, key=lambda r: r.seq))
         found.rows, found.keys, found.counts = rows, keys, tally(rows)
