@@ -9,7 +9,7 @@ import pytest
 
 from opus_desktop.core.clean import clean_cells, clean_value, is_blank
 from opus_desktop.core.records import Problem
-from opus_desktop.core.time_order import SHOWN_ROWS, TimeOrder, order_warning
+from opus_desktop.core.time_order import SHOWN_ROWS, TimeOrder, is_order_sentence, order_warning
 from opus_desktop.core.values import ValueSettings
 
 DAY_FIRST = "dd-MM-yyyy HH:mm:ss"  # text in it does not sort as the times do
@@ -139,3 +139,13 @@ def test_cells_cleaned_one_at_a_time_as_a_row() -> None:
     assert [clean_value(value) for value in raw] == cleaned
     assert type(clean_cells([12.0])[0]) is int and type(clean_value(12.0)) is int
     assert clean_cells(cleaned) == cleaned  # cleaning twice changes nothing
+
+
+def test_the_check_s_own_sentence_is_told_from_a_value_s() -> None:
+    order = TimeOrder(ValueSettings(), None)
+    said = order.compare("2024-01-02 10:00:00", "2024-01-01 10:00:00")
+    assert is_order_sentence(said)
+    assert not is_order_sentence(None) and not is_order_sentence(["The Modified time "])
+    assert not is_order_sentence("'x' is not a date and time.")
+    assert not is_order_sentence("The Modified time cell is empty.")  # the start alone
+    assert not is_order_sentence("It is earlier than the Created time, says the sheet.")
