@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+from importlib import resources
 from pathlib import Path
 
 import platformdirs
@@ -106,3 +107,8 @@ def audit_log_path(*, create: bool = True) -> Path:
 
 def sandbox_dir() -> Path:
     return private_dir(data_dir() / "sandbox")
+
+
+def demo_sheet_path() -> str:
+    """The demo sheet that `--sandbox` opens (a file of the package)."""
+    return str(resources.files("opus_desktop").joinpath("resources/demo/demo-records.xlsx"))

@@ -10,20 +10,18 @@ import json
 from importlib import resources
 from typing import Any
 
+from opus_desktop.paths import demo_sheet_path
 from opus_desktop.profiles import SANDBOX_PROFILE, Profile, save_profile
 from opus_desktop.sandbox import Sandbox
 
 LEGACY_PROFILE = f"{SANDBOX_PROFILE} (legacy)"
+__all__ = ["LEGACY_PROFILE", "demo_sheet_path", "save_sandbox_profiles"]
 
 
 def demo_tenant() -> dict[str, Any]:
     text = resources.files("opus_desktop").joinpath("resources/demo/tenant.json").read_text("utf-8")
     data: dict[str, Any] = json.loads(text)
     return data
-
-
-def demo_sheet_path() -> str:
-    return str(resources.files("opus_desktop").joinpath("resources/demo/demo-records.xlsx"))
 
 
 def save_sandbox_profiles(sandbox: Sandbox) -> Profile:

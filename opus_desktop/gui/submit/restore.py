@@ -18,6 +18,7 @@ from pathlib import Path
 from PySide6.QtCore import QCoreApplication, QObject
 from PySide6.QtWidgets import QMessageBox, QTabWidget, QWidget
 
+from opus_desktop import paths
 from opus_desktop.gui.editor.filters import RowFilter
 from opus_desktop.gui.editor.words import count
 from opus_desktop.gui.submit.grid import RestoreTab
@@ -31,15 +32,17 @@ def tr(text: str) -> str:
 
 
 def untouched(found: Unsent, sheet: Path | None) -> bool:
-    """The draft is `sheet` as it was read (the demo sheet under --sandbox): never edited,
-    never sent. That is no work of the user's, so nothing to offer back."""
+    """The draft is `sheet`, or the demo sheet, as it was read: never edited, never sent.
+    That is no work of the user's, so nothing to offer back (the demo sheet left by a
+    `--sandbox` start is none either when the next start is without it)."""
     meta = found.meta
+    fresh = {str(sheet)} if sheet is not None else set()
+    fresh.add(paths.demo_sheet_path())
     return (
-        sheet is not None
-        and found.run is None
+        found.run is None
         and meta.get("edited") is False
         and not meta.get("runs")
-        and meta.get("source") == str(sheet)
+        and meta.get("source") in fresh
     )
 
 
