@@ -128,6 +128,17 @@ def password_needed(profile: Profile) -> bool:
     return False
 
 
+def plain_pem_key(profile: Profile) -> bool:
+    """Whether the profile's key is a PEM file that is not encrypted: it opens without a
+    password, so none need be looked for (the keyring takes a tenth of a second)."""
+    if profile.cert_pfx or not profile.key_pem:
+        return False
+    try:
+        return b"ENCRYPTED" not in Path(profile.key_pem).read_bytes()
+    except OSError:
+        return False  # opening it says what is wrong with the file
+
+
 def _encrypted_pem(path: Path) -> bool:
     try:
         return b"ENCRYPTED" in path.read_bytes()

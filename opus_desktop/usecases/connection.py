@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from opus_desktop.jobs.connect import Connection, connect, password_needed
+from opus_desktop.jobs.connect import Connection, connect, password_needed, plain_pem_key
 from opus_desktop.opus.errors import CertificateError, WrongPassword
 from opus_desktop.profiles import Profile, ProfileError, certificate_password
 
@@ -105,9 +105,16 @@ def open_connection(
     """The profile's connection, with the first password found (see the module's
     docstring). ProfileError, in one sentence, when the certificate needs a password and
     none was found; CertificateError when the one found does not open it."""
-    if password is None:
+    if password is None and not _plain_and_unset(profile):
         password = find_password(profile, ask)
     return connect(profile, password, retry=retry_policy())
+
+
+def _plain_and_unset(profile: Profile) -> bool:
+    """A key that opens without a password, and no variable that gives one: the keyring
+    is not asked (its lookup is a tenth of a second of every submit)."""
+    variable = profile.cert_password_env
+    return plain_pem_key(profile) and not (variable and os.environ.get(variable) is not None)
 
 
 def try_open(profile: Profile) -> Connection | None:
