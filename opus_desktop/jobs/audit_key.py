@@ -10,12 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
-
-import keyring
-import keyring.errors
 
 from opus_desktop.profiles import KEYRING_SERVICE
 
@@ -53,7 +49,7 @@ class KeyringKey:
         self.path = path
 
     def get(self) -> bytes | None:
-        text = _keyring(keyring.get_password, keyring_user(self.path))
+        text = _keyring("get_password", keyring_user(self.path))
         if text is None:
             return None
         try:
@@ -66,17 +62,22 @@ class KeyringKey:
 
     def create(self) -> bytes:
         key = secrets.token_bytes(KEY_BYTES)
-        _keyring(keyring.set_password, keyring_user(self.path), key.hex())
+        _keyring("set_password", keyring_user(self.path), key.hex())
         return key
 
     def drop(self) -> None:
         with contextlib.suppress(KeyUnavailable):
-            _keyring(keyring.delete_password, keyring_user(self.path))
+            _keyring("delete_password", keyring_user(self.path))
 
 
-def _keyring(call: Callable[..., Any], *args: str) -> Any:
+def _keyring(name: str, *args: str) -> Any:
+    """keyring.`name`(service, *args). The package is imported here, when a log is first
+    sealed or checked: it takes about 50 ms to load, which no command should pay before."""
+    import keyring
+    import keyring.errors
+
     try:
-        return call(KEYRING_SERVICE, *args)
+        return getattr(keyring, name)(KEYRING_SERVICE, *args)
     except keyring.errors.NoKeyringError:
         raise KeyUnavailable("no system keyring can be used here") from None
     except (keyring.errors.KeyringError, RuntimeError) as exc:

@@ -67,9 +67,15 @@ def test_showing_the_main_window_loads_none_of_them(tmp_path: Path) -> None:
     [
         ("import opus_desktop.usecases.disposing", "opus_desktop.usecases.disposing"),
         ("from opus_desktop.opus import TokenProvider", "jwt"),
-        ("import opus_desktop.jobs.audit", "keyring"),
+        ("import opus_desktop.opus.http", "httpx"),
     ],
 )
 def test_the_probe_sees_a_module_load(code: str, expected: str, tmp_path: Path) -> None:
     # Guards the tests above against passing because the probe cannot see one load.
     assert expected in loaded_after(code, tmp_path)
+
+
+def test_the_commands_parsers_load_no_keyring(tmp_path: Path) -> None:
+    # The audit log's key is read when a log is sealed or checked, not when a command
+    # such as `opus-desktop submit` builds its parser.
+    assert "keyring" not in loaded_after("import opus_desktop.cli.commands", tmp_path)
