@@ -34,11 +34,16 @@ check: $(VENV)/.installed-test
 	$(BIN)/ruff check opus_desktop tests benchmarks tools conftest.py
 	$(BIN)/mypy
 
+# Every benchmark, then one table of issue 18's figures beside this run's
+# (benchmarks/table.py). `make bench MILLION=1` adds the 1,000,000-row submit (minutes).
+FIGURES := build/bench-figures.jsonl
 bench: $(VENV)/.installed-test
-	@set -e; for f in benchmarks/*.py; do \
-	  [ -e "$$f" ] || continue; \
-	  echo "== $$f"; QT_QPA_PLATFORM=offscreen $(PY) "$$f"; \
-	done
+	@set -e; mkdir -p build; : > $(FIGURES); for f in benchmarks/*.py; do \
+	  case "$$f" in */figures.py|*/table.py) continue;; esac; \
+	  extra=; [ -n "$(MILLION)" ] && [ "$$f" = benchmarks/submit_memory.py ] && extra=--million; \
+	  echo "== $$f"; OPUS_BENCH_FIGURES=$(CURDIR)/$(FIGURES) QT_QPA_PLATFORM=offscreen \
+	    $(PY) "$$f" $$extra; \
+	done; echo "== the figures of issue 18"; $(PY) benchmarks/table.py $(FIGURES)
 
 # Mutation testing of the ten modules tools/mutate.py names, each in its own copy of the tree
 # under build/mutate/ against the tests that cover it, then the kill rate per module and every

@@ -40,6 +40,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from figures import record
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -322,6 +324,8 @@ def compare(path: Path, repeat: int) -> None:
     ratio = load / read
     verdict = "ok" if ratio <= TARGET_RATIO else "OVER TARGET"
     stall = max(run["stall_ms"] for run in loads)
+    peak = median(loads, "peak_mb")
+    record("editor-window", raw=read, seconds=load, peak_mb=peak, stall_ms=stall)
     print(f"Medians of {repeat} runs, each in a fresh process, {path.name}:")
     print(f"  raw python-calamine read (the reference)     {read:6.2f} s")
     print(

@@ -32,6 +32,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from figures import record
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -194,6 +196,7 @@ def main() -> None:
     reference = median("xlsxwriter", "wall")
     alone = median("e2e", "wall") - median("validate", "wall")
     print(f"  report alone in validate --report (e2e - validate): {alone:.2f} s")
+    record("report", xlsxwriter=reference, report=alone)
     print("ratios to plain XlsxWriter (wall):")
     for mode, seconds in [
         *((m, median(m, "wall")) for m in modes if m in ("writer", "app", "old")),

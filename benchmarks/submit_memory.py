@@ -25,6 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from figures import record
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -150,6 +152,15 @@ def main() -> None:
         peak = statistics.median(r["peak"] for r in results)
         size = statistics.median(r["journal"] for r in results)
         csv_size = path.stat().st_size
+        record(
+            f"submit-memory-{rows}",
+            rows=rows,
+            peak_mb=peak,
+            rate=rows / wall,
+            csv_mb=csv_size / 1e6,
+            journal_mb=size / 1e6,
+            journal_ratio=size / csv_size,
+        )
         print(
             f"{rows:>9,}  {wall:>6.1f}s  {rows / wall:>9,.0f}  {peak:>4.0f} MB  "
             f"{csv_size / 1e6:>5.1f} MB  {size / 1e6:>5.1f} MB  {size / csv_size:>5.2f}  "
