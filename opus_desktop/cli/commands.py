@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Callable
 
 from opus_desktop.cli import (
-    audit_cmd,
+    audit_parser,
     disposal_parser,
     profile_cmd,
     runs_cmd,
@@ -26,5 +26,5 @@ REGISTRARS: list[Registrar] = [
     submit_cmd.register,
     runs_cmd.register,
     disposal_parser.register,
-    audit_cmd.register,
+    audit_parser.register,
 ]

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from opus_desktop import settings as app_settings
 from opus_desktop.cli.argtypes import int_between
-from opus_desktop.cli.disposal_cmd import run_destroy, run_due
+from opus_desktop.cli.lazy import handler
 from opus_desktop.cli.parsing import examples
 from opus_desktop.cli.submit_cmd import add_outage_argument
-from opus_desktop.jobs.due import MAX_PER_PAGE
+from opus_desktop.opus.client import MAX_PER_PAGE  # the same page size jobs.due asks for
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -53,7 +53,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="N",
         help=f"records per page asked of Opus, 1 to {MAX_PER_PAGE} (default: %(default)s)",
     )
-    due.set_defaults(func=run_due)
+    due.set_defaults(func=handler("opus_desktop.cli.disposal_cmd", "run_due"))
 
     destroy = sub.add_parser(
         "destroy",
@@ -139,4 +139,4 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         + "the Operator name in File > Settings; your computer account is recorded either way)",
     )
     add_outage_argument(both)
-    destroy.set_defaults(func=run_destroy)
+    destroy.set_defaults(func=handler("opus_desktop.cli.disposal_cmd", "run_destroy"))
