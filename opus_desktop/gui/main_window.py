@@ -62,6 +62,10 @@ def tr(text: str) -> str:
     return QCoreApplication.translate("MainWindow", text)
 
 
+def fold_message() -> str:
+    return tr("The connection panel is folded away at this width: F9 shows it.")
+
+
 class RecordsTabApi(Protocol):
     """What the window uses of the Records tab (opus_desktop.gui.editor.tab.RecordsTab)."""
 
@@ -358,6 +362,12 @@ class MainWindow(QMainWindow):
 
     def _panel_chosen(self, _: bool = False) -> None:
         self._panel_folded = False  # the user showed or hid it: that stands
+        self._clear_fold_message()
+
+    def _clear_fold_message(self) -> None:
+        """The fold notice is about a hidden panel: once it shows, the notice is untrue."""
+        if self.statusBar().currentMessage() == fold_message():
+            self.statusBar().clearMessage()
 
     def _fold_panel(self) -> None:
         """Fold the docked panel away when the window becomes narrow, bring it back when
@@ -369,12 +379,11 @@ class MainWindow(QMainWindow):
         if narrow and not self.dock.isHidden() and not self.dock.isFloating():
             self._panel_folded = True
             self.dock.hide()
-            self.statusBar().showMessage(
-                tr("The connection panel is folded away at this width: F9 shows it."), 8000
-            )
+            self.statusBar().showMessage(fold_message(), 8000)
         elif not narrow and self._panel_folded:
             self._panel_folded = False
             self.dock.show()
+            self._clear_fold_message()
 
     def save_settings(self) -> None:
         self.settings.set(WINDOW_GEOMETRY, self.saveGeometry())
