@@ -159,14 +159,19 @@ class ConnectionPanel(QWidget):
         self.columns_view.verticalHeader().setVisible(False)
         self.columns_view.setShowGrid(False)
         self.columns_view.setAlternatingRowColors(True)
-        self.columns_view.setWordWrap(False)
+        # The panel is narrow: long names wrap onto a second line rather than being cut.
+        self.columns_view.setWordWrap(True)
+        self.columns_view.setTextElideMode(Qt.TextElideMode.ElideNone)
         header = self.columns_view.horizontalHeader()
         header.setSectionResizeMode(ColumnsModel.NAME, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(ColumnsModel.TYPE, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(ColumnsModel.REQUIRED, QHeaderView.ResizeMode.ResizeToContents)
         header.setHighlightSections(False)
-        self.columns_view.verticalHeader().setDefaultSectionSize(
+        self.columns_view.verticalHeader().setMinimumSectionSize(
             self.columns_view.fontMetrics().height() + 6
+        )
+        self.columns_view.verticalHeader().setSectionResizeMode(
+            QHeaderView.ResizeMode.ResizeToContents
         )
         self.columns_note = QLabel()
         self.columns_note.setWordWrap(True)
