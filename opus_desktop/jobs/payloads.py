@@ -36,7 +36,8 @@ class Codec:
         self.fields = fields or []
         self.zdict = zdict
         self._known = {name: position for position, name in enumerate(self.fields)}
-        self._primed: Any = None  # a compressor with the dictionary loaded, copied per payload
+        # A compressor with the dictionary loaded, copied for each payload.
+        self._primed: zlib._Compress | None = None
 
     @classmethod
     def stored(cls, fields: str | None, zdict: bytes | None) -> Codec:
