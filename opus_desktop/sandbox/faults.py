@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import random
 import threading
 import time
@@ -56,6 +57,7 @@ class Faults:
             "throttle_rate": self.throttle_rate,
             "fail_rate": self.fail_rate,
             "drop_rate": self.drop_rate,
+            "pid": os.getpid(),  # the window shows the rates only of a sandbox in its own process
         }
         (Path(directory) / FAULTS_FILE).write_text(json.dumps(rates), encoding="utf-8")
 

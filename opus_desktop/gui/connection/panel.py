@@ -266,7 +266,7 @@ class ConnectionPanel(QWidget):
         lines = [f"{api} · {host}"]
         if profile.sandbox:
             lines.append(tr("The sandbox tenant on this computer: demo data, no account."))
-            lines.append(sandbox_faults(profile))
+            lines += [rates] if (rates := sandbox_faults(profile)) else []
         if not profile.verify_tls:
             lines.append(tr("TLS certificate checks are turned off for this profile."))
         self.summary.setText("\n".join(lines))

@@ -4,12 +4,15 @@
 
 The sandbox writes them to faults.json beside its certificate at each start (see
 sandbox/faults.py); this reads that file rather than importing the sandbox, which the
-window does not need for a profile that merely points at one.
+window does not need for a profile that merely points at one. The file outlives the
+sandbox, so the rates are told only when the sandbox that wrote it runs in this process
+(`--sandbox`); for any other, nothing is said about rates.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,14 +34,17 @@ def tr(text: str) -> str:
 
 
 def sandbox_faults(profile: Profile) -> str:
-    """The sandbox's latency and fault rates, in words; "" for a profile of no sandbox."""
+    """The sandbox's latency and fault rates, in words; "" for a profile of no sandbox or
+    of a sandbox this process did not start."""
     if not profile.sandbox or not profile.cert_pem:
         return ""
     try:
         noted = json.loads((Path(profile.cert_pem).parent / FAULTS_FILE).read_text("utf-8"))
+        if noted.get("pid") != os.getpid():
+            return ""  # written by an earlier run or another process: may no longer be true
         latency = float(noted["latency_ms"])
         rates = [float(noted[name]) for name, _ in RATES]
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return tr("Its latency and fault rates are not known (no faults.json beside it).")
     parts = [tr("Latency {0:g} ms").format(latency)]
     parts += [
