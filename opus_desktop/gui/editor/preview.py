@@ -55,6 +55,12 @@ def preview_text(model: RecordsModel, position: int | None) -> str:
     else:
         lines.append(tr("Sent for {0}:").format(where))
     lines.append(body)
+    refused_at = {at for at, _ in problems}
+    for at, column in enumerate(columns.columns):
+        warning = columns.cell_warning(row, at)
+        if warning is not None and at not in refused_at:
+            sentence = tr("Warning on {0}: {1}; the record is still sent.")
+            lines += ["", sentence.format(column.display_name, warning.rstrip(". "))]
     notes = []
     for at, column in enumerate(columns.columns):
         if column.internal_name in payload and columns.sent_as(at, payload[column.internal_name]):
