@@ -147,7 +147,8 @@ class SubmitPanel(QWidget):
         self.blocked.setWordWrap(True)
         self.blocked.setObjectName("submit-blocked")
         self.go_first = QPushButton(tr("Go to first"))
-        self.go_first.setToolTip(tr("Go to the first cell Opus would refuse (F8)"))
+        self.go_first.setToolTip(tr("Go to the first refused cell, else the first warning (F8)"))
+        self.go_first.setAccessibleDescription(self.go_first.toolTip())
         self.go_first.clicked.connect(self.go_to_first_invalid)
         self.valid_only = QCheckBox(tr("Send the &valid rows only"))
         self.valid_only.setObjectName("submit-valid-only")
@@ -508,6 +509,12 @@ class SubmitPanel(QWidget):
                 problems = model.row_problems(position)
                 self.tab.jump_to(row, problems[0][0] if problems else 0)
                 return True
+        columns = model.columns  # none refused: the first cell warned of (still sent)
+        for row in model.rows() if columns is not None else ():
+            for at in range(len(columns.columns)):  # type: ignore[union-attr]
+                if columns.cell_warning(row, at) is not None:  # type: ignore[union-attr]
+                    self.tab.jump_to(row, at)
+                    return True
         return False
 
     # -- how it looks --------------------------------------------------------------------------
