@@ -74,6 +74,22 @@ class ItemRows(Sequence[Item]):
     def __len__(self) -> int:
         return len(self._keys)
 
+    def column(self, field: str) -> Sequence[object]:
+        """One field of every item, in order, for sorting a million without making an Item
+        of each: "row" (-1 where none), "key", "state", "attempts" or "message"."""
+        if field == "row":
+            return self._row
+        if field == "key":
+            return self._keys
+        if field == "state":
+            return [ITEM_STATES[code] for code in self._state]
+        if field == "attempts":
+            return self._attempts
+        if field == "message":
+            messages = self._messages
+            return [messages.get(index, "") for index in range(len(self._keys))]
+        raise ValueError(f"no item field {field!r}")
+
     @overload
     def __getitem__(self, index: int) -> Item: ...
     @overload

@@ -1,13 +1,15 @@
 """Table models of the Runs tab: the runs in the journal, and the records of one run.
 
 Both are read-only and replaced whole (a refresh reads the journal again in a worker).
-Sorting goes through a QSortFilterProxyModel on SORT_ROLE, which gives numbers and
-times as themselves rather than as the text shown. A disposal run's records are
-"Destroyed" or "Not destroyed", never "Stored" (`outcome_words`).
+The runs sort through a QSortFilterProxyModel on SORT_ROLE, which gives numbers and
+times as themselves rather than as the text shown; a run's records sort in their model.
+A disposal run's records are "Destroyed" or "Not destroyed", never "Stored"
+(`outcome_words`).
 """
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import PureWindowsPath
@@ -50,6 +52,7 @@ DESTROY_STATE = {
     "skipped": ("waiting", "Not sent"),
 }
 KINDS = {"submit": "Submit", "destroy": "Disposal"}
+ITEM_FIELDS = ("row", "key", "state", "attempts", "message")  # ItemsModel's columns
 
 
 def outcome_words(kind: str) -> dict[str, str]:
@@ -100,7 +103,7 @@ class _ListModel(QAbstractTableModel, Generic[T]):
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
-        self._rows: list[T] = []
+        self._rows: Sequence[T] = []
 
     def set_rows(self, rows: Sequence[T]) -> None:
         self.beginResetModel()
@@ -133,7 +136,7 @@ class _ListModel(QAbstractTableModel, Generic[T]):
             return None
         if not 0 <= index.column() < len(self.columns):
             return None
-        column, row = self.columns[index.column()], self._rows[index.row()]
+        column, row = self.columns[index.column()], self.row_at(index.row())
         if role == Qt.ItemDataRole.DisplayRole:
             return column.text(row)
         if role == SORT_ROLE:
@@ -217,6 +220,8 @@ class ItemsModel(_ListModel[Item]):
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self.kind = "submit"
+        self._sort = (0, False)  # column, descending
+        self._order: array[int] | None = None
         self.columns = (
             _Column(
                 "Row",
@@ -238,6 +243,44 @@ class ItemsModel(_ListModel[Item]):
         """The records of a run of `kind` ("submit" or "destroy")."""
         self.kind = kind
         self.set_rows(rows)
+
+    # A run may hold a million records: they are kept as given (usecases.runs.ItemRows
+    # makes an Item only when one is asked for) and sorted here, on whole columns, where a
+    # QSortFilterProxyModel would ask data() for each record many times (100k took 9 s).
+    def set_rows(self, rows: Sequence[Item]) -> None:
+        self.beginResetModel()
+        self._rows = rows  # read, never changed: not copied
+        self._order = self._sorted_order()
+        self.endResetModel()
+
+    def row_at(self, row: int) -> Item:
+        return self._rows[self._order[row] if self._order is not None else row]
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        if not 0 <= column < len(self.columns):
+            return
+        self._sort = (column, order == Qt.SortOrder.DescendingOrder)
+        self.beginResetModel()
+        self._order = self._sorted_order()
+        self.endResetModel()
+
+    def _sorted_order(self) -> array[int] | None:
+        """The items' places in the chosen order; None for the order they were sent."""
+        column, descending = self._sort
+        field = ITEM_FIELDS[column]
+        if (field == "row" and not descending) or not self._rows:
+            return None  # as sent: rows in sheet order
+        keys: Sequence[Any]
+        whole = getattr(self._rows, "column", None)
+        if whole is not None:  # ItemRows: the field of all items at once
+            keys = whole(field)
+            if field == "state":
+                words = {state: tr(text) for state, (_, text) in self.states().items()}
+                keys = [words.get(state, state) for state in keys]
+        else:
+            keys = [self.columns[column].sort(item) for item in self._rows]
+        places = sorted(range(len(keys)), key=keys.__getitem__, reverse=descending)
+        return array("q", places)
 
     def states(self) -> dict[str, tuple[str, str]]:
         return DESTROY_STATE if self.kind == "destroy" else ITEM_STATE

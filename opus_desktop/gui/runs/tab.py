@@ -17,7 +17,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QCoreApplication, QModelIndex, QSortFilterProxyModel, Qt, Slot
+from PySide6.QtCore import (
+    QAbstractItemModel,
+    QCoreApplication,
+    QModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    Slot,
+)
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -66,12 +73,19 @@ def tr(text: str) -> str:
     return QCoreApplication.translate("RunsTab", text)
 
 
-def _table(model: RunsModel | ItemsModel) -> tuple[QTableView, QSortFilterProxyModel]:
+def _table(model: RunsModel) -> tuple[QTableView, QSortFilterProxyModel]:
+    """The runs' view, sorted through a proxy on SORT_ROLE."""
     proxy = QSortFilterProxyModel()
     proxy.setSourceModel(model)
     proxy.setSortRole(SORT_ROLE)
+    return _view(proxy), proxy
+
+
+def _view(model: QAbstractItemModel) -> QTableView:
+    """A read-only sortable table; a run's records (up to a million) sort in their own
+    model (ItemsModel.sort), not through a proxy."""
     view = QTableView()
-    view.setModel(proxy)
+    view.setModel(model)
     view.setSortingEnabled(True)
     view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -82,7 +96,7 @@ def _table(model: RunsModel | ItemsModel) -> tuple[QTableView, QSortFilterProxyM
     view.verticalHeader().setDefaultSectionSize(view.fontMetrics().height() + 8)
     view.horizontalHeader().setHighlightSections(False)
     view.horizontalHeader().setStretchLastSection(True)
-    return view, proxy
+    return view
 
 
 class RunsTab(QWidget):
@@ -117,8 +131,7 @@ class RunsTab(QWidget):
         header.setStretchLastSection(False)
 
         self.items_model = ItemsModel(self)
-        self.items_view, self.items_proxy = _table(self.items_model)
-        self.items_proxy.setParent(self)
+        self.items_view = _view(self.items_model)
         self.items_view.sortByColumn(0, Qt.SortOrder.AscendingOrder)
         items_header = self.items_view.horizontalHeader()
         for column in range(4):
