@@ -37,6 +37,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from figures import record
+
 ROOT = Path(__file__).resolve().parents[1]
 GOAL = 0.3  # seconds beyond the bare window
 SMOKE_WAIT = 0.5  # gui/app.py's SMOKE_TEST_MS
@@ -138,6 +140,12 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 line += f" {value:7.3f} {value - reference:+12.3f}"
         print(line)
+    record(
+        "startup",
+        bare=bare["shown"],
+        app=medians["opus-desktop"]["shown"],
+        bundle=medians["bundle"]["shown"] if "bundle" in medians else None,
+    )
     if "bundle" not in kinds:
         print(f"bundle: skipped, {args.bundle} is not there (make package builds it)")
     print(f"goal: <= {GOAL:.1f} s beyond the bare window")

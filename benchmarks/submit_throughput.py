@@ -37,6 +37,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from figures import record
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -264,6 +266,9 @@ def main() -> None:
                 f"bare client {bares[concurrency]:.2f}s: whole-command ratio "
                 f"{bares[concurrency] / command:.2f} (run alone: {run_ratio[concurrency]:.2f})"
             )
+            if concurrency == 8:  # the figure
+                client, share = bares[concurrency], run_ratio[concurrency]
+                record("submit-throughput", client=client, command=command, run_share=share)
         print("\nPeak memory at concurrency 4 as the run grows:")
         peaks = []
         for number, records in enumerate(args.memory):
