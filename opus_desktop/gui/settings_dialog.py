@@ -15,10 +15,12 @@ certificate. A value that cannot work keeps the dialog open with a sentence sayi
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QCoreApplication, Qt, Signal, Slot
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QAbstractButton,
     QComboBox,
@@ -146,6 +148,14 @@ class SettingsDialog(QDialog):
             changed_signal(self.editors[setting.key]).connect(self._refresh)
         self.show_settings(app_settings.load(path))
         self.setMinimumWidth(520)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        # Tab goes through the buttons as laid out: the style may put Restore Defaults
+        # at the left though the box adds it last.
+        shown = sorted(self.buttons.buttons(), key=lambda button: button.x())
+        for before, after in pairwise(shown):
+            QWidget.setTabOrder(before, after)
 
     def _group(self, section: Section, members: list[Setting[Any]]) -> QGroupBox:
         box = QGroupBox(tr(section.title))

@@ -1,4 +1,4 @@
-"""Tab goes through the profile dialog in the order their controls are laid
+"""Tab goes through the profile and settings dialogs in the order their controls are laid
 out: down the form, left to right within a line, the buttons last."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QDialog, QWidget
 from pytestqt.qtbot import QtBot
 
+from opus_desktop.gui.settings_dialog import SettingsDialog
 from tests.gui.test_profile_dialog import open_dialog as make_profile_dialog
 
 SAME_LINE = 6  # px: a label's field and its button sit on one line, give or take
@@ -52,6 +53,14 @@ def out_of_order(dialog: QDialog, widgets: list[QWidget]) -> list[str]:
 
 def test_the_profile_dialog_goes_down_the_form(qtbot: QtBot) -> None:
     dialog = make_profile_dialog(qtbot)
+    order = round_trip(qtbot, dialog)
+    assert len(order) > 3
+    assert out_of_order(dialog, order) == []
+
+
+def test_the_settings_dialog_goes_down_the_form_then_the_buttons(qtbot: QtBot) -> None:
+    dialog = SettingsDialog()
+    qtbot.addWidget(dialog)
     order = round_trip(qtbot, dialog)
     assert len(order) > 3
     assert out_of_order(dialog, order) == []
