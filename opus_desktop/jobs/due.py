@@ -34,15 +34,16 @@ from opus_desktop.core.datetimes import DEFAULT_FORMAT, parse_with_offset
 from opus_desktop.core.errors import SheetError
 from opus_desktop.core.schema import BUILT_INS, ROW_KEY, Template, decode_internal_name
 from opus_desktop.core.sheets import CellValue, read_sheet
+from opus_desktop.jobs.due_fields import CLASSIFICATION as CLASSIFICATION
+from opus_desktop.jobs.due_fields import DUE_DATE as DUE_DATE
+from opus_desktop.jobs.due_fields import DUE_DATE_HEADER as DUE_DATE_HEADER
+from opus_desktop.jobs.due_fields import MAX_PER_PAGE as MAX_PER_PAGE
+from opus_desktop.jobs.due_fields import NAME as NAME
 from opus_desktop.jobs.state import RunState
 from opus_desktop.opus.protocols import DuePage
 
 log = logging.getLogger(__name__)
 
-MAX_PER_PAGE = 100
-DUE_DATE = "disposalDueDate"
-DUE_DATE_HEADER = "Disposal due date"
-NAME, CLASSIFICATION = "leafName", "termFullPath"
 DECISION_HEADERS = ("Decision", "Disposal decision")  # the second when a column is "Decision"
 DESTROY, KEEP = "Destroy", "Keep"
 DECISION_COLUMN = 1  # where `due_table` puts it, counted from 0

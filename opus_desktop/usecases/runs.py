@@ -13,13 +13,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import overload
+from typing import TYPE_CHECKING, overload
 
 from opus_desktop import paths
 from opus_desktop.core.reports import ReportError
 from opus_desktop.jobs.journal import Journal
 from opus_desktop.jobs.journal_types import ITEM_STATES, Item, Pruned, RunInfo
-from opus_desktop.jobs.report import ReportSummary, file_sha256, write_run_report
+
+if TYPE_CHECKING:
+    from opus_desktop.jobs.report import ReportSummary
 
 
 @dataclass(frozen=True)
@@ -140,11 +142,17 @@ def show_run(
                 failed.append(item)
             else:
                 more += 1
-        written = write_run_report(report, journal, info.id) if report is not None else None
+        written = None
+        if report is not None:
+            from opus_desktop.jobs.report import write_run_report  # the writers, when asked
+
+            written = write_run_report(report, journal, info.id)
     return ShownRun(info, failed, more), written
 
 
 def run_report(path: Path, run_id: str, journal_path: Path | None = None) -> ReportSummary:
+    from opus_desktop.jobs.report import write_run_report  # the writers, when asked
+
     with Journal(journal_path) as journal:
         return write_run_report(path, journal, run_id)
 
@@ -158,6 +166,8 @@ def input_change(info: RunInfo) -> str:
     """
     if info.kind != "submit" or not info.input_path or not info.input_sha256:
         return ""
+    from opus_desktop.jobs.report import file_sha256
+
     path = Path(info.input_path)
     try:
         same = file_sha256(path) == info.input_sha256

@@ -185,7 +185,8 @@ def test_sort_values_and_data_outside_the_table(model: DueModel) -> None:
     assert model.headerData(0, Qt.Orientation.Vertical) is None
 
 
-def test_the_outcome_model_reads_each_answer(qtmodeltester: object) -> None:
+def test_the_outcome_model_reads_each_answer(qtmodeltester: object, qtbot: QtBot) -> None:
+    # qtbot: the model asks for fonts, which need the application (alone, none is made).
     outcomes = OutcomeModel()
     qtmodeltester.check(outcomes)  # type: ignore[attr-defined]
     records = [

@@ -1,7 +1,7 @@
 """The window starts without what only later work needs: the HTTP stack and sign-in
-(httpx, jwt, cryptography), the keyring, the sheet writers and readers, and the disposal
-machinery. Each loads when first used. Checked in a fresh interpreter, since this one has
-imported them all."""
+(httpx, jwt, cryptography), the keyring, the sheet writers and readers, the import
+dialog, and the disposal machinery. Each loads when first used. Checked in a fresh
+interpreter, since this one has imported them all."""
 
 from __future__ import annotations
 
@@ -22,6 +22,8 @@ LATER = (
     "python_calamine",
     "opus_desktop.usecases.disposing",
     "opus_desktop.jobs.disposal",
+    "opus_desktop.jobs.due",
+    "opus_desktop.gui.importer.dialog",
     "opus_desktop.documents",
     "opus_desktop.opus.auth",
     "opus_desktop.opus.http",

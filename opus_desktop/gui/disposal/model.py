@@ -16,7 +16,7 @@ begin/end signals; `checked_changed` follows every change of the ticked set.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
@@ -29,7 +29,10 @@ from PySide6.QtCore import (
 )
 
 from opus_desktop.core.schema import BUILT_INS, ROW_KEY, Template, decode_internal_name
-from opus_desktop.jobs.due import CLASSIFICATION, DUE_DATE, DUE_DATE_HEADER, NAME, DueRecord
+from opus_desktop.jobs.due_fields import CLASSIFICATION, DUE_DATE, DUE_DATE_HEADER, NAME
+
+if TYPE_CHECKING:
+    from opus_desktop.jobs.due import DueRecord
 
 Index = QModelIndex | QPersistentModelIndex
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1

@@ -52,7 +52,7 @@ from opus_desktop.gui.errors import show_error
 from opus_desktop.gui.icons import status_colour
 from opus_desktop.gui.settings import GuiSettings
 from opus_desktop.gui.workers import Task, TaskRunner
-from opus_desktop.jobs.due import MAX_PER_PAGE
+from opus_desktop.jobs.due_fields import MAX_PER_PAGE
 from opus_desktop.jobs.state import Progress
 from opus_desktop.profiles import Profile
 from opus_desktop.usecases.connection import StoredPassword, stored_password

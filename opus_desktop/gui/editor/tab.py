@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QCoreApplication, Qt, Signal
 from PySide6.QtGui import QAction
@@ -48,7 +48,6 @@ from opus_desktop.gui.editor.problems import ProblemsPanel
 from opus_desktop.gui.editor.progress import TaskStrip
 from opus_desktop.gui.editor.view import RecordsView
 from opus_desktop.gui.editor.words import count as count_of
-from opus_desktop.gui.importer.dialog import ImportDialog
 from opus_desktop.gui.submit.driver import SubmitDriver
 from opus_desktop.gui.submit.panel import SubmitPanel
 from opus_desktop.gui.submit.restore import RestoreOffer
@@ -65,6 +64,9 @@ from opus_desktop.usecases.rows import (
     recheck_rows,
     tally,
 )
+
+if TYPE_CHECKING:
+    from opus_desktop.gui.importer.dialog import ImportDialog
 
 EXPORT_FILTER = "Excel workbook (*.xlsx);;CSV file (*.csv)"
 MAPPING_FILTER = "Mapping (*.json)"
@@ -363,6 +365,8 @@ class RecordsTab(QWidget):
         """Open the import dialog (window-modal); without a path it asks for a file first."""
         if self.profile is None or self.model.columns is None:
             return None
+        from opus_desktop.gui.importer.dialog import ImportDialog  # its readers, when asked
+
         dialog = ImportDialog(self.runner, self.profile, self.model.columns, self)
         dialog.loaded.connect(self.load)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

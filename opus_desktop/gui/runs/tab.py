@@ -55,12 +55,12 @@ from opus_desktop.gui.runs.models import (
 )
 from opus_desktop.gui.workers import Task, TaskRunner
 from opus_desktop.jobs.journal_types import Item, RunInfo
-from opus_desktop.jobs.report import ReportSummary
 from opus_desktop.jobs.state import Progress
 from opus_desktop.usecases.runs import read_items, read_runs, run_report
 
 if TYPE_CHECKING:
     from opus_desktop.gui.submit.driver import RunEnd, SubmitDriver
+    from opus_desktop.jobs.report import ReportSummary
     from opus_desktop.usecases.submitting import RunStart
 
 log = logging.getLogger(__name__)
