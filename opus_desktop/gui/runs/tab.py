@@ -125,10 +125,11 @@ class RunsTab(QWidget):
         self.runs_view.sortByColumn(4, Qt.SortOrder.DescendingOrder)
         self.runs_view.activated.connect(self._run_activated)
         self.runs_view.selectionModel().currentChanged.connect(lambda *_: self.update_actions())
+        # Every column as wide as its text (a stretched Input file was cut to "demo-re…"
+        # beside the docked panel); the last takes what room is left, and a narrow window
+        # scrolls the table sideways.
         header = self.runs_view.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
-        header.setStretchLastSection(False)
 
         self.items_model = ItemsModel(self)
         self.items_view = _view(self.items_model)
