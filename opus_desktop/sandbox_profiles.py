@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opus_desktop.paths import demo_sheet_path
 from opus_desktop.profiles import SANDBOX_PROFILE, Profile, save_profile
-from opus_desktop.sandbox import Sandbox
+
+if TYPE_CHECKING:
+    from opus_desktop.sandbox.server import Sandbox
 
 LEGACY_PROFILE = f"{SANDBOX_PROFILE} (legacy)"
 __all__ = ["LEGACY_PROFILE", "demo_sheet_path", "save_sandbox_profiles"]

@@ -7,7 +7,7 @@ import errno
 
 from opus_desktop.cli.exits import EXIT_USAGE, fail
 from opus_desktop.cli.parsing import examples
-from opus_desktop.sandbox.command import add_arguments, config_from, describe
+from opus_desktop.sandbox.arguments import add_arguments
 from opus_desktop.sandbox_profiles import LEGACY_PROFILE, demo_sheet_path, save_sandbox_profiles
 
 
@@ -28,7 +28,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from opus_desktop.sandbox import Sandbox
+    # The server and its certificate machinery, when the sandbox runs.
+    from opus_desktop.sandbox.command import config_from, describe
+    from opus_desktop.sandbox.server import Sandbox
 
     try:
         sandbox = Sandbox(config_from(args))

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import argparse
 import logging
-from pathlib import Path
 
 from opus_desktop.paths import sandbox_dir
-from opus_desktop.sandbox.server import DEFAULT_DATE_FORMAT, Sandbox, SandboxConfig
+from opus_desktop.sandbox.arguments import add_arguments
+from opus_desktop.sandbox.server import Sandbox, SandboxConfig
 
 
 def describe(sandbox: Sandbox) -> str:
@@ -41,64 +41,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_arguments(parser)
     return parser
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The sandbox's flags, shared with `opus-desktop sandbox`."""
-    parser.add_argument(
-        "--port",
-        type=int,
-        default=0,
-        metavar="PORT",
-        help="port on 127.0.0.1 (default: any free port)",
-    )
-    parser.add_argument(
-        "--dir",
-        type=Path,
-        default=None,
-        help="folder for the sandbox's state (default: in the app's data)",
-    )
-    parser.add_argument(
-        "--latency-ms",
-        type=float,
-        default=0,
-        metavar="MS",
-        help="delay before every API reply, in milliseconds",
-    )
-    parser.add_argument(
-        "--fail-rate",
-        type=float,
-        default=0,
-        metavar="RATE",
-        help="share of API calls answered 503, from 0 to 1",
-    )
-    parser.add_argument(
-        "--throttle-rate",
-        type=float,
-        default=0,
-        metavar="RATE",
-        help="share of API calls answered 429, from 0 to 1",
-    )
-    parser.add_argument(
-        "--drop-rate",
-        type=float,
-        default=0,
-        metavar="RATE",
-        help="share of API calls done but not answered, from 0 to 1",
-    )
-    parser.add_argument(
-        "--token-ttl",
-        type=int,
-        default=3600,
-        metavar="SECONDS",
-        help="access token lifetime in seconds",
-    )
-    parser.add_argument(
-        "--date-format",
-        default=DEFAULT_DATE_FORMAT,
-        metavar="PATTERN",
-        help="the tenant's date format",
-    )
 
 
 def config_from(args: argparse.Namespace) -> SandboxConfig:

@@ -31,6 +31,7 @@ from opus_desktop.files import write_private
 from opus_desktop.paths import private_dir
 from opus_desktop.sandbox import demo
 from opus_desktop.sandbox.api import GRAPH, LEGACY, LEGACY_DESTROY_PATH, ConnectorApi, error
+from opus_desktop.sandbox.arguments import DEFAULT_DATE_FORMAT
 from opus_desktop.sandbox.dates import DatePattern
 from opus_desktop.sandbox.faults import Fault, Faults
 from opus_desktop.sandbox.identity import Identity, thumbprints
@@ -42,7 +43,6 @@ log = logging.getLogger(__name__)
 
 LOOPBACK = "127.0.0.1"
 MAX_BODY = 1 << 20
-DEFAULT_DATE_FORMAT = "yyyy-MM-dd HH:mm:ss"
 
 _IDENTITY_ROUTES = {
     "/identity/.well-known/openid-configuration": ("GET", "discovery"),

@@ -1,5 +1,5 @@
-"""Building the commands' parsers (every command does, even `submit`) loads no disposal or
-audit machinery: those modules load only when their command runs. Checked in a fresh
+"""Building the commands' parsers (every command does, even `submit`) loads no disposal,
+audit or sandbox server machinery: those modules load only when their command runs. Checked in a fresh
 interpreter, since this one has imported them all."""
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ ONLY_THEIR_COMMAND = (
     "opus_desktop.jobs.audit",
     "opus_desktop.jobs.disposal",
     "opus_desktop.jobs.due",
+    "opus_desktop.sandbox.server",
+    "opus_desktop.sandbox.command",
 )
 
 BUILD_AND_PARSE = """
