@@ -45,7 +45,7 @@ from opus_desktop.gui.errors import show_error
 from opus_desktop.gui.submit.driver import RunEnd, SubmitDriver
 from opus_desktop.gui.submit.grid import GridTab
 from opus_desktop.gui.submit.results import ColumnNames, progress_text, status_changes
-from opus_desktop.gui.submit.summary import outcome_text, summary_box
+from opus_desktop.gui.submit.summary import counts_text, outcome_text, summary_box
 from opus_desktop.gui.workers import Task
 from opus_desktop.jobs.state import BatchResult, Progress
 from opus_desktop.jobs.submit import MAX_CONCURRENCY
@@ -431,6 +431,8 @@ class SubmitPanel(QWidget):
         self.update_state()
         text = self.outcome_text(end)
         self.outcome.setText(text)
+        if counts_text(end):  # in the status bar, instead of "Run … started"
+            self.tab.status_message.emit(counts_text(end))
         if not self.tab.closing:  # a run stopped by closing the window: no dialog after it
             if end.error is not None and not isinstance(end.error, AppError):
                 show_error(self, end.error)

@@ -1,6 +1,7 @@
 """The summary of a run of the grid's rows: one paragraph for the panel and a dialog.
 
 text = outcome_text(end, start)     # "Run 3f2a9c1d finished: 200 stored, 0 failed, ..."
+line = counts_text(end)             # its first sentence, for the status bar
 summary_box(parent, end, text).open()
 """
 
@@ -42,14 +43,7 @@ def outcome_text(end: RunEnd, start: RunStart | None) -> str:
     counts = summary.counts
     done_now = counts.done - (start.done_before if start is not None else 0)
     rate = done_now / summary.elapsed if summary.elapsed > 0 else 0.0
-    words = {
-        "done": tr("Run {0} finished"),
-        "cancelled": tr("Run {0} cancelled"),
-        "stopped": tr("Run {0} stopped"),
-    }[summary.status].format(summary.run_id)
-    text = tr("{0}: {1} stored, {2} failed, {3} skipped.").format(
-        words, f"{counts.ok:,}", f"{counts.failed:,}", f"{counts.skipped:,}"
-    )
+    text = counts_text(end)
     sent = count(done_now, tr("1 record"), tr("{0} records"))
     text += " " + tr("This time: {0} in {1} ({2} records/s).").format(
         sent, duration(summary.elapsed), f"{rate:,.1f}"
@@ -61,6 +55,23 @@ def outcome_text(end: RunEnd, start: RunStart | None) -> str:
     if summary.error is not None:
         text += "\n" + summary.error.message
     return text
+
+
+def counts_text(end: RunEnd) -> str:
+    """ "Run 3f2a9c1d finished: 200 stored, 0 failed, 0 skipped.", or "" for a run that
+    has no summary (a dry run, one that could not start)."""
+    summary = end.summary
+    if summary is None or end.counted is not None:
+        return ""
+    counts = summary.counts
+    words = {
+        "done": tr("Run {0} finished"),
+        "cancelled": tr("Run {0} cancelled"),
+        "stopped": tr("Run {0} stopped"),
+    }[summary.status].format(summary.run_id)
+    return tr("{0}: {1} stored, {2} failed, {3} skipped.").format(
+        words, f"{counts.ok:,}", f"{counts.failed:,}", f"{counts.skipped:,}"
+    )
 
 
 def summary_box(parent: QWidget, end: RunEnd, text: str) -> QMessageBox:
