@@ -306,8 +306,14 @@ def _cannot_start(exc: BaseException, smoke_test: bool) -> int:
 
 
 def _sandbox_failure(exc: BaseException) -> AppError:
+    """What the dialog says: that the sandbox did not start, and why (an AppError's own
+    sentence alone, a folder in the way say, left the user guessing what it was about)."""
     if isinstance(exc, AppError):
-        return exc
+        return AppError(
+            tr("The sandbox tenant could not start: {why} The app runs without it.").format(
+                why=exc.message
+            )
+        )
     return AppError(
         tr("The sandbox tenant could not start ({why}). The app runs without it.").format(why=exc)
     )
