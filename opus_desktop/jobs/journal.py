@@ -545,13 +545,19 @@ class Journal(JournalBase):
         self, db: sqlite3.Connection, run_id: str, *, complete: bool = False
     ) -> Codec | None:
         """How the run's payloads are stored; None for a run that is incomplete (if
-        `complete` is asked for) or not there."""
+        `complete` is asked for) or not there. A complete run's is kept: it never changes."""
+        known = self._codecs.get(run_id)
+        if known is not None:
+            return known
         row = db.execute(
             "SELECT fields, zdict, complete FROM runs WHERE id = ?", (run_id,)
         ).fetchone()
         if row is None or (complete and not row["complete"]):
             return None
-        return Codec.stored(row["fields"], row["zdict"])
+        codec = Codec.stored(row["fields"], row["zdict"])
+        if row["complete"]:
+            self._codecs[run_id] = codec
+        return codec
 
     def _counts(self, db: sqlite3.Connection, run_ids: list[str]) -> dict[str, Counts]:
         found: dict[str, dict[str, int]] = {run_id: {} for run_id in run_ids}

@@ -21,7 +21,7 @@ from opus_desktop.jobs.database import Database
 from opus_desktop.jobs.errors import JournalError, RunInProgress, RunNotFound
 from opus_desktop.jobs.journal_types import Draft, RunStatus, utc_now
 from opus_desktop.jobs.locks import FileLock
-from opus_desktop.jobs.payloads import dumps
+from opus_desktop.jobs.payloads import Codec, dumps
 
 # Waiting this long for a run's lock lets a brief look by another window (checking
 # whether the run was interrupted) pass, without making a real conflict feel slow.
@@ -47,6 +47,7 @@ class JournalBase:
         self._lock_timeout = lock_timeout
         self._lock = threading.Lock()  # guards _owned; the database has its own
         self._owned: dict[str, FileLock] = {}
+        self._codecs: dict[str, Codec] = {}  # complete runs' payload codecs, read once
         self._locks_dir = self.path.with_name(self.path.name + "-locks")
         self._store = Database(
             self.path, busy_timeout, read_only=read_only, sync_each_commit=sync_each_commit
