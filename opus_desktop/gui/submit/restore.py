@@ -185,13 +185,20 @@ class RestoreOffer(QObject):
         run = found.run
         if run is not None:
             counts = run.counts
+            # Failed and skipped named too, so the counts add up to the run's records.
+            others = "".join(
+                tr(", {0} {1}").format(f"{n:,}", word)
+                for n, word in ((counts.failed, tr("failed")), (counts.skipped, tr("skipped")))
+                if n
+            )
             lines.append(
                 "• "
-                + tr("Run {0} ({1}): {2} of {3} records stored, {4} still to send.").format(
+                + tr("Run {0} ({1}): {2} of {3} records stored{4}, {5} still to send.").format(
                     run.id,
                     tr("interrupted") if run.status == "interrupted" else tr(run.status),
                     f"{counts.ok:,}",
                     f"{counts.total:,}",
+                    others,
                     f"{counts.remaining:,}",
                 )
             )
