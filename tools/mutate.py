@@ -82,7 +82,16 @@ TESTS: dict[str, list[str]] = {
     "jobs/journal.py": [
         UNIT + "test_journal_edges.py",
         UNIT + "test_journal.py",
+        UNIT + "test_journal_compact.py",
+        UNIT + "test_runs_prune.py",
         UNIT + "test_state.py",
+    ],
+    "jobs/payloads.py": [
+        UNIT + "test_journal_compact.py",
+        UNIT + "test_journal.py",
+        UNIT + "test_journal_edges.py",
+        UNIT + "test_runs_items.py",
+        UNIT + "test_runs_prune.py",
     ],
     "jobs/journal_types.py": [
         UNIT + "test_journal_edges.py",
