@@ -99,6 +99,22 @@ def _view(model: QAbstractItemModel) -> QTableView:
     return view
 
 
+def fit_columns(view: QTableView) -> None:
+    """Each column as wide as its widest cell or its title. Qt's own fit keeps room for the
+    sort arrow in every title, which in a 1280 px window with the panel docked left the
+    Input file column "demo-re…": here only the sorted column has that room."""
+    header = view.horizontalHeader()
+    columns = range(header.count())
+    with_arrow = [header.sectionSizeHint(c) for c in columns]
+    header.setSortIndicatorShown(False)
+    titles = [header.sectionSizeHint(c) for c in columns]
+    header.setSortIndicatorShown(True)
+    sorted_column = header.sortIndicatorSection()
+    for column in columns:
+        title = with_arrow[column] if column == sorted_column else titles[column]
+        header.resizeSection(column, max(title, view.sizeHintForColumn(column)))
+
+
 class RunsTab(QWidget):
     def __init__(
         self, runner: TaskRunner, journal_path: Path | None = None, parent: QWidget | None = None
@@ -125,11 +141,10 @@ class RunsTab(QWidget):
         self.runs_view.sortByColumn(4, Qt.SortOrder.DescendingOrder)
         self.runs_view.activated.connect(self._run_activated)
         self.runs_view.selectionModel().currentChanged.connect(lambda *_: self.update_actions())
-        # Every column as wide as its text (a stretched Input file was cut to "demo-re…"
-        # beside the docked panel); the last takes what room is left, and a narrow window
-        # scrolls the table sideways.
+        # Every column as wide as its text (see fit_columns); the last takes what room is
+        # left, and a narrow window scrolls the table sideways.
         header = self.runs_view.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.sortIndicatorChanged.connect(lambda *_: fit_columns(self.runs_view))
 
         self.items_model = ItemsModel(self)
         self.items_view = _view(self.items_model)
@@ -405,6 +420,7 @@ class RunsTab(QWidget):
             )
             return
         self.pages.setCurrentWidget(self.splitter)
+        fit_columns(self.runs_view)
         if self.opened_run is not None and self.opened_run not in self.runs_model.run_ids():
             self._clear_items()
 
