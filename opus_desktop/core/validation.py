@@ -203,6 +203,14 @@ class Validator:
                 columns.append(DateColumnCheck(c, settings, hashable, self._survey))
         self.columns = tuple(columns)
         self.fed_names = tuple(c.name for c in self.columns)
+        # Where each column's cells are taken straight from one sheet column (no composed
+        # key, constant or value map): those come from one transposition of the batch.
+        straight = set(self.plan.sources) - set(self.plan.constants) - set(self.plan.values)
+        if self.plan.row_key is not None:
+            straight.discard(ROW_KEY)
+        self._taken = tuple(
+            self.plan.sources[c.name] if c.name in straight else None for c in self.columns
+        )
         self.key_at = self.fed_names.index(ROW_KEY) if ROW_KEY in self.fed_names else None
         timed = CREATED in self.fed_names and MODIFIED in self.fed_names
         self.time_order = TimeOrder(settings, source.sheet) if timed else None
@@ -297,8 +305,13 @@ class Validator:
         given: list[list[object]] = []
         converted: list[list[object]] = []
         column_of = self.read.column
-        for column in self.columns:
-            cells_given = column_of(column.name, numbers, cells)
+        # Every row as wide as the headers (as sheets read them): one pass in C for all.
+        down = list(zip(*cells, strict=True)) if len(set(map(len, cells))) == 1 else None
+        for column, taken in zip(self.columns, self._taken, strict=True):
+            if taken is not None and down is not None and taken < len(down):
+                cells_given = list(down[taken])
+            else:
+                cells_given = column_of(column.name, numbers, cells)
             given.append(cells_given)
             converted.append(column.convert_all(cells_given, numbers, sheet, problems, keep, clean))
         if self.key_at is not None:

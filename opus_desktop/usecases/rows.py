@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
+from itertools import repeat
 from operator import attrgetter, itemgetter
 from typing import Any, cast
 
@@ -361,12 +362,8 @@ class ColumnSet:
         told = [(i, self.convert(i, None)[1]) for i in unfed if self.columns[i].required]
         required = [(i, message) for i, message in told if message is not None]
         problems = checked.problems
-        rows = [
-            Row(list(values), None, number, seq + index)
-            for index, (number, values) in enumerate(
-                zip(checked.numbers, zip(*columns, strict=True), strict=True)
-            )
-        ]
+        values = map(list, zip(*columns, strict=True))
+        rows = list(map(Row, values, repeat(None), checked.numbers, range(seq, seq + width)))
         for index, warned in checked.warnings.items():
             rows[index].order = warned[0].message
         for index in problems.keys() if not required else range(width):
@@ -453,11 +450,12 @@ Change = tuple[Row, "Row | None"]  # a row whose duplicate mark changed, and its
 
 
 class KeyIndex:
-    """Row key -> the rows holding it, so a key edit re-checks only the rows concerned."""
+    """Row key -> the rows holding it, so a key edit re-checks only the rows concerned.
+    A key one row holds maps to that row, one several hold to the list of them."""
 
     def __init__(self, key_index: int) -> None:
         self.key_index = key_index
-        self.groups: dict[str, list[Row]] = {}
+        self.groups: dict[str, Row | list[Row]] = {}
 
     def key_of(self, row: Row) -> str | None:
         value = row.values[self.key_index]
@@ -472,19 +470,21 @@ class KeyIndex:
         rows = list(rows)
         if self._build_unique(rows):
             return
-        groups: dict[str, list[Row]] = {}
+        groups: dict[str, Row | list[Row]] = {}
         key_of = self.key_of
         for row in rows:
             key = key_of(row)
             if key is not None:
-                group = groups.get(key)
-                if group is None:
-                    groups[key] = [row]
+                found = groups.get(key)
+                if found is None:
+                    groups[key] = row
+                elif isinstance(found, list):
+                    found.append(row)
                 else:
-                    group.append(row)
+                    groups[key] = [found, row]
         self.groups = groups
         for group in groups.values():
-            if len(group) > 1:
+            if isinstance(group, list):
                 self._settle(group)
 
     def _build_unique(self, rows: list[Row]) -> bool:
@@ -497,7 +497,7 @@ class KeyIndex:
             at = self.key_index
             if any(row.problems is not None and at in row.problems for row in rows):
                 return False
-        groups = dict(zip(keys, [[row] for row in rows], strict=True))
+        groups: dict[str, Row | list[Row]] = dict(zip(keys, rows, strict=True))
         if len(groups) != len(rows):
             return False
         self.groups = groups
@@ -508,16 +508,22 @@ class KeyIndex:
         key = self.key_of(row)
         if key is None:
             return self._clear(row)
-        group = self.groups.setdefault(key, [])
+        found = self.groups.get(key)
+        if found is None:
+            self.groups[key] = row
+            return self._clear(row)  # alone with its key
+        group = found if isinstance(found, list) else [found]
+        self.groups[key] = group
         group.append(row)
         return self._settle(group)
 
     def remove(self, row: Row, key: str | None) -> list[Change]:
         """Forget the row under `key`, the key it was added with."""
         changed = self._clear(row)
-        group = self.groups.get(key) if key is not None else None
-        if group is None:
+        found = self.groups.get(key) if key is not None else None
+        if found is None:
             return changed
+        group = found if isinstance(found, list) else [found]
         for position, member in enumerate(group):
             if member is row:
                 del group[position]
@@ -525,10 +531,15 @@ class KeyIndex:
         if not group:
             del self.groups[key]  # type: ignore[arg-type]
             return changed
+        if len(group) == 1:
+            self.groups[key] = group[0]  # type: ignore[index]
         return changed + self._settle(group)
 
     def rows_with(self, key: str) -> list[Row]:
-        return list(self.groups.get(key, ()))
+        found = self.groups.get(key)
+        if found is None:
+            return []
+        return list(found) if isinstance(found, list) else [found]
 
     @staticmethod
     def _clear(row: Row) -> list[Change]:
