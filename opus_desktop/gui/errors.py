@@ -89,6 +89,8 @@ class ErrorDialog(QDialog):
         icon.setAlignment(Qt.AlignmentFlag.AlignTop)
         self.message_label = QLabel(message)
         self.message_label.setWordWrap(True)
+        # Level with the icon: the label can be taller than its lines, and centred they sank.
+        self.message_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.more_label = QLabel()
         self.more_label.setVisible(False)
