@@ -31,6 +31,7 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 from opus_desktop.cli.exits import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, fail
 from opus_desktop.cli.inputs import terminal_prompt
@@ -61,12 +62,13 @@ from opus_desktop.usecases.disposing import (
     LoadRequest,
     destroy,
     disposal_run,
-    export_due,
     load_due,
     plan_signed_off,
+    save_due,
     send_again,
 )
 
+T = TypeVar("T")
 SHOWN = 25  # records listed on the terminal; the sheet, manifest and certificate hold all
 CERTIFICATES = "certificates"
 
@@ -101,16 +103,27 @@ def run_due(args: argparse.Namespace) -> int:
         _check_target(args.out, (".xlsx", ".xlsm", ".csv"), "a sheet must be an .xlsx or .csv file")
     profile = find_profile(args.profile)
     before = parse_before(args.before, profile)
-    records = _due_now(profile, before, args.per_page)
-    count = f"{len(records):,} record{'s' * (len(records) != 1)}"
     if args.out is not None:
-        export_due(args.out, records, profile.template(), RunState())
-        print(f"{count} due for disposal before {when(before)}, written to {args.out}.")
+        request = LoadRequest(profile, None, before, args.per_page)
+        connections = Connections(ask=terminal_prompt())
+        try:
+            rows = _loading(lambda state: save_due(args.out, connections, request, state))
+        finally:
+            connections.close()
+        if rows is None:
+            raise KeyboardInterrupt
+        print(f"{_records(rows)} due for disposal before {when(before)}, written to {args.out}.")
         return EXIT_OK
+    records = _due_now(profile, before, args.per_page)
+    count = _records(len(records))
     if records:
         _print_table(records)
     print(f"{count} due for disposal before {when(before)}.")
     return EXIT_OK
+
+
+def _records(count: int) -> str:
+    return f"{count:,} record{'s' * (count != 1)}"
 
 
 def _due_now(profile: Profile, before: datetime, per_page: int = MAX_PER_PAGE) -> list[DueRecord]:
@@ -124,17 +137,23 @@ def _due_now(profile: Profile, before: datetime, per_page: int = MAX_PER_PAGE) -
 def _fetch(
     connections: Connections, profile: Profile, before: datetime, per_page: int
 ) -> list[DueRecord]:
+    request = LoadRequest(profile, None, before, per_page)
+    listing = _loading(lambda state: load_due(connections, request, state))
+    if not listing.complete:
+        raise KeyboardInterrupt
+    return listing.records
+
+
+def _loading(work: Callable[[RunState], T]) -> T:
+    """`work` with its pages told on stderr; Ctrl-C cancels it after the page under way."""
     state = RunState()
     bar = _LoadingLine()
     state.on_progress(bar.update)
     try:
         with cancel_on_interrupt(state):
-            listing = load_due(connections, LoadRequest(profile, None, before, per_page), state)
+            return work(state)
     finally:
         bar.close()
-    if not listing.complete:
-        raise KeyboardInterrupt
-    return listing.records
 
 
 class _LoadingLine:

@@ -186,10 +186,13 @@ def fetch_due(
     start: str | None = None,
     max_pages: int | None = None,
     on_page: Callable[[DueBatch], None] | None = None,
+    keep: bool = True,
 ) -> DueList:
     """Every record due before `before` (or up to `max_pages` pages), following the token.
 
-    A row key listed twice (the list moved between pages) is kept once.
+    A row key listed twice (the list moved between pages) is kept once. Without `keep`
+    the records are only handed to `on_page` (the list's records stay empty; its row
+    keys are still kept, to leave out one listed twice).
     """
     state = state or RunState()
     state.start(0)
@@ -201,11 +204,12 @@ def fetch_due(
         pages += 1
         fresh = [r for r in batch.records if r.row_key not in seen]
         seen.update(r.row_key for r in fresh)
-        records.extend(fresh)
+        if keep:
+            records.extend(fresh)
         next_start = batch.next_start or None
-        state.set_total(len(records))
+        state.set_total(len(seen))
         state.add(stored=len(fresh))
-        state.set_status(f"Page {pages}: {len(records)} due records so far")
+        state.set_status(f"Page {pages}: {len(seen)} due records so far")
         if on_page is not None:
             on_page(DueBatch(batch.number, fresh, batch.next_start, batch.message))
         if next_start is None:
@@ -216,12 +220,13 @@ def fetch_due(
 
 
 def due_table(
-    records: Sequence[DueRecord], template: Template | None = None
+    records: Iterable[DueRecord], template: Template | None = None
 ) -> tuple[list[str], Iterator[list[str]]]:
     """Headers and rows for a sign-off sheet: "Row key", "Decision" (Destroy on every row:
     the officer changes it to Keep), every column's display name in template order (then
     any other column the service sent), then "Disposal due date". The rows are made as
-    they are written, so 100,000 due records are not held twice."""
+    they are written, so 100,000 due records are not held twice. `records` is read twice
+    (a list, or a DueSpool)."""
     columns = list(template.internal_names) if template else [ROW_KEY, NAME, CLASSIFICATION]
     if ROW_KEY in columns:
         columns.remove(ROW_KEY)

@@ -29,7 +29,7 @@ import logging
 import os
 import shutil
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -67,6 +67,7 @@ from opus_desktop.jobs.due import (
     plan_disposal,
     read_selection,
 )
+from opus_desktop.jobs.due_spool import DueSpool
 from opus_desktop.jobs.errors import JobError
 from opus_desktop.jobs.journal import Journal
 from opus_desktop.jobs.report import file_sha256
@@ -160,9 +161,11 @@ def load_due(
     request: LoadRequest,
     state: RunState,
     on_page: Callable[[DueBatch], None] | None = None,
+    keep: bool = True,
 ) -> DueList:
     """Due records from `request.start`, page by page (each handed to `on_page`), until
-    the last page, `max_pages`, or a cancel (after the page under way)."""
+    the last page, `max_pages`, or a cancel (after the page under way). Without `keep`,
+    only `on_page` gets them (fetch_due)."""
     profile = request.profile
     with connections.use(profile, request.password) as connection:
         return fetch_due(
@@ -175,6 +178,7 @@ def load_due(
             start=request.start,
             max_pages=request.max_pages,
             on_page=on_page,
+            keep=keep,
         )
 
 
@@ -280,8 +284,21 @@ def plan_signed_off(
     )
 
 
+def save_due(
+    path: Path, connections: Connections, request: LoadRequest, state: RunState
+) -> int | None:
+    """`due --out`: the due list read page by page into a DueSpool on disk, then written
+    from there as the sign-off sheet (export_due), so memory stays flat however many
+    records are due. The number of rows; None when cancelled (nothing is written)."""
+    with DueSpool() as spool:
+        listing = load_due(connections, request, state, lambda b: spool.add(b.records), keep=False)
+        if not listing.complete:
+            return None
+        return export_due(path, spool, request.profile.template(), state)
+
+
 def export_due(
-    path: Path, records: Sequence[DueRecord], template: Template | None, state: RunState
+    path: Path, records: Iterable[DueRecord], template: Template | None, state: RunState
 ) -> int:
     """Write the sign-off sheet `due --out` writes: "Row key", the Decision (a drop-down of
     Destroy and Keep in an .xlsx), every column by display name, the disposal due date.
