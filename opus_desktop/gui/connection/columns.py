@@ -9,12 +9,15 @@ from PySide6.QtCore import (
     QCoreApplication,
     QModelIndex,
     QPersistentModelIndex,
+    QSize,
     Qt,
 )
+from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem
 
 from opus_desktop.core.schema import Column, ColumnType, Template
 
 Index = QModelIndex | QPersistentModelIndex
+ROW_PADDING = 6  # above and below a row's lines together, as a one-line row has
 
 # Type names as a records officer reads them, not as the template spells them.
 TYPE_NAMES: dict[ColumnType, str] = {
@@ -87,3 +90,12 @@ class ColumnsModel(QAbstractTableModel):
         if not index.isValid():
             return Qt.ItemFlag.NoItemFlags
         return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+
+
+class PaddedRows(QStyledItemDelegate):
+    """Rows as tall as their lines and the padding a one-line row has: a name that wraps
+    onto two lines otherwise filled its row edge to edge."""
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
+        size = super().sizeHint(option, index)
+        return QSize(size.width(), size.height() + ROW_PADDING)

@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from opus_desktop.errors import AppError
-from opus_desktop.gui.connection.columns import ColumnsModel
+from opus_desktop.gui.connection.columns import ColumnsModel, PaddedRows
 from opus_desktop.gui.connection.password_dialog import PasswordDialog
 from opus_desktop.gui.connection.sandbox_note import sandbox_faults
 from opus_desktop.gui.connection.steps_view import (
@@ -161,6 +161,7 @@ class ConnectionPanel(QWidget):
         self.columns_view.setAlternatingRowColors(True)
         # The panel is narrow: long names wrap onto a second line rather than being cut.
         self.columns_view.setWordWrap(True)
+        self.columns_view.setItemDelegate(PaddedRows(self.columns_view))
         self.columns_view.setTextElideMode(Qt.TextElideMode.ElideNone)
         header = self.columns_view.horizontalHeader()
         header.setSectionResizeMode(ColumnsModel.NAME, QHeaderView.ResizeMode.Stretch)
