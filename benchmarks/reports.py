@@ -16,7 +16,8 @@ that feeds it runs before the clock starts, except in "validate" and "e2e". Mode
   validate    `validate` alone: stream, map, convert, check
   e2e         `validate --report`: the same, writing the report as rows go by
 
-Prints medians (wall and CPU) and the ratios to the reference; the goal is app <= 1.2x.
+Prints medians (wall, CPU and peak memory) and the ratios to the reference; the goal is
+app <= 1.2x, and `validate --report` (e2e) within the 300 MB every bulk command keeps to.
 """
 
 from __future__ import annotations
@@ -149,7 +150,18 @@ def measure(mode: str, path: Path) -> dict[str, object]:
         "wall": time.perf_counter() - wall,
         "cpu": time.process_time() - cpu,
         "bytes": out.stat().st_size if out.exists() else 0,
+        "peak": _peak_mb(),
     }
+
+
+def _peak_mb() -> float:
+    """This process's peak memory (the child's: one mode each), NaN where not known."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return float("nan")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KB on Linux
+    return peak / 1024 if sys.platform == "darwin" else peak
 
 
 def child(mode: str, path: Path) -> dict[str, object]:
@@ -190,13 +202,16 @@ def main() -> None:
     def median(mode: str, key: str) -> float:
         return statistics.median(float(str(r[key])) for r in runs[mode])
 
-    print(f"{args.rows:,} rows x 11 columns, medians of {args.repeat} (wall s, cpu s):")
+    print(f"{args.rows:,} rows x 11 columns, medians of {args.repeat} (wall s, cpu s, peak MB):")
     for mode in modes:
-        print(f"  {mode:<11}{median(mode, 'wall'):>8.2f}{median(mode, 'cpu'):>8.2f}")
+        print(
+            f"  {mode:<11}{median(mode, 'wall'):>8.2f}{median(mode, 'cpu'):>8.2f}"
+            f"{median(mode, 'peak'):>8.0f}"
+        )
     reference = median("xlsxwriter", "wall")
     alone = median("e2e", "wall") - median("validate", "wall")
     print(f"  report alone in validate --report (e2e - validate): {alone:.2f} s")
-    record("report", xlsxwriter=reference, report=alone)
+    record("report", xlsxwriter=reference, report=alone, e2e_peak_mb=median("e2e", "peak"))
     print("ratios to plain XlsxWriter (wall):")
     for mode, seconds in [
         *((m, median(m, "wall")) for m in modes if m in ("writer", "app", "old")),

@@ -40,12 +40,21 @@ def test_recorded_figures_fill_their_rows(bench, tmp_path: Path, monkeypatch) ->
 
 
 def test_the_last_figure_under_a_key_counts(bench, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    figures, _ = bench
+    figures, table = bench
     out = tmp_path / "figures.jsonl"
     monkeypatch.setenv(figures.VARIABLE, str(out))
     figures.record("report", xlsxwriter=6.0, report=9.0)
     figures.record("report", xlsxwriter=6.0, report=6.6)
     assert figures.read(out)["report"] == {"xlsxwriter": 6.0, "report": 6.6}
+    row = next(line for line in _table(figures, table, out) if "the report alone" in line)
+    assert "6.60 s (1.10x)" in row and row.endswith("| yes |")
+    figures.record("report", xlsxwriter=6.0, report=6.6, e2e_peak_mb=420)
+    row = next(line for line in _table(figures, table, out) if "the report alone" in line)
+    assert "validate --report peak 420 MB" in row and row.endswith("| **no** |")
+
+
+def _table(figures, table, out: Path) -> list[str]:  # type: ignore[no-untyped-def]
+    return str(table.table(figures.read(out))).splitlines()
 
 
 def test_nothing_is_recorded_without_the_variable(bench, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
