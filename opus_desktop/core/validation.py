@@ -330,21 +330,32 @@ class Validator:
         self, keys: list[object], numbers: list[int], problems: dict[int, list[Problem]]
     ) -> None:
         first_row_of = self.first_row_of
-        if None not in keys and first_row_of.keys().isdisjoint(keys):
-            before = len(first_row_of)
-            first_row_of.update(zip(keys, numbers, strict=True))  # type: ignore[arg-type]
-            if len(first_row_of) - before == len(keys):
-                return  # no key seen before, none twice in the batch: the common case
-            for key in keys:  # undone, and done again row by row
-                first_row_of.pop(key, None)  # type: ignore[call-overload]
         setdefault = first_row_of.setdefault
-        for index, (key, number) in enumerate(zip(keys, numbers, strict=True)):
-            if type(key) is str and setdefault(key, number) != number:
-                # The sentence mark_duplicate_keys writes.
-                message = f"The row key '{key}' is also used on row {first_row_of[key]}."
-                problem = Problem(number, self.key_column, key, message, self.source.sheet)
-                problems.setdefault(index, []).append(problem)
-                self.duplicates += 1
+        if set(map(type, keys)) == {str}:
+            # Every key registered in one pass in C: a row whose key an earlier row holds
+            # gets that row's number back instead of its own.
+            firsts = list(map(setdefault, keys, numbers))  # type: ignore[arg-type]
+            if firsts == numbers:
+                return  # no key seen before, none twice in the batch: the common case
+            repeated = [
+                (index, key, number)
+                for index, (key, number, first) in enumerate(
+                    zip(keys, numbers, firsts, strict=True)
+                )
+                if first != number
+            ]
+        else:
+            repeated = [
+                (index, key, number)
+                for index, (key, number) in enumerate(zip(keys, numbers, strict=True))
+                if type(key) is str and setdefault(key, number) != number
+            ]
+        for index, key, number in repeated:
+            # The sentence mark_duplicate_keys writes.
+            message = f"The row key '{key}' is also used on row {first_row_of[key]}."  # type: ignore[index]
+            problem = Problem(number, self.key_column, key, message, self.source.sheet)
+            problems.setdefault(index, []).append(problem)
+            self.duplicates += 1
 
     def records(self, checked: CheckedRows, clean: bool = True) -> list[Record]:
         """The batch's rows as Records (`raw`: the cells cleaned, as `rows` gives them)."""

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
-from itertools import repeat
-from operator import attrgetter, itemgetter
+from itertools import compress, repeat
+from operator import attrgetter, contains, is_not, itemgetter, or_
 from typing import Any, cast
 
 from opus_desktop.core import datetimes
@@ -405,19 +405,19 @@ class ColumnSet:
 
 
 Tally = tuple[int, int, int]  # invalid rows, problems, the next free seq
+_PROBLEMS, _DUPLICATE, _SEQ = attrgetter("problems"), attrgetter("duplicate_of"), attrgetter("seq")
 
 
 def tally(rows: Iterable[Row]) -> Tally:
     """What the model counts, done once in a worker rather than in the GUI thread."""
-    invalid = problems = 0
-    next_seq = 0
-    for row in rows:
-        if row.problems is not None or row.duplicate_of is not None:
-            invalid += 1
-            problems += row.problem_count()
-        if row.seq >= next_seq:
-            next_seq = row.seq + 1
-    return invalid, problems, next_seq
+    rows = rows if isinstance(rows, list) else list(rows)
+    # The rows with a problem or a duplicate mark picked out in C; only they are counted.
+    with_problems = map(is_not, map(_PROBLEMS, rows), repeat(None))
+    duplicates = map(is_not, map(_DUPLICATE, rows), repeat(None))
+    flagged = list(compress(rows, map(or_, with_problems, duplicates)))
+    problems = sum(row.problem_count() for row in flagged)
+    next_seq = max(map(_SEQ, rows), default=-1) + 1
+    return len(flagged), problems, max(next_seq, 0)
 
 
 def recheck_rows(
@@ -490,13 +490,13 @@ class KeyIndex:
     def _build_unique(self, rows: list[Row]) -> bool:
         """`build` for the common sheet, every row's key text and no two alike: a few
         passes in C. False (nothing done) for any other."""
-        keys = list(map(itemgetter(self.key_index), map(attrgetter("values"), rows)))
+        at = self.key_index
+        keys = list(map(itemgetter(at), map(attrgetter("values"), rows)))
         if set(map(type, keys)) - {str} or "" in keys:
             return False
-        if any(map(attrgetter("problems"), rows)):
-            at = self.key_index
-            if any(row.problems is not None and at in row.problems for row in rows):
-                return False
+        # A problem in a key cell: the rows with problems looked through, in C.
+        if any(map(contains, filter(None, map(attrgetter("problems"), rows)), repeat(at))):
+            return False
         groups: dict[str, Row | list[Row]] = dict(zip(keys, rows, strict=True))
         if len(groups) != len(rows):
             return False

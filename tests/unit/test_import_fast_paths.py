@@ -19,7 +19,7 @@ from opus_desktop.core.sheets import ExcelError, clean_value, open_sheet
 from opus_desktop.core.validation import Validator, validate
 from opus_desktop.core.values import ValueProblem, make_converter
 from opus_desktop.usecases.importing import ImportRequest, load_records
-from opus_desktop.usecases.rows import ColumnSet, KeyIndex, Row
+from opus_desktop.usecases.rows import ColumnSet, KeyIndex, Row, tally
 from tests.helpers.workbooks import (
     ALMOST_0800_07,
     DateSerial,
@@ -113,9 +113,17 @@ def test_the_editor_load_gives_the_rows_the_records_give(tmp_path: Path) -> None
             assert [r.seq for r in loaded.keys.rows_with(key)] == [
                 r.seq for r in slow_keys.rows_with(key)
             ], path.name
+        assert loaded.counts == _counted(slow), path.name
     strays = load_records(ImportRequest(paths[0], demo_template(), demo_settings()))
     assert strays.invalid_rows > 100 and any(r.order for r in strays.rows)
     assert any(r.duplicate_of is not None for r in strays.rows)
+
+
+def _counted(rows: list[Row]) -> tuple[int, int, int]:
+    """tally by hand: invalid rows, their problems, the next free seq."""
+    flagged = [r for r in rows if r.problems is not None or r.duplicate_of is not None]
+    problems = sum(len(r.problems or {}) + (r.duplicate_of is not None) for r in flagged)
+    return len(flagged), problems, max([r.seq + 1 for r in rows] + [0])
 
 
 def _one_by_one(column: Column, cells: list[object]) -> list[object]:
@@ -234,6 +242,7 @@ def test_the_key_index_marks_duplicates_as_a_brute_force_count(
             index.add(row)
         keys[row.seq] = row.values[0]  # type: ignore[assignment]
         marks = _reference(rows, keys)
+        assert tally(rows) == _counted(rows)
         got = {r.seq: r.duplicate_of.seq if r.duplicate_of is not None else None for r in rows}
         assert got == marks
         for key_text in {k for k in keys.values() if k}:
