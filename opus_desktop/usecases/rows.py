@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
-from itertools import compress, repeat
-from operator import attrgetter, contains, is_not, itemgetter, or_
+from itertools import repeat
+from operator import attrgetter, contains, itemgetter
 from typing import Any, cast
 
 from opus_desktop.core import datetimes
@@ -405,19 +405,19 @@ class ColumnSet:
 
 
 Tally = tuple[int, int, int]  # invalid rows, problems, the next free seq
-_PROBLEMS, _DUPLICATE, _SEQ = attrgetter("problems"), attrgetter("duplicate_of"), attrgetter("seq")
 
 
 def tally(rows: Iterable[Row]) -> Tally:
     """What the model counts, done once in a worker rather than in the GUI thread."""
-    rows = rows if isinstance(rows, list) else list(rows)
-    # The rows with a problem or a duplicate mark picked out in C; only they are counted.
-    with_problems = map(is_not, map(_PROBLEMS, rows), repeat(None))
-    duplicates = map(is_not, map(_DUPLICATE, rows), repeat(None))
-    flagged = list(compress(rows, map(or_, with_problems, duplicates)))
-    problems = sum(row.problem_count() for row in flagged)
-    next_seq = max(map(_SEQ, rows), default=-1) + 1
-    return len(flagged), problems, max(next_seq, 0)
+    invalid = problems = 0
+    next_seq = 0
+    for row in rows:
+        if row.problems is not None or row.duplicate_of is not None:
+            invalid += 1
+            problems += row.problem_count()
+        if row.seq >= next_seq:
+            next_seq = row.seq + 1
+    return invalid, problems, next_seq
 
 
 def recheck_rows(
