@@ -162,6 +162,9 @@ class ConnectionPanel(QWidget):
         # The panel is narrow: long names wrap onto a second line rather than being cut.
         self.columns_view.setWordWrap(True)
         self.columns_view.setItemDelegate(PaddedRows(self.columns_view))
+        # The bar always there: a bar that came and went changed the Name column's width
+        # under rows measured for the other width ("Date …" on one line).
+        self.columns_view.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
         self.columns_view.setTextElideMode(Qt.TextElideMode.ElideNone)
         header = self.columns_view.horizontalHeader()
         header.setSectionResizeMode(ColumnsModel.NAME, QHeaderView.ResizeMode.Stretch)
