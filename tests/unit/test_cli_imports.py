@@ -1,6 +1,6 @@
 """Building the commands' parsers (every command does, even `submit`) loads no disposal,
-audit or sandbox server machinery: those modules load only when their command runs. Checked in a fresh
-interpreter, since this one has imported them all."""
+audit or sandbox server machinery: those modules load only when their command runs.
+Checked in a fresh interpreter, since this one has imported them all."""
 
 from __future__ import annotations
 
