@@ -193,6 +193,15 @@ def answers_in_log(audit: AuditLog, run_id: str) -> dict[str, dict[str, str]]:
     return found
 
 
+class Repeating(FakeOpus):
+    """Lists key 1 on both of its two pages (the list moved between them)."""
+
+    def due_page(self, before: datetime, start: str | None = None, per_page: int = 100) -> DuePage:
+        if start is None:
+            return DuePage([self.item(key(0)), self.item(key(1))], "next")
+        return DuePage([self.item(key(1)), self.item(key(2))], None)
+
+
 # -- due records -----------------------------------------------------------------------------
 
 
@@ -244,14 +253,6 @@ def test_a_key_listed_twice_is_kept_once() -> None:
     items = [FakeOpus(3).item(key(1)), FakeOpus(3).item(key(1)), FakeOpus(3).item(key(2))]
     records = normalise_due(items, TEMPLATE)
     assert len(records) == 3  # normalising keeps all; fetch_due drops repeats across pages
-
-    class Repeating(FakeOpus):
-        def due_page(
-            self, before: datetime, start: str | None = None, per_page: int = 100
-        ) -> DuePage:
-            if start is None:
-                return DuePage([self.item(key(0)), self.item(key(1))], "next")
-            return DuePage([self.item(key(1)), self.item(key(2))], None)
 
     listing = fetch_due(Repeating(3), BEFORE, per_page=2)
     assert [r.row_key for r in listing.records] == [key(0), key(1), key(2)]

@@ -4,15 +4,13 @@ sheet written from the spool is the one written from the records themselves."""
 from __future__ import annotations
 
 import csv
-from datetime import datetime
 from pathlib import Path
 
 from opus_desktop.jobs.due import DueRecord, due_table, fetch_due, normalise_due
 from opus_desktop.jobs.due_spool import DueSpool
 from opus_desktop.jobs.state import RunState
-from opus_desktop.opus.protocols import DuePage
 from opus_desktop.usecases.disposing import export_due
-from tests.unit.test_disposal import BEFORE, TEMPLATE, FakeOpus, key
+from tests.unit.test_disposal import BEFORE, TEMPLATE, FakeOpus, Repeating, key
 
 
 def test_the_spool_gives_back_what_it_was_given_each_time_it_is_read() -> None:
@@ -32,14 +30,6 @@ def test_the_spool_gives_back_what_it_was_given_each_time_it_is_read() -> None:
 
 
 def test_a_list_not_kept_is_handed_out_page_by_page_with_repeats_left_out() -> None:
-    class Repeating(FakeOpus):
-        def due_page(
-            self, before: datetime, start: str | None = None, per_page: int = 100
-        ) -> DuePage:
-            if start is None:
-                return DuePage([self.item(key(0)), self.item(key(1))], "next")
-            return DuePage([self.item(key(1)), self.item(key(2))], None)
-
     handed: list[str] = []
     state = RunState()
     listing = fetch_due(
