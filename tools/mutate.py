@@ -138,6 +138,10 @@ TESTS: dict[str, list[str]] = {
         UNIT + "test_disposal.py",
         UNIT + "test_disposal_edges.py",
     ],
+    "jobs/due_spool.py": [
+        UNIT + "test_due_spool.py",
+        UNIT + "test_disposal.py",
+    ],
     "jobs/audit.py": [
         UNIT + "test_audit_seal.py",
         UNIT + "test_audit_edges.py",
