@@ -107,7 +107,24 @@ def open_connection(
     none was found; CertificateError when the one found does not open it."""
     if password is None and not _plain_and_unset(profile):
         password = find_password(profile, ask)
-    return connect(profile, password, retry=retry_policy())
+    return _telling(connect(profile, password, retry=retry_policy()))
+
+
+def _telling(connection: Connection) -> Connection:
+    """`connection`, each new token it fetches told as it comes (tell_signed_in), so the
+    window's sign-in line says signed in once a run has signed in, not when it ends."""
+    tokens = connection.tokens
+    fetch = tokens.token
+
+    def token() -> str:
+        before = tokens.expires_at
+        value = fetch()
+        if tokens.expires_at != before:
+            tell_signed_in(connection)
+        return value
+
+    tokens.token = token  # type: ignore[method-assign]
+    return connection
 
 
 def _plain_and_unset(profile: Profile) -> bool:
@@ -123,7 +140,7 @@ def try_open(profile: Profile) -> Connection | None:
     key once, not also to ask whether it needs a password, spares a tenth of a second."""
     password = certificate_password(profile)
     try:
-        return connect(profile, password, retry=retry_policy())
+        return _telling(connect(profile, password, retry=retry_policy()))
     except WrongPassword:
         variable = profile.cert_password_env
         if variable and os.environ.get(variable) == password:
