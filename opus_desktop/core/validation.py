@@ -166,7 +166,12 @@ class Validator:
         template: Template,
         settings: ValueSettings,
         mapping: Mapping | None = None,
+        *,
+        repeated_keys: bool = True,
     ) -> None:
+        # repeated_keys=False: a later pass over rows whose keys something else checks
+        # (the journal's index does for a run), without holding every key here.
+        self.repeated_keys = repeated_keys
         self.source = source
         self.template = template
         chosen = mapping if mapping is not None else auto_match(source.headers, template)
@@ -314,7 +319,7 @@ class Validator:
                 cells_given = column_of(column.name, numbers, cells)
             given.append(cells_given)
             converted.append(column.convert_all(cells_given, numbers, sheet, problems, keep, clean))
-        if self.key_at is not None:
+        if self.key_at is not None and self.repeated_keys:
             self._mark_repeated_keys(converted[self.key_at], numbers, problems)
         warnings: dict[int, list[Problem]] = {}
         if self.time_order is not None:

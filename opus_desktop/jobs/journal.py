@@ -127,17 +127,6 @@ class Journal(JournalBase):
                     "A row key appears twice in the run; each record needs its own row key."
                 ) from exc
 
-    def known_keys(self, run_id: str, keys: Iterable[str]) -> set[str]:
-        """Those of `keys` that items of the run already use."""
-        with self._transaction("read", write=False) as db:
-            return {
-                key
-                for key in keys
-                if db.execute(
-                    "SELECT 1 FROM items WHERE run = ? AND key = ?", (run_id, key)
-                ).fetchone()
-            }
-
     def complete_run(self, run_id: str) -> None:
         """Every item of a run begun with begin_run() is in: it can be sent."""
         self._require_owned(run_id)

@@ -11,7 +11,7 @@ import re
 import secrets
 import sqlite3
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Self, cast
@@ -26,6 +26,7 @@ from opus_desktop.jobs.payloads import Codec, dumps
 # Waiting this long for a run's lock lets a brief look by another window (checking
 # whether the run was interrupted) pass, without making a real conflict feel slow.
 _TAKE_TIMEOUT = 2.0
+_KEYS_PER_QUERY = 500  # under SQLite's oldest limit of 999 parameters a statement
 
 
 class JournalBase:
@@ -130,6 +131,17 @@ class JournalBase:
             db.execute("DELETE FROM drafts WHERE profile = ?", (profile,))
 
     # -- inside -----------------------------------------------------------------------
+
+    def known_keys(self, run_id: str, keys: Iterable[str]) -> dict[str, int | None]:
+        """Those of `keys` that items of the run already use, each with its item's row."""
+        wanted, found = list(keys), {}
+        with self._transaction("read", write=False) as db:
+            for first in range(0, len(wanted), _KEYS_PER_QUERY):
+                part = wanted[first : first + _KEYS_PER_QUERY]
+                marks = ",".join("?" * len(part))
+                query = f"SELECT key, row FROM items WHERE run = ? AND key IN ({marks})"
+                found.update({key: row for key, row in db.execute(query, (run_id, *part))})
+        return found
 
     def _now(self) -> str:
         return self._clock().astimezone(UTC).isoformat(timespec="microseconds")

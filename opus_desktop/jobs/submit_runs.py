@@ -133,7 +133,7 @@ def _journal_records(
 ) -> tuple[int, int] | None:
     """(records to send, rows skipped), or None when cancelled."""
     to_send = invalid = 0
-    keyless: list[tuple[int, str | None, dict[str, object], str]] = []
+    keyless: list[tuple[int, str | None, dict[str, object], str, int | None]] = []
     for chunk in _chunks(records):
         if cancelled():
             return None
@@ -144,9 +144,10 @@ def _journal_records(
         for record in chunk:
             key = record.row_key
             if key is None or key in used:
-                keyless.append((record.row, record.row_key, record.payload(), problem_text(record)))
+                earlier = used.get(key) if key is not None else None
+                keyless.append((record.row, key, record.payload(), problem_text(record), earlier))
                 continue
-            used.add(key)
+            used[key] = record.row
             items.append((record.row, key, record.payload()))
             if not record.ok:
                 skipped[key] = problem_text(record) or "This row is not valid."
@@ -155,19 +156,23 @@ def _journal_records(
         invalid += len(skipped)
     for first in range(0, len(keyless), CHUNK):
         items, skipped = [], {}
-        for row, key, payload, problems in keyless[first : first + CHUNK]:
+        for row, key, payload, problems, earlier in keyless[first : first + CHUNK]:
             stand_in = f"(row {row})"
             while stand_in in skipped or journal.known_keys(run_id, [stand_in]):
                 stand_in = f"({stand_in})"
             items.append((row, stand_in, payload))
-            skipped[stand_in] = problems or (
-                "This row has no row key."
-                if key is None
-                else f"The row key {key} is used by an earlier row."
-            )
+            skipped[stand_in] = problems or _keyless(key, earlier)
         journal.add_items(run_id, items, skipped)
         invalid += len(items)
     return to_send, invalid
+
+
+def _keyless(key: str | None, earlier: int | None) -> str:
+    if key is None:
+        return "This row has no row key."
+    if earlier is None:
+        return f"The row key {key} is used by an earlier row."
+    return f"The row key '{key}' is also used on row {earlier}."  # as validation says it
 
 
 def _chunks(records: Iterable[Record]) -> Iterator[list[Record]]:

@@ -258,10 +258,12 @@ def sheet_records(
 ) -> Iterator[Record]:
     """The sheet's rows as validated Records, made as they are read and kept by no one:
     what a new run of a long sheet journals (the front end's own validate pass keeps only
-    the problems). A mapping that leaves a required column without a source is refused
-    (ValueError), as create_submit_run refuses its validation."""
+    the problems). Repeated row keys are left to the journal, which skips the later rows.
+    A mapping that leaves a required column without a source is refused (ValueError), as
+    create_submit_run refuses its validation."""
     stream = open_sheet(path, sheet, header_row)
-    validator = Validator(stream, template, settings, mapping)
+    # The journal finds repeated row keys (its unique index), and names the earlier row.
+    validator = Validator(stream, template, settings, mapping, repeated_keys=False)
     if validator.blocked:
         raise ValueError("the mapping leaves a required column without a source: nothing to send")
     rows = iter(stream.rows)

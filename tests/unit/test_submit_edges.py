@@ -24,6 +24,7 @@ from opus_desktop.jobs.submit import (
     problem_text,
     take_run,
 )
+from opus_desktop.jobs.submit_runs import CHUNK, _keyless
 from opus_desktop.opus.errors import (
     AuthError,
     InvalidRequest,
@@ -538,4 +539,19 @@ def test_a_repeated_row_key_without_problems_is_skipped_naming_the_key(journal: 
     new = create_submit_run(journal, "Sandbox", [first, again])
     assert (new.to_send, new.invalid) == (1, 1)
     messages = {item.key: item.message for item in journal.items(new.run_id)}
-    assert messages["(row 3)"] == "The row key K-1 is used by an earlier row."
+    assert messages["(row 3)"] == "The row key 'K-1' is also used on row 2."
+
+
+def test_a_key_repeated_chunks_later_names_the_row_that_holds_it(journal: Journal) -> None:
+    # The earlier row is in the journal by then, no longer in memory: the journal says which.
+    records = [Record(n, {"rowKey": f"K-{n}"}) for n in range(2, CHUNK + 5)]
+    records.append(Record(CHUNK + 9, {"rowKey": "K-7"}))
+    new = create_submit_run(journal, "Sandbox", records)
+    assert (new.to_send, new.invalid) == (CHUNK + 3, 1)
+    messages = {item.key: item.message for item in journal.items(new.run_id)}
+    assert messages[f"(row {CHUNK + 9})"] == "The row key 'K-7' is also used on row 7."
+
+
+def test_a_repeated_key_of_an_item_without_a_row_says_an_earlier_row_has_it() -> None:
+    assert _keyless("K-1", None) == "The row key K-1 is used by an earlier row."
+    assert _keyless(None, None) == "This row has no row key."
