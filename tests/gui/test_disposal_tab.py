@@ -382,7 +382,7 @@ def test_a_signed_off_sheet_ticks_exactly_its_keys_and_lists_the_others(
     dates = due_dates(sandbox)
     not_due = sorted(set(dates) - set(due))[0]
     dates[stale] = "2001-02-03 04:05:06"  # the retention changed after sign-off
-    keys = [later[0], "NO-SUCH-KEY", *later[1:6], later[2], not_due, kept, stale]
+    keys = [later[0], "NO-SUCH-KEY", *later[1:6], later[2], not_due, kept, stale, "GHOST-2"]
     signed = signed_list(tmp_path / "signed off.xlsx", keys, dates, decisions={kept: "Keep"})
     requests = sandbox.stats()
 
@@ -401,7 +401,14 @@ def test_a_signed_off_sheet_ticks_exactly_its_keys_and_lists_the_others(
     assert f"{stale} (row 12): Held back: Opus now gives its disposal due date as" in text
     assert "Not due yet (1):" in text
     assert f"{not_due} (row 10): Not due yet: its disposal is due on {dates[not_due]}" in text
-    assert "Unknown to Opus (1):" in text and "NO-SUCH-KEY (row 3): Unknown to Opus:" in text
+    # One reason for every unknown key: said once, then the keys with their rows.
+    assert text.count("Unknown to Opus") == 1 and text.count("check the keys") == 1
+    assert (
+        "Unknown to Opus (2):\nNo record with these keys is listed for disposal at any date, "
+        "and no disposal run of this app destroyed them; check the keys:\n"
+        "NO-SUCH-KEY (row 3), GHOST-2 (row 13)"
+    ) in text
+    assert "NO-SUCH-KEY (row 3): Unknown to Opus: no record" in box.detailedText()
     assert "1 key appears more than once; it counts once." in text
     assert f"{later[2]} again in rows 9" in box.detailedText()
     box.accept()

@@ -340,12 +340,16 @@ class DueLoader(QObject):
             group = plan.of_kind(kind)
             if not group:
                 continue
+            details += map(_left_out_line, group)
+            listed = group[: max(KEYS_LISTED - shown, 0)]
+            shown += len(listed)
             text += "\n\n" + tr(heading) + f" ({len(group):,}):"
-            for out in group:
-                details.append(_left_out_line(out))
-                if shown < KEYS_LISTED:
-                    text += "\n" + _left_out_line(out)
-                    shown += 1
+            if kind == UNKNOWN:  # one reason for them all: said once, then the keys
+                text += "\n" + _unknown_reason(len(group))
+                if listed:
+                    text += "\n" + ", ".join(map(_key_and_row, listed))
+            else:  # each its own reason: a due date, a run
+                text += "".join("\n" + _left_out_line(out) for out in listed)
         if len(plan.left_out) > shown:
             text += "\n" + tr("... and {n} more (see the details).").format(
                 n=f"{len(plan.left_out) - shown:,}"
@@ -390,5 +394,23 @@ class DueLoader(QObject):
 
 def _left_out_line(out: LeftOut) -> str:
     """ "KEY (row 3): the reason", the reason as the run's record keeps it."""
+    return f"{_key_and_row(out)}: {out.reason}"
+
+
+def _key_and_row(out: LeftOut) -> str:
     row = tr(" (row {row})").format(row=out.item.row) if out.item.row else ""
-    return f"{out.item.key}{row}: {out.reason}"
+    return f"{out.item.key}{row}"
+
+
+def _unknown_reason(n: int) -> str:
+    return count(
+        n,
+        tr(
+            "No record with this key is listed for disposal at any date, and no disposal "
+            "run of this app destroyed it; check the key:"
+        ),
+        tr(
+            "No record with these keys is listed for disposal at any date, and no disposal "
+            "run of this app destroyed them; check the keys:"
+        ),
+    )
