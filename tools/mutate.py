@@ -73,6 +73,7 @@ TESTS: dict[str, list[str]] = {
     ],
     "core/validation.py": [
         UNIT + "test_validation.py",
+        UNIT + "test_sheet_run_keys.py",
         UNIT + "test_validation_expected.py",
         UNIT + "test_column_checks.py",
         UNIT + "test_date_order.py",
@@ -109,6 +110,8 @@ TESTS: dict[str, list[str]] = {
     ],
     "jobs/submit_runs.py": [
         UNIT + "test_submit_edges.py",
+        UNIT + "test_journal_compact.py",
+        UNIT + "test_sheet_run_keys.py",
         UNIT + "test_submit.py",
     ],
     "jobs/outage.py": [
