@@ -82,6 +82,7 @@ TESTS: dict[str, list[str]] = {
     "core/time_order.py": [UNIT + "test_time_order.py", UNIT + "test_time_order_cases.py"],
     "jobs/journal.py": [
         UNIT + "test_journal_edges.py",
+        UNIT + "test_runs_items.py",
         UNIT + "test_journal.py",
         UNIT + "test_journal_compact.py",
         UNIT + "test_runs_prune.py",
