@@ -12,12 +12,15 @@ from PySide6.QtCore import (
     QSize,
     Qt,
 )
-from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem
+from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QTableView
 
 from opus_desktop.core.schema import Column, ColumnType, Template
 
 Index = QModelIndex | QPersistentModelIndex
 ROW_PADDING = 6  # above and below a row's lines together, as a one-line row has
+# The widest word of a name the table makes room for; one wider (a template's oddity) may
+# be cut rather than make the panel wider than the records beside it.
+MAX_WORD = 220
 
 # Type names as a records officer reads them, not as the template spells them.
 TYPE_NAMES: dict[ColumnType, str] = {
@@ -99,3 +102,26 @@ class PaddedRows(QStyledItemDelegate):
     def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
         size = super().sizeHint(option, index)
         return QSize(size.width(), size.height() + ROW_PADDING)
+
+
+def narrowest_width(view: QTableView) -> int:
+    """The view's width at which the Name column still holds each name's longest word
+    (names wrap at spaces only: a narrower panel cut "Classification" to "Classificatio"),
+    beside the Type and Required columns at their own widths."""
+    model = view.model()
+    metrics = view.fontMetrics()
+    words = (
+        word
+        for row in range(model.rowCount())
+        for word in str(model.index(row, ColumnsModel.NAME).data()).split()
+    )
+    widest = min(max(map(metrics.horizontalAdvance, words), default=0), MAX_WORD)
+    margin = view.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, view) + 1
+    header = view.horizontalHeader()
+    name = max(widest + 2 * margin + 1, header.sectionSizeHint(ColumnsModel.NAME))
+    others = sum(
+        max(view.sizeHintForColumn(column), header.sectionSizeHint(column))
+        for column in (ColumnsModel.TYPE, ColumnsModel.REQUIRED)
+    )
+    bar = view.verticalScrollBar().sizeHint().width()
+    return name + others + bar + 2 * view.frameWidth()

@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from opus_desktop.errors import AppError
-from opus_desktop.gui.connection.columns import ColumnsModel, PaddedRows
+from opus_desktop.gui.connection.columns import ColumnsModel, PaddedRows, narrowest_width
 from opus_desktop.gui.connection.password_dialog import PasswordDialog
 from opus_desktop.gui.connection.sandbox_note import sandbox_faults
 from opus_desktop.gui.connection.steps_view import (
@@ -290,6 +290,8 @@ class ConnectionPanel(QWidget):
             self.columns_view.setVisible(False)
             return
         self.columns_model.set_template(template)
+        # The panel is not dragged so narrow that a name's word is cut.
+        self.columns_view.setMinimumWidth(narrowest_width(self.columns_view))
         self.columns_title.setText(tr("Columns ({count})").format(count=len(template)))
         self.columns_note.setText(
             tr("Connection {id}").format(id=template.connection_id or tr("without an id"))
