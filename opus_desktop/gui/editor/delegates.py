@@ -181,6 +181,9 @@ class ChecklistEditor(QListView):
 
     def __init__(self, labels: list[str], parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        # The tick boxes' frame as a QCheckBox's (see gui/app.py): on the dark palette an
+        # empty box in a list had none, so the options did not look tickable.
+        self.setPalette(QApplication.palette("QCheckBox"))  # type: ignore[call-overload]
         self.options = QStandardItemModel(self)
         self.line_height = self.fontMetrics().height() + 10
         for label in labels:
