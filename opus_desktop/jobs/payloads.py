@@ -98,7 +98,7 @@ def item_rows(
     run_id: str,
     items: Iterable[tuple[int | None, str, Mapping[str, Any]]],
     codec: Codec,
-    first: int = 1,
+    first: int,
 ) -> Iterator[Row]:
     """The items as table rows from sequence number `first`, refusing a missing or
     repeated row key before SQLite does; payloads encoded by `codec` (whose dictionary is

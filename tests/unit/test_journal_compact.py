@@ -35,7 +35,7 @@ def journal(tmp_path: Path) -> Iterator[Journal]:
 def test_payloads_come_back_as_they_went_in(payloads: list[dict[str, Any]]) -> None:
     codec = Codec()
     items = [(n, f"K-{n}", p) for n, p in enumerate(payloads)]
-    rows = list(item_rows("run", items, codec))
+    rows = list(item_rows("run", items, codec, 1))
     assert [codec.decode(row[4]) for row in rows] == payloads
     assert len(codec.fields) == len({name for p in payloads for name in p})
     again = Codec.stored(dumps(codec.fields), codec.zdict)  # as the journal reads it back
