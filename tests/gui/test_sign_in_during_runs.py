@@ -4,7 +4,6 @@ due list would otherwise say "Not signed in yet" all through."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,20 +11,15 @@ from pytestqt.qtbot import QtBot
 
 from opus_desktop.gui.editor.tab import RecordsTab
 from opus_desktop.gui.main_window import MainWindow
-from opus_desktop.gui.settings import GuiSettings
-from opus_desktop.opus.retry import RetryPolicy
 from opus_desktop.sandbox import Sandbox
 from opus_desktop.sandbox_profiles import save_sandbox_profiles
-from opus_desktop.usecases import connection as access
+from tests.gui import test_sign_in_after_runs as after_runs
 from tests.integration.conftest import MakeSandbox
 from tests.integration.test_submit_sandbox import write_sheet
 
+# The same window and quick retries as the after-runs tests, beside a slower sandbox.
+quick_retries, window = after_runs.quick_retries, after_runs.window
 LATENCY_MS = 250  # each API call: the run lasts seconds after its first token
-
-
-@pytest.fixture(autouse=True)
-def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(access, "retry_policy", lambda: RetryPolicy(attempts=6, base=0.02, cap=0.2))
 
 
 @pytest.fixture
@@ -33,18 +27,6 @@ def sandbox(make_sandbox: MakeSandbox) -> Sandbox:
     sandbox = make_sandbox(latency_ms=LATENCY_MS)
     save_sandbox_profiles(sandbox)
     return sandbox
-
-
-@pytest.fixture
-def window(qtbot: QtBot, sandbox: Sandbox, tmp_path: Path) -> Iterator[MainWindow]:
-    window = MainWindow(GuiSettings(tmp_path / "gui.ini"))
-    qtbot.addWidget(window)
-    window.show()
-    window.panel.select_profile("Sandbox")
-    yield window
-    records = window.records_widget
-    if isinstance(records, RecordsTab) and records.submit_panel.summary is not None:
-        records.submit_panel.summary.done(0)
 
 
 def answered(sandbox: Sandbox) -> int:
